@@ -1,0 +1,53 @@
+"""Settings from the environment, read lazily so that flows import without secrets."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hackefors import PROJECT_ROOT
+
+
+class Settings(BaseSettings):
+    """Everything configurable through `HACKEFORS_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="HACKEFORS_", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Where the SQLite store lives.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the store; SQLite under data_dir when unset."
+    )
+    sqlite_timeout: float = Field(
+        default=15.0, description="Seconds SQLite waits for a lock before it reports a busy database."
+    )
+    output_dir: Path = Field(default=PROJECT_ROOT / "out", description="Certificates and reports.")
+    retry_delay_seconds: float = Field(
+        default=2.0, description="First back-off delay of tasks that do I/O; doubles per retry."
+    )
+    retries: int = Field(default=3, description="How often a task that does I/O is retried.")
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: str = Field(default="starttls", description="starttls, ssl or none.")
+    mail_from: str = "hackefors@localhost"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'hackefors.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""The domain: pure models and rules, no Prefect, sessions, SMTP or templates."""

@@ -1,0 +1,185 @@
+"""External audits, the certification decision, the certificate and annual surveillance."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from models.findings import is_open
+from models.network import (
+    Certificate,
+    ExternalAudit,
+    ExternalAuditKind,
+    Grade,
+    Network,
+    Recommendation,
+)
+from models.policy import Policy
+from models.results import Check, GateResult, check
+from models.sampling import sample_size
+
+CERTIFYING = (ExternalAuditKind.STAGE2, ExternalAuditKind.RECERTIFICATION)
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def certification_audit(network: Network, as_of: date) -> ExternalAudit | None:
+    """The audit a certification decision rests on: the latest stage 2 or recertification."""
+    done = [a for a in network.external_audits if a.kind in CERTIFYING and a.end <= as_of]
+    return max(done, key=lambda a: a.end, default=None)
+
+
+def _findings_problems(audit: ExternalAudit, as_of: date, policy: Policy) -> tuple[list[str], list[str]]:
+    majors, minors = [], []
+    for f in audit.findings:
+        where = f" at {f.company}" if f.company else ""
+        if f.grade == Grade.MAJOR:
+            unverified = [a.id for a in f.actions
+                          if a.verified_effective_on is None or a.verified_effective_on > as_of]
+            if is_open(f.closed_on, as_of) or unverified or not f.actions:
+                late = add_months(audit.end, policy.stage2_major_verification_months) < as_of
+                redo = "; stage 2 must be repeated" if late and audit.kind == "stage2" else ""
+                majors.append(f"major {f.id}{where} ({f.clause}) not closed with a verified "
+                              f"corrective action{redo}")
+        elif f.grade == Grade.MINOR and (f.plan_accepted_on is None or f.plan_accepted_on > as_of):
+            minors.append(f"minor {f.id}{where} ({f.clause}) has no accepted plan")
+    return majors, minors
+
+
+def check_audit_outcome(audit: ExternalAudit, network: Network, as_of: date,
+                        policy: Policy) -> list[Check]:
+    """Sample, findings and recommendation of one external audit."""
+    members = {c.id for c in network.active_companies(as_of)}
+    required = sample_size(audit.kind, len(members), policy)
+    visited = sorted(set(audit.companies_visited) & members)
+    problems = []
+    if len(visited) < required:
+        problems.append(f"{audit.id} visited {len(visited)} member companies, "
+                        f"{required} required for {len(members)} ({audit.kind.value})")
+    if not audit.central_function_visited:
+        problems.append(f"{audit.id} did not audit the central function")
+    checks = [check("audit-sample", None, problems,
+                    f"{audit.id} visited {len(visited)} of {len(members)} "
+                    f"(at least {required}) and the central function")]
+    majors, minors = _findings_problems(audit, as_of, policy)
+    count = lambda g: sum(f.grade == g for f in audit.findings)  # noqa: E731
+    checks.append(check("external-majors", None, majors,
+                        f"{count(Grade.MAJOR)} major(s) in {audit.id}, all closed and verified"))
+    checks.append(check("external-minors", None, minors,
+                        f"{count(Grade.MINOR)} minor(s) in {audit.id}, all with accepted plans"))
+    checks.append(check(
+        "recommendation", None,
+        [] if audit.recommendation == Recommendation.RECOMMENDED
+        else [f"{audit.id}: recommendation is {audit.recommendation.value.replace('_', ' ')}"],
+        f"{audit.lead_auditor} ({audit.certification_body}) recommends certification"))
+    return checks
+
+
+def check_external_audit(network: Network, as_of: date, policy: Policy) -> list[Check]:
+    audit = certification_audit(network, as_of)
+    if audit is None:
+        none = ["no stage 2 or recertification audit done"]
+        return [check(code, None, none, "") for code in
+                ("audit-stages", "audit-sample", "external-majors", "external-minors",
+                 "recommendation")]
+    problems = []
+    if audit.kind == ExternalAuditKind.STAGE2:
+        stage1 = [a for a in network.external_audits
+                  if a.kind == ExternalAuditKind.STAGE1 and a.end <= audit.start]
+        if not stage1:
+            problems.append(f"no stage 1 audit before stage 2 {audit.id}")
+    checks = [check("audit-stages", None, problems,
+                    f"{audit.kind.value} {audit.id} on {audit.start}–{audit.end}")]
+    return checks + check_audit_outcome(audit, network, as_of, policy)
+
+
+def check_decision(network_id: str, as_of: date, gates: list[GateResult]) -> list[Check]:
+    """The decision passes only when every earlier gate passed."""
+    blocked = [f"{g.stage.value} ({len(g.blockers)} unmet)" for g in gates if not g.passed]
+    return [check("all-gates", None, [f"blocked gates: {', '.join(blocked)}"] if blocked else [],
+                  f"all {len(gates)} gates passed")]
+
+
+class CertificateDraft(BaseModel):
+    """What a certificate says, before the store gives it a number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    network_id: str
+    network_name: str
+    operator: str
+    cycle: str
+    issued_on: date
+    valid_until: date
+    scope: str
+    companies: tuple[tuple[str, str], ...]
+    certification_body: str
+
+
+def draft_certificate(network: Network, as_of: date, policy: Policy) -> CertificateDraft:
+    audit = certification_audit(network, as_of)
+    if audit is None:
+        raise ValueError("no certification audit: the decision gate cannot have passed")
+    return CertificateDraft(
+        network_id=network.id, network_name=network.name, operator=network.operator,
+        cycle=audit.id, issued_on=as_of,
+        valid_until=add_years(as_of, policy.certificate_validity_years) - timedelta(days=1),
+        scope=network.scope, certification_body=audit.certification_body,
+        companies=tuple((c.id, c.name) for c in network.active_companies(as_of)))
+
+
+def certificate_in_force(certificates: tuple[Certificate, ...] | list[Certificate],
+                         as_of: date) -> Certificate | None:
+    valid = [c for c in certificates if c.status == "valid" and c.issued_on <= as_of <= c.valid_until]
+    return max(valid, key=lambda c: c.issued_on, default=None)
+
+
+def surveillance_windows(issued_on: date, as_of: date) -> list[tuple[date, date]]:
+    """The surveillance audits owed by `as_of`, as (earliest, latest) end dates: the first within
+    12 months of the decision, then one in each later calendar year that has ended."""
+    first = add_months(issued_on, 12)
+    windows = [(issued_on + timedelta(days=1), first)] if first <= as_of else []
+    windows += [(date(y, 1, 1), date(y, 12, 31)) for y in range(first.year + 1, as_of.year)]
+    return windows
+
+
+def check_surveillance(network: Network, as_of: date, policy: Policy) -> list[Check]:
+    cert = certificate_in_force(network.certificates, as_of)
+    if cert is None:
+        none = ["no certificate in force"]
+        return [check("certificate-in-force", None, none, ""),
+                check("surveillance-held", None, none, "")]
+    checks = [check("certificate-in-force", None, [], f"{cert.number}, valid until {cert.valid_until}")]
+    audits = sorted((a for a in network.external_audits
+                     if a.kind == ExternalAuditKind.SURVEILLANCE and cert.issued_on < a.end <= as_of),
+                    key=lambda a: a.end)
+    missed = [f"no surveillance audit between {start} and {end}"
+              for start, end in surveillance_windows(cert.issued_on, as_of)
+              if not any(start <= a.end <= end for a in audits)]
+    problems = list(missed)
+    if audits:
+        latest = audits[-1]
+        problems += [c.detail for c in check_audit_outcome(latest, network, as_of, policy)
+                     if not c.passed]
+    evidence = (f"{len(audits)} surveillance audit(s) since {cert.issued_on}, latest "
+                f"{audits[-1].id}" if audits else "none owed yet")
+    checks.append(check("surveillance-held", None, problems, evidence))
+    return checks
+

@@ -1,0 +1,379 @@
+"""The network and everything it records, as pydantic models; also the network file's schema."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from models.policy import MANAGEMENT_REVIEW_INPUTS, TRAINING_TOPICS
+
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+def is_valid_email(value: str | None) -> bool:
+    return bool(value) and EMAIL_PATTERN.match(value or "") is not None
+
+
+def _single_line(value: str) -> str:
+    # Names and subjects end up in email headers: a line break there is an injection attempt.
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ValueError("must be a single line (no line breaks or NUL characters)")
+    return value
+
+
+def _email(value: str) -> str:
+    if not is_valid_email(value):
+        raise ValueError(f"{value!r} is not a valid email address")
+    return value
+
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+                 AfterValidator(_single_line)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_email)]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sector(StrEnum):
+    MANUFACTURING = "manufacturing"
+    TRANSPORT = "transport"
+    CONSTRUCTION = "construction"
+    GRAPHIC = "graphic"
+    SERVICES = "services"
+    TRADE = "trade"
+    OTHER = "other"
+
+
+class Complexity(StrEnum):
+    """Environmental complexity category of IAF MD 5."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    LIMITED = "limited"
+
+
+class Grade(StrEnum):
+    MAJOR = "major"
+    MINOR = "minor"
+    OBSERVATION = "observation"
+    IMPROVEMENT = "opportunity_for_improvement"
+
+    @property
+    def is_nonconformity(self) -> bool:
+        return self in (Grade.MAJOR, Grade.MINOR)
+
+
+class Significance(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class ExternalAuditKind(StrEnum):
+    STAGE1 = "stage1"
+    STAGE2 = "stage2"
+    SURVEILLANCE = "surveillance"
+    RECERTIFICATION = "recertification"
+
+
+class Recommendation(StrEnum):
+    RECOMMENDED = "recommended"
+    NOT_RECOMMENDED = "not_recommended"
+    PENDING = "pending"
+
+
+# --- people and leadership -------------------------------------------------------------------
+
+
+class Person(Strict):
+    name: Name
+    email: Email | None = None
+    phone: Annotated[str, AfterValidator(_single_line)] | None = None
+
+
+class Coordinator(Person):
+    id: Id = Field(description="Unique within the network; the steering committee refers to it.")
+
+
+class Commitment(Strict):
+    signed_by: Name
+    signed_on: date
+
+
+class EnvironmentalManager(Strict):
+    name: Name
+    appointed_on: date
+
+
+class GroupAgreement(Strict):
+    """The contract binding a company to the central function (IAF MD 1 eligibility)."""
+
+    signed_on: date
+    authority_for_corrective_action: bool = Field(
+        True, description="The central function may require corrective action of the company."
+    )
+
+
+class EnvironmentalPolicy(Strict):
+    adopted_on: date
+    communicated_on: date | None = None
+    public: bool = False
+    url: str | None = None
+
+
+class CentralCoordinator(Strict):
+    coordinator: Id = Field(description="Id of the coordinator the steering committee selected.")
+    selected_on: date
+
+
+class Manual(Strict):
+    version: Name
+    issued_on: date
+
+
+class Binder(Strict):
+    version: Name
+    updated_on: date
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+class TrainingSession(Strict):
+    """One course; each attendee earns its hours and topics."""
+
+    id: Id
+    date: date
+    hours: float = Field(gt=0, le=200)
+    topics: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
+    trainer: Name | None = None
+    attendees: tuple[Id, ...] = Field((), description="Employee ids.")
+
+    @model_validator(mode="after")
+    def _known_topics(self) -> TrainingSession:
+        unknown = [t for t in self.topics if t not in TRAINING_TOPICS]
+        if unknown:
+            raise ValueError(f"unknown training topic(s) {unknown}; known: {list(TRAINING_TOPICS)}")
+        return self
+
+
+class Employee(Strict):
+    id: Id
+    name: Name
+    hired_on: date
+    left_on: date | None = None
+
+    @model_validator(mode="after")
+    def _left_after_hired(self) -> Employee:
+        if self.left_on is not None and self.left_on < self.hired_on:
+            raise ValueError(f"left_on {self.left_on} is before hired_on {self.hired_on}")
+        return self
+
+
+# --- review and planning ---------------------------------------------------------------------
+
+
+class EnvironmentalReview(Strict):
+    completed_on: date
+    guideline_version: Name | None = None
+
+
+class Aspect(Strict):
+    id: Id
+    description: Name
+    direct: bool = True
+    significance: Significance | None = Field(None, description="Unset until it is assessed.")
+
+
+class LegalRequirement(Strict):
+    id: Id
+    obligation: Name
+    evaluated_on: date | None = None
+    compliant: bool | None = Field(None, description="Unset until evaluated.")
+    resolved_on: date | None = Field(None, description="When a non-compliance was resolved.")
+
+
+class Objective(Strict):
+    id: Id
+    description: Name
+    indicator: Name | None = None
+    unit: Name | None = None
+    baseline_year: int | None = Field(None, ge=1900, le=2200)
+    baseline: float | None = None
+    target: float | None = None
+    target_year: int | None = Field(None, ge=1900, le=2200)
+    measurements: dict[int, float] = Field(default_factory=dict, description="Measured value per year.")
+
+
+class CollectiveObjective(Strict):
+    id: Id
+    description: Name
+
+
+# --- audits ----------------------------------------------------------------------------------
+
+
+class CorrectiveAction(Strict):
+    id: Id
+    description: Name
+    owner: Name
+    due: date
+    closed_on: date | None = None
+    verified_effective_on: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CorrectiveAction:
+        if self.verified_effective_on and not self.closed_on:
+            raise ValueError("verified_effective_on is set but the action is not closed")
+        if self.verified_effective_on and self.closed_on and self.verified_effective_on < self.closed_on:
+            raise ValueError("verified_effective_on is before closed_on")
+        return self
+
+
+class Finding(Strict):
+    id: Id
+    grade: Grade
+    clause: str = Field(description="ISO 14001:2015 clause number, e.g. 9.2.")
+    description: Name
+    closed_on: date | None = None
+    plan_accepted_on: date | None = Field(None, description="When the corrective-action plan was accepted.")
+    actions: tuple[CorrectiveAction, ...] = ()
+
+
+class InternalAudit(Strict):
+    id: Id
+    date: date
+    auditor: Name
+    findings: tuple[Finding, ...] = ()
+
+
+class ManagementReview(Strict):
+    id: Id
+    date: date
+    inputs: tuple[str, ...] = ()
+    decisions: tuple[Name, ...] = ()
+    signed_by: Name | None = None
+    signed_on: date | None = None
+
+    @model_validator(mode="after")
+    def _known_inputs(self) -> ManagementReview:
+        unknown = [i for i in self.inputs if i not in MANAGEMENT_REVIEW_INPUTS]
+        if unknown:
+            raise ValueError(f"unknown 9.3 input(s) {unknown}; known: {list(MANAGEMENT_REVIEW_INPUTS)}")
+        return self
+
+
+class ExternalFinding(Finding):
+    company: Id | None = Field(None, description="The company it was raised at; unset for the network.")
+
+
+class ExternalAudit(Strict):
+    id: Id
+    kind: ExternalAuditKind
+    start: date
+    end: date
+    certification_body: Name
+    lead_auditor: Name
+    auditors: tuple[Name, ...] = ()
+    companies_visited: tuple[Id, ...] = ()
+    central_function_visited: bool = True
+    findings: tuple[ExternalFinding, ...] = ()
+    recommendation: Recommendation = Recommendation.PENDING
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> ExternalAudit:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+# --- company and network ---------------------------------------------------------------------
+
+
+class Company(Strict):
+    id: Id
+    name: Name
+    sector: Sector
+    personnel: int = Field(ge=1, description="Effective number of personnel (IAF MD 5).")
+    complexity: Complexity
+    joined_on: date
+    left_on: date | None = None
+    coordinator: Coordinator | None = None
+    group_agreement: GroupAgreement | None = None
+    commitment: Commitment | None = None
+    environmental_manager: EnvironmentalManager | None = None
+    roles_defined_on: date | None = None
+    binder: Binder | None = None
+    review: EnvironmentalReview | None = None
+    employees: tuple[Employee, ...] = ()
+    aspects: tuple[Aspect, ...] = ()
+    legal_register: tuple[LegalRequirement, ...] = ()
+    objectives: tuple[Objective, ...] = ()
+    internal_audits: tuple[InternalAudit, ...] = ()
+    management_reviews: tuple[ManagementReview, ...] = ()
+
+
+class Certificate(Strict):
+    number: str
+    issued_on: date
+    valid_until: date
+    scope: Text
+    companies: tuple[Id, ...]
+    cycle: Id
+    status: str = "valid"
+
+
+class Network(Strict):
+    """A network of SMEs certified together: the root of a network file."""
+
+    id: Id
+    name: Name
+    operator: Name = Field(description="The consultant that runs the model and issues the certificate.")
+    scope: Text = Field(description="Scope statement printed on the certificate.")
+    language: str = Field("en", pattern="^(en|sv)$")
+    founded_on: date | None = None
+    policy: EnvironmentalPolicy | None = None
+    ems_manual: Manual | None = None
+    steering_committee: tuple[Id, ...] = Field((), description="Coordinator ids.")
+    central_coordinator: CentralCoordinator | None = None
+    support_group: tuple[Person, ...] = ()
+    collective_objectives: tuple[CollectiveObjective, ...] = ()
+    policy_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the requirement parameters (see Policy)."
+    )
+    companies: tuple[Company, ...] = ()
+    training_sessions: tuple[TrainingSession, ...] = ()
+    external_audits: tuple[ExternalAudit, ...] = ()
+    certificates: tuple[Certificate, ...] = Field(
+        (), description="Written by `hackefors export`; ignored on import (the store issues them)."
+    )
+
+    def company(self, company_id: str) -> Company:
+        for c in self.companies:
+            if c.id == company_id:
+                return c
+        raise KeyError(company_id)
+
+    def coordinators(self) -> dict[str, tuple[Company, Coordinator]]:
+        return {c.coordinator.id: (c, c.coordinator) for c in self.companies if c.coordinator}
+
+    def active_companies(self, as_of: date) -> tuple[Company, ...]:
+        return tuple(
+            c for c in self.companies if c.joined_on <= as_of and (c.left_on is None or c.left_on > as_of)
+        )

@@ -1,0 +1,72 @@
+"""The parameters of the Hackefors requirements, in one frozen object a network can override."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TRAINING_TOPICS: tuple[str, ...] = (
+    "environmental_basics",
+    "ems_and_iso14001",
+    "waste_management",
+    "industry_impact",
+    "legal_requirements",
+)
+
+MANAGEMENT_REVIEW_INPUTS: tuple[str, ...] = (
+    "previous_actions",
+    "changes_in_issues_and_obligations",
+    "objectives_achieved",
+    "environmental_performance",
+    "adequacy_of_resources",
+    "interested_party_communications",
+    "improvement_opportunities",
+)
+
+
+class Policy(BaseModel):
+    """Numbers the rules use; defaults follow the Hackefors factsheet and IAF MD 1 / ISO 17021-1."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    training_hours: float = Field(30.0, gt=0, description="Minimum training hours per employee.")
+    training_topics: tuple[str, ...] = Field(
+        TRAINING_TOPICS, description="Topics every employee's training must cover."
+    )
+    new_hire_grace_days: int = Field(
+        180, ge=0, description="Days a new employee has to complete training."
+    )
+    internal_audits_per_year: int = Field(
+        2, ge=1, description="Internal audits each company needs in the trailing 12 months."
+    )
+    management_review_interval_days: int = Field(
+        365, ge=1, description="Longest interval between two management reviews."
+    )
+    legal_evaluation_interval_days: int = Field(
+        365, ge=1, description="Longest age of the legal register's compliance evaluation."
+    )
+    management_review_inputs: tuple[str, ...] = Field(
+        MANAGEMENT_REVIEW_INPUTS, description="ISO 14001 9.3 inputs each review must cover."
+    )
+    steering_committee_size: int = Field(7, ge=1, description="Coordinators on the steering committee.")
+    certificate_validity_years: int = Field(3, ge=1, description="Years a certificate is valid.")
+    initial_sample_factor: float = Field(1.0, gt=0, description="Initial audit: ceil(f * sqrt(x)).")
+    surveillance_sample_factor: float = Field(0.6, gt=0, description="Surveillance: ceil(f * sqrt(x)).")
+    recertification_sample_factor: float = Field(
+        0.8, gt=0, description="Recertification: ceil(f * sqrt(x))."
+    )
+    random_sample_share: float = Field(
+        0.25, ge=0, le=1, description="Share of each sample drawn at random."
+    )
+    stage2_major_verification_months: int = Field(
+        6, ge=1, description="Months to verify a stage 2 major before stage 2 is repeated."
+    )
+    action_reminder_days: int = Field(10, ge=0, description="Remind this many days before an action is due.")
+    review_reminder_days: int = Field(30, ge=0, description="Remind this many days before a review is due.")
+    certificate_expiry_reminder_days: int = Field(90, ge=0)
+
+    def with_overrides(self, overrides: dict[str, object]) -> Policy:
+        """Return this policy with a network's overrides applied (validated like the defaults)."""
+        return Policy.model_validate({**self.model_dump(), **overrides})
+
+
+DEFAULT_POLICY = Policy()

@@ -1,0 +1,307 @@
+"""SQLAlchemy 2.0 tables of the store. Alembic migrations (migrations/) create and upgrade them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+Base.metadata.naming_convention = NAMING  # type: ignore[assignment]
+
+NETWORK_FK = "networks.id"
+
+
+def network_key() -> Mapped[str]:
+    return mapped_column(String(64), ForeignKey(NETWORK_FK, ondelete="CASCADE"), primary_key=True)
+
+
+def company_fk(table: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["network_id", "company_id"], ["companies.network_id", "companies.id"],
+        ondelete="CASCADE", name=f"fk_{table}_company",
+    )
+
+
+class NetworkRow(Base):
+    __tablename__ = "networks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    operator: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2))
+    founded_on: Mapped[date | None] = mapped_column(Date)
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ems_manual: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    steering_committee: Mapped[list[Any]] = mapped_column(JSON)
+    central_coordinator: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    support_group: Mapped[list[Any]] = mapped_column(JSON)
+    collective_objectives: Mapped[list[Any]] = mapped_column(JSON)
+    policy_overrides: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CompanyRow(Base):
+    __tablename__ = "companies"
+
+    network_id: Mapped[str] = network_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    sector: Mapped[str] = mapped_column(String(32))
+    personnel: Mapped[int] = mapped_column(Integer)
+    complexity: Mapped[str] = mapped_column(String(16))
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    coordinator: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    group_agreement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    commitment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    environmental_manager: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    roles_defined_on: Mapped[date | None] = mapped_column(Date)
+    binder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EmployeeRow(Base):
+    __tablename__ = "employees"
+    __table_args__ = (company_fk("employees"),)
+
+    network_id: Mapped[str] = network_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    hired_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+
+
+class TrainingSessionRow(Base):
+    __tablename__ = "training_sessions"
+
+    network_id: Mapped[str] = network_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date)
+    hours: Mapped[float] = mapped_column(Float)
+    topics: Mapped[list[Any]] = mapped_column(JSON)
+    trainer: Mapped[str | None] = mapped_column(String(200))
+
+
+class AttendanceRow(Base):
+    """One employee at one training session: the store's training record."""
+
+    __tablename__ = "training_attendance"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "session_id"],
+                             ["training_sessions.network_id", "training_sessions.id"],
+                             ondelete="CASCADE", name="fk_training_attendance_session"),
+        ForeignKeyConstraint(["network_id", "employee_id"], ["employees.network_id", "employees.id"],
+                             ondelete="CASCADE", name="fk_training_attendance_employee"),
+    )
+
+    network_id: Mapped[str] = network_key()
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class AspectRow(Base):
+    __tablename__ = "aspects"
+    __table_args__ = (company_fk("aspects"),)
+
+    network_id: Mapped[str] = network_key()
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(200))
+    direct: Mapped[bool] = mapped_column(Boolean)
+    significance: Mapped[str | None] = mapped_column(String(16))
+
+
+class LegalRequirementRow(Base):
+    __tablename__ = "legal_requirements"
+    __table_args__ = (company_fk("legal_requirements"),)
+
+    network_id: Mapped[str] = network_key()
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    obligation: Mapped[str] = mapped_column(String(200))
+    evaluated_on: Mapped[date | None] = mapped_column(Date)
+    compliant: Mapped[bool | None] = mapped_column(Boolean)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ObjectiveRow(Base):
+    __tablename__ = "objectives"
+    __table_args__ = (company_fk("objectives"),)
+
+    network_id: Mapped[str] = network_key()
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(200))
+    indicator: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    baseline_year: Mapped[int | None] = mapped_column(Integer)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    target_year: Mapped[int | None] = mapped_column(Integer)
+    measurements: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class InternalAuditRow(Base):
+    __tablename__ = "internal_audits"
+    __table_args__ = (company_fk("internal_audits"),)
+
+    network_id: Mapped[str] = network_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date)
+    auditor: Mapped[str] = mapped_column(String(200))
+
+
+class ExternalAuditRow(Base):
+    __tablename__ = "external_audits"
+
+    network_id: Mapped[str] = network_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    certification_body: Mapped[str] = mapped_column(String(200))
+    lead_auditor: Mapped[str] = mapped_column(String(200))
+    auditors: Mapped[list[Any]] = mapped_column(JSON)
+    companies_visited: Mapped[list[Any]] = mapped_column(JSON)
+    central_function_visited: Mapped[bool] = mapped_column(Boolean)
+    recommendation: Mapped[str] = mapped_column(String(16))
+
+
+class FindingRow(Base):
+    """A finding of an internal (company) or external (certification body) audit."""
+
+    __tablename__ = "findings"
+
+    network_id: Mapped[str] = network_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    audit_id: Mapped[str] = mapped_column(String(64), index=True)
+    external: Mapped[bool] = mapped_column(Boolean)
+    company_id: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(32))
+    clause: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(200))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    plan_accepted_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CorrectiveActionRow(Base):
+    __tablename__ = "corrective_actions"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "finding_id"], ["findings.network_id", "findings.id"],
+                             ondelete="CASCADE", name="fk_corrective_actions_finding"),
+    )
+
+    network_id: Mapped[str] = network_key()
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    finding_id: Mapped[str] = mapped_column(String(64), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(200))
+    due: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    verified_effective_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ManagementReviewRow(Base):
+    __tablename__ = "management_reviews"
+    __table_args__ = (company_fk("management_reviews"),)
+
+    network_id: Mapped[str] = network_key()
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date)
+    inputs: Mapped[list[Any]] = mapped_column(JSON)
+    decisions: Mapped[list[Any]] = mapped_column(JSON)
+    signed_by: Mapped[str | None] = mapped_column(String(200))
+    signed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CertificateRow(Base):
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("network_id", "cycle", name="uq_certificates_network_cycle"),)
+
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    network_id: Mapped[str] = mapped_column(String(64), ForeignKey(NETWORK_FK, ondelete="CASCADE"))
+    cycle: Mapped[str] = mapped_column(String(64))
+    issued_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(Text)
+    companies: Mapped[list[Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GateResultRow(Base):
+    """One gate's outcome for one network in one run; kept for every run (the gate history)."""
+
+    __tablename__ = "gate_results"
+    __table_args__ = (UniqueConstraint("run_id", "network_id", "stage", name="uq_gate_results_run"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    network_id: Mapped[str] = mapped_column(String(64), ForeignKey(NETWORK_FK, ondelete="CASCADE"),
+                                            index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    as_of: Mapped[date] = mapped_column(Date)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    checks: Mapped[list[Any]] = mapped_column(JSON)
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HistoryRow(Base):
+    """Append-only record of every change to the store (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    network_id: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

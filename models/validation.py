@@ -1,0 +1,139 @@
+"""Cross-reference and date checks on a structurally valid network: every problem, not the first."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from models.catalogue import ISO14001_CLAUSES
+from models.network import Network
+from models.policy import DEFAULT_POLICY
+
+Loc = tuple[str | int, ...]
+
+# Dates that name a plan or a deadline may lie after --as-of; all others record what happened.
+FUTURE_DATE_FIELDS = frozenset({"due", "valid_until"})
+
+
+class Problem(BaseModel):
+    loc: Loc
+    message: str
+
+    @property
+    def path(self) -> str:
+        return format_loc(self.loc)
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
+    """Every cross-reference, uniqueness and date problem in `network`."""
+    problems: list[Problem] = []
+    add = lambda loc, msg: problems.append(Problem(loc=loc, message=msg))  # noqa: E731
+
+    _check_unique(network, add)
+    coordinators = {c.coordinator.id for c in network.companies if c.coordinator}
+    company_ids = {c.id for c in network.companies}
+    employee_ids = {e.id for c in network.companies for e in c.employees}
+
+    for i, member in enumerate(network.steering_committee):
+        if member not in coordinators:
+            add(("steering_committee", i), f"{member!r} is not the coordinator of any member company")
+    if network.central_coordinator and network.central_coordinator.coordinator not in coordinators:
+        add(("central_coordinator", "coordinator"),
+            f"{network.central_coordinator.coordinator!r} is not the coordinator of any member company")
+
+    for s, session in enumerate(network.training_sessions):
+        for a, attendee in enumerate(session.attendees):
+            if attendee not in employee_ids:
+                add(("training_sessions", s, "attendees", a), f"unknown employee {attendee!r}")
+
+    for c, company in enumerate(network.companies):
+        if company.left_on and company.left_on < company.joined_on:
+            add(("companies", c, "left_on"), f"left_on {company.left_on} is before joined_on {company.joined_on}")
+        for a, audit in enumerate(company.internal_audits):
+            for f, finding in enumerate(audit.findings):
+                _check_clause(finding.clause, ("companies", c, "internal_audits", a, "findings", f, "clause"), add)
+
+    for a, audit in enumerate(network.external_audits):
+        for v, visited in enumerate(audit.companies_visited):
+            if visited not in company_ids:
+                add(("external_audits", a, "companies_visited", v), f"unknown company {visited!r}")
+        for f, finding in enumerate(audit.findings):
+            loc: Loc = ("external_audits", a, "findings", f)
+            _check_clause(finding.clause, (*loc, "clause"), add)
+            if finding.company is not None and finding.company not in company_ids:
+                add((*loc, "company"), f"unknown company {finding.company!r}")
+
+    try:
+        DEFAULT_POLICY.with_overrides(network.policy_overrides)
+    except ValidationError as exc:
+        for err in exc.errors():
+            add(("policy_overrides", *err["loc"]), err["msg"])
+
+    if as_of is not None:
+        for loc, value in _dates(network, ()):
+            if loc[-1] not in FUTURE_DATE_FIELDS and value > as_of:
+                add(loc, f"{value} is after the as-of date {as_of}")
+    return problems
+
+
+def _check_clause(clause: str, loc: Loc, add: Any) -> None:
+    if clause not in ISO14001_CLAUSES:
+        add(loc, f"clause {clause!r} does not exist in ISO 14001:2015")
+
+
+def _check_unique(network: Network, add: Any) -> None:
+    def dupes(kind: str, items: list[tuple[Loc, str]]) -> None:
+        counts = Counter(key for _, key in items)
+        seen: set[str] = set()
+        for loc, key in items:
+            if counts[key] > 1 and key in seen:
+                add(loc, f"duplicate {kind} id {key!r}")
+            seen.add(key)
+
+    cs = network.companies
+    dupes("company", [(("companies", i, "id"), c.id) for i, c in enumerate(cs)])
+    dupes("coordinator", [(("companies", i, "coordinator", "id"), c.coordinator.id)
+                          for i, c in enumerate(cs) if c.coordinator])
+    dupes("employee", [(("companies", i, "employees", j, "id"), e.id)
+                       for i, c in enumerate(cs) for j, e in enumerate(c.employees)])
+    dupes("training session", [(("training_sessions", i, "id"), s.id)
+                               for i, s in enumerate(network.training_sessions)])
+    dupes("steering committee member", [(("steering_committee", i), m)
+                                        for i, m in enumerate(network.steering_committee)])
+    for i, c in enumerate(cs):
+        for attr in ("aspects", "legal_register", "objectives", "management_reviews"):
+            dupes(attr.rstrip("s").replace("_", " "),
+                  [(("companies", i, attr, j, "id"), x.id) for j, x in enumerate(getattr(c, attr))])
+    # Audits, findings and corrective actions are keyed by the network, across companies.
+    audits: list[tuple[Loc, Any]] = [
+        (("companies", i, "internal_audits", a), audit)
+        for i, c in enumerate(cs) for a, audit in enumerate(c.internal_audits)]
+    audits += [(("external_audits", a), audit) for a, audit in enumerate(network.external_audits)]
+    dupes("audit", [((*loc, "id"), audit.id) for loc, audit in audits])
+    findings = [((*loc, "findings", f), x) for loc, audit in audits for f, x in enumerate(audit.findings)]
+    dupes("finding", [((*loc, "id"), x.id) for loc, x in findings])
+    dupes("corrective action", [((*loc, "actions", k, "id"), act.id)
+                                for loc, x in findings for k, act in enumerate(x.actions)])
+
+
+def _dates(value: Any, loc: Loc) -> Iterator[tuple[Loc, date]]:
+    if isinstance(value, date):
+        yield loc, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            if name != "certificates":
+                yield from _dates(getattr(value, name), (*loc, name))
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            yield from _dates(item, (*loc, i))

@@ -1,0 +1,1 @@
+"""Prefect tasks and the plain adapters they call (store, files, rendering, mail)."""
