@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -113,43 +113,43 @@ class Coordinator(Person):
 
 class Commitment(Strict):
     signed_by: Name
-    signed_on: date
+    signed_on: dt.date
 
 
 class EnvironmentalManager(Strict):
     name: Name
-    appointed_on: date
+    appointed_on: dt.date
 
 
 class GroupAgreement(Strict):
     """The contract binding a company to the central function (IAF MD 1 eligibility)."""
 
-    signed_on: date
+    signed_on: dt.date
     authority_for_corrective_action: bool = Field(
         True, description="The central function may require corrective action of the company."
     )
 
 
 class EnvironmentalPolicy(Strict):
-    adopted_on: date
-    communicated_on: date | None = None
+    adopted_on: dt.date
+    communicated_on: dt.date | None = None
     public: bool = False
     url: str | None = None
 
 
 class CentralCoordinator(Strict):
     coordinator: Id = Field(description="Id of the coordinator the steering committee selected.")
-    selected_on: date
+    selected_on: dt.date
 
 
 class Manual(Strict):
     version: Name
-    issued_on: date
+    issued_on: dt.date
 
 
 class Binder(Strict):
     version: Name
-    updated_on: date
+    updated_on: dt.date
 
 
 # --- training --------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ class TrainingSession(Strict):
     """One course; each attendee earns its hours and topics."""
 
     id: Id
-    date: date
+    date: dt.date
     hours: float = Field(gt=0, le=200)
     topics: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     trainer: Name | None = None
@@ -176,8 +176,8 @@ class TrainingSession(Strict):
 class Employee(Strict):
     id: Id
     name: Name
-    hired_on: date
-    left_on: date | None = None
+    hired_on: dt.date
+    left_on: dt.date | None = None
 
     @model_validator(mode="after")
     def _left_after_hired(self) -> Employee:
@@ -190,7 +190,7 @@ class Employee(Strict):
 
 
 class EnvironmentalReview(Strict):
-    completed_on: date
+    completed_on: dt.date
     guideline_version: Name | None = None
 
 
@@ -204,9 +204,9 @@ class Aspect(Strict):
 class LegalRequirement(Strict):
     id: Id
     obligation: Name
-    evaluated_on: date | None = None
+    evaluated_on: dt.date | None = None
     compliant: bool | None = Field(None, description="Unset until evaluated.")
-    resolved_on: date | None = Field(None, description="When a non-compliance was resolved.")
+    resolved_on: dt.date | None = Field(None, description="When a non-compliance was resolved.")
 
 
 class Objective(Strict):
@@ -233,9 +233,9 @@ class CorrectiveAction(Strict):
     id: Id
     description: Name
     owner: Name
-    due: date
-    closed_on: date | None = None
-    verified_effective_on: date | None = None
+    due: dt.date
+    closed_on: dt.date | None = None
+    verified_effective_on: dt.date | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> CorrectiveAction:
@@ -251,25 +251,25 @@ class Finding(Strict):
     grade: Grade
     clause: str = Field(description="ISO 14001:2015 clause number, e.g. 9.2.")
     description: Name
-    closed_on: date | None = None
-    plan_accepted_on: date | None = Field(None, description="When the corrective-action plan was accepted.")
+    closed_on: dt.date | None = None
+    plan_accepted_on: dt.date | None = Field(None, description="When the action plan was accepted.")
     actions: tuple[CorrectiveAction, ...] = ()
 
 
 class InternalAudit(Strict):
     id: Id
-    date: date
+    date: dt.date
     auditor: Name
     findings: tuple[Finding, ...] = ()
 
 
 class ManagementReview(Strict):
     id: Id
-    date: date
+    date: dt.date
     inputs: tuple[str, ...] = ()
     decisions: tuple[Name, ...] = ()
     signed_by: Name | None = None
-    signed_on: date | None = None
+    signed_on: dt.date | None = None
 
     @model_validator(mode="after")
     def _known_inputs(self) -> ManagementReview:
@@ -286,8 +286,8 @@ class ExternalFinding(Finding):
 class ExternalAudit(Strict):
     id: Id
     kind: ExternalAuditKind
-    start: date
-    end: date
+    start: dt.date
+    end: dt.date
     certification_body: Name
     lead_auditor: Name
     auditors: tuple[Name, ...] = ()
@@ -312,13 +312,13 @@ class Company(Strict):
     sector: Sector
     personnel: int = Field(ge=1, description="Effective number of personnel (IAF MD 5).")
     complexity: Complexity
-    joined_on: date
-    left_on: date | None = None
+    joined_on: dt.date
+    left_on: dt.date | None = None
     coordinator: Coordinator | None = None
     group_agreement: GroupAgreement | None = None
     commitment: Commitment | None = None
     environmental_manager: EnvironmentalManager | None = None
-    roles_defined_on: date | None = None
+    roles_defined_on: dt.date | None = None
     binder: Binder | None = None
     review: EnvironmentalReview | None = None
     employees: tuple[Employee, ...] = ()
@@ -331,8 +331,8 @@ class Company(Strict):
 
 class Certificate(Strict):
     number: str
-    issued_on: date
-    valid_until: date
+    issued_on: dt.date
+    valid_until: dt.date
     scope: Text
     companies: tuple[Id, ...]
     cycle: Id
@@ -347,7 +347,7 @@ class Network(Strict):
     operator: Name = Field(description="The consultant that runs the model and issues the certificate.")
     scope: Text = Field(description="Scope statement printed on the certificate.")
     language: str = Field("en", pattern="^(en|sv)$")
-    founded_on: date | None = None
+    founded_on: dt.date | None = None
     policy: EnvironmentalPolicy | None = None
     ems_manual: Manual | None = None
     steering_committee: tuple[Id, ...] = Field((), description="Coordinator ids.")
@@ -373,7 +373,7 @@ class Network(Strict):
     def coordinators(self) -> dict[str, tuple[Company, Coordinator]]:
         return {c.coordinator.id: (c, c.coordinator) for c in self.companies if c.coordinator}
 
-    def active_companies(self, as_of: date) -> tuple[Company, ...]:
+    def active_companies(self, as_of: dt.date) -> tuple[Company, ...]:
         return tuple(
             c for c in self.companies if c.joined_on <= as_of and (c.left_on is None or c.left_on > as_of)
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
@@ -58,7 +58,7 @@ class NetworkRow(Base):
     operator: Mapped[str] = mapped_column(String(200))
     scope: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(2))
-    founded_on: Mapped[date | None] = mapped_column(Date)
+    founded_on: Mapped[dt.date | None] = mapped_column(Date)
     policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ems_manual: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     steering_committee: Mapped[list[Any]] = mapped_column(JSON)
@@ -78,13 +78,13 @@ class CompanyRow(Base):
     sector: Mapped[str] = mapped_column(String(32))
     personnel: Mapped[int] = mapped_column(Integer)
     complexity: Mapped[str] = mapped_column(String(16))
-    joined_on: Mapped[date] = mapped_column(Date)
-    left_on: Mapped[date | None] = mapped_column(Date)
+    joined_on: Mapped[dt.date] = mapped_column(Date)
+    left_on: Mapped[dt.date | None] = mapped_column(Date)
     coordinator: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     group_agreement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     commitment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     environmental_manager: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    roles_defined_on: Mapped[date | None] = mapped_column(Date)
+    roles_defined_on: Mapped[dt.date | None] = mapped_column(Date)
     binder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
@@ -98,8 +98,8 @@ class EmployeeRow(Base):
     company_id: Mapped[str] = mapped_column(String(64), index=True)
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    hired_on: Mapped[date] = mapped_column(Date)
-    left_on: Mapped[date | None] = mapped_column(Date)
+    hired_on: Mapped[dt.date] = mapped_column(Date)
+    left_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class TrainingSessionRow(Base):
@@ -108,7 +108,7 @@ class TrainingSessionRow(Base):
     network_id: Mapped[str] = network_key()
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date)
     hours: Mapped[float] = mapped_column(Float)
     topics: Mapped[list[Any]] = mapped_column(JSON)
     trainer: Mapped[str | None] = mapped_column(String(200))
@@ -154,9 +154,9 @@ class LegalRequirementRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     obligation: Mapped[str] = mapped_column(String(200))
-    evaluated_on: Mapped[date | None] = mapped_column(Date)
+    evaluated_on: Mapped[dt.date | None] = mapped_column(Date)
     compliant: Mapped[bool | None] = mapped_column(Boolean)
-    resolved_on: Mapped[date | None] = mapped_column(Date)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ObjectiveRow(Base):
@@ -185,7 +185,7 @@ class InternalAuditRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     company_id: Mapped[str] = mapped_column(String(64), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date)
     auditor: Mapped[str] = mapped_column(String(200))
 
 
@@ -196,8 +196,8 @@ class ExternalAuditRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
-    start: Mapped[date] = mapped_column(Date)
-    end: Mapped[date] = mapped_column(Date)
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
     certification_body: Mapped[str] = mapped_column(String(200))
     lead_auditor: Mapped[str] = mapped_column(String(200))
     auditors: Mapped[list[Any]] = mapped_column(JSON)
@@ -220,8 +220,8 @@ class FindingRow(Base):
     grade: Mapped[str] = mapped_column(String(32))
     clause: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(String(200))
-    closed_on: Mapped[date | None] = mapped_column(Date)
-    plan_accepted_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    plan_accepted_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class CorrectiveActionRow(Base):
@@ -237,9 +237,9 @@ class CorrectiveActionRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(200))
     owner: Mapped[str] = mapped_column(String(200))
-    due: Mapped[date] = mapped_column(Date)
-    closed_on: Mapped[date | None] = mapped_column(Date)
-    verified_effective_on: Mapped[date | None] = mapped_column(Date)
+    due: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    verified_effective_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class ManagementReviewRow(Base):
@@ -250,11 +250,11 @@ class ManagementReviewRow(Base):
     company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date)
     inputs: Mapped[list[Any]] = mapped_column(JSON)
     decisions: Mapped[list[Any]] = mapped_column(JSON)
     signed_by: Mapped[str | None] = mapped_column(String(200))
-    signed_on: Mapped[date | None] = mapped_column(Date)
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class CertificateRow(Base):
@@ -264,15 +264,15 @@ class CertificateRow(Base):
     number: Mapped[str] = mapped_column(String(64), primary_key=True)
     network_id: Mapped[str] = mapped_column(String(64), ForeignKey(NETWORK_FK, ondelete="CASCADE"))
     cycle: Mapped[str] = mapped_column(String(64))
-    issued_on: Mapped[date] = mapped_column(Date)
-    valid_until: Mapped[date] = mapped_column(Date)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
     scope: Mapped[str] = mapped_column(Text)
     companies: Mapped[list[Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     html: Mapped[str] = mapped_column(Text)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     run_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class GateResultRow(Base):
@@ -286,10 +286,10 @@ class GateResultRow(Base):
     network_id: Mapped[str] = mapped_column(String(64), ForeignKey(NETWORK_FK, ondelete="CASCADE"),
                                             index=True)
     stage: Mapped[str] = mapped_column(String(32))
-    as_of: Mapped[date] = mapped_column(Date)
+    as_of: Mapped[dt.date] = mapped_column(Date)
     passed: Mapped[bool] = mapped_column(Boolean)
     checks: Mapped[list[Any]] = mapped_column(JSON)
-    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class HistoryRow(Base):
@@ -298,7 +298,7 @@ class HistoryRow(Base):
     __tablename__ = "history"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(200))
     network_id: Mapped[str] = mapped_column(String(64), index=True)
     entity: Mapped[str] = mapped_column(String(64))

@@ -59,20 +59,22 @@ def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
 
     for c, company in enumerate(network.companies):
         if company.left_on and company.left_on < company.joined_on:
-            add(("companies", c, "left_on"), f"left_on {company.left_on} is before joined_on {company.joined_on}")
+            add(("companies", c, "left_on"),
+                f"left_on {company.left_on} is before joined_on {company.joined_on}")
         for a, audit in enumerate(company.internal_audits):
             for f, finding in enumerate(audit.findings):
-                _check_clause(finding.clause, ("companies", c, "internal_audits", a, "findings", f, "clause"), add)
+                loc: Loc = ("companies", c, "internal_audits", a, "findings", f, "clause")
+                _check_clause(finding.clause, loc, add)
 
-    for a, audit in enumerate(network.external_audits):
-        for v, visited in enumerate(audit.companies_visited):
+    for a, external in enumerate(network.external_audits):
+        for v, visited in enumerate(external.companies_visited):
             if visited not in company_ids:
                 add(("external_audits", a, "companies_visited", v), f"unknown company {visited!r}")
-        for f, finding in enumerate(audit.findings):
-            loc: Loc = ("external_audits", a, "findings", f)
-            _check_clause(finding.clause, (*loc, "clause"), add)
-            if finding.company is not None and finding.company not in company_ids:
-                add((*loc, "company"), f"unknown company {finding.company!r}")
+        for f, x in enumerate(external.findings):
+            loc = ("external_audits", a, "findings", f)
+            _check_clause(x.clause, (*loc, "clause"), add)
+            if x.company is not None and x.company not in company_ids:
+                add((*loc, "company"), f"unknown company {x.company!r}")
 
     try:
         DEFAULT_POLICY.with_overrides(network.policy_overrides)
