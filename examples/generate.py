@@ -178,8 +178,8 @@ def build_network(net_id: str, name: str, rows: list[tuple[str, str, str, int, s
         order = list(all_employees)
         rng.shuffle(order)
         for g in range(0, len(order), 20):
-            group = [e for e, hired in order[g:g + 20]
-                     if hired < ems_start or topic in ("environmental_basics",)]
+            group = sorted(e for e, hired in order[g:g + 20]
+                           if hired < ems_start or topic == "environmental_basics")
             if not group:
                 continue
             day = ems_start + timedelta(days=rng.randint(30, 500))
@@ -278,16 +278,16 @@ def write(network: dict[str, Any], path: Path, header: str) -> None:
                     + text, encoding="utf-8")
 
 
-def main() -> None:
+def main(folder: Path = HERE) -> None:
     args = ("hackefors", "Hackefors Miljögrupp", HACKEFORS, date(1995, 5, 1), date(1997, 2, 1),
             date(1999, 2, 15), 1995)
-    write(build_network(*args), HERE / "hackefors.yaml",
+    write(build_network(*args), folder / "hackefors.yaml",
           "The original Hackefors network: 26 SMEs, ready for certification on 1999-02-15.")
-    write(plant_blockers(build_network(*args)), HERE / "blocked.yaml",
+    write(plant_blockers(build_network(*args)), folder / "blocked.yaml",
           "The Hackefors network with planted blockers in every gate: certification must be refused.")
     write(build_network("ostgota-small", "Östgöta Småföretag Miljönätverk", SMALL,
                         date(2022, 9, 1), date(2023, 3, 1), date(2025, 3, 3), 2022),
-          HERE / "small.yaml", "A small network of 3 companies, ready for certification on 2025-03-03.")
+          folder / "small.yaml", "A small network of 3 companies, ready for certification on 2025-03-03.")
 
 
 if __name__ == "__main__":

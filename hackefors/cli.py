@@ -195,7 +195,9 @@ def main() -> None:
     from tasks.store import NetworkNotFound
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns, rather than raises, the code of typer.Exit.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except BadInput as exc:
         errors.print(f"error: {exc}", style="red", markup=False)
         sys.exit(EXIT_BAD_INPUT)

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -163,7 +164,15 @@ class TrainingSession(Strict):
     hours: float = Field(gt=0, le=200)
     topics: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     trainer: Name | None = None
-    attendees: tuple[Id, ...] = Field((), description="Employee ids.")
+    attendees: tuple[Id, ...] = Field((), description="Employee ids (a set: kept sorted).")
+
+    @field_validator("attendees")
+    @classmethod
+    def _as_set(cls, attendees: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({a for a in attendees if attendees.count(a) > 1})
+        if repeated:
+            raise ValueError(f"attendee(s) listed twice: {', '.join(repeated)}")
+        return tuple(sorted(attendees))
 
     @model_validator(mode="after")
     def _known_topics(self) -> TrainingSession:

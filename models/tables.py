@@ -129,7 +129,6 @@ class AttendanceRow(Base):
     network_id: Mapped[str] = network_key()
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     employee_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
-    position: Mapped[int] = mapped_column(Integer)
 
 
 class AspectRow(Base):

@@ -131,8 +131,8 @@ def network_rows(n: Network) -> dict[type[t.Base], list[dict[str, Any]]]:
     for si, s in enumerate(n.training_sessions):
         rows[t.TrainingSessionRow].append(dict(network_id=nid, id=s.id, position=si, date=s.date,
                                                hours=s.hours, topics=list(s.topics), trainer=s.trainer))
-        rows[t.AttendanceRow] += [dict(network_id=nid, session_id=s.id, employee_id=e, position=i)
-                                  for i, e in enumerate(s.attendees)]
+        rows[t.AttendanceRow] += [dict(network_id=nid, session_id=s.id, employee_id=e)
+                                  for e in s.attendees]
     for ai, x in enumerate(n.external_audits):
         rows[t.ExternalAuditRow].append(dict(
             network_id=nid, id=x.id, position=ai, kind=x.kind.value, start=x.start, end=x.end,

@@ -252,7 +252,6 @@ def upgrade() -> None:
     sa.Column('network_id', sa.String(length=64), nullable=False),
     sa.Column('session_id', sa.String(length=64), nullable=False),
     sa.Column('employee_id', sa.String(length=64), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['network_id', 'employee_id'], ['employees.network_id', 'employees.id'], name='fk_training_attendance_employee', ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['network_id', 'session_id'], ['training_sessions.network_id', 'training_sessions.id'], name='fk_training_attendance_session', ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['network_id'], ['networks.id'], name=op.f('fk_training_attendance_network_id_networks'), ondelete='CASCADE'),

@@ -1,0 +1,157 @@
+"""The command line as a user meets it: exit codes, messages, nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from hackefors.cli import main
+from hackefors.settings import reset_settings
+from models import tables as t
+from tasks.db import get_engine, reset_engines, transaction
+from tests.conftest import EXAMPLES_DIR, example_data
+
+def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(folder))
+    monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
+    reset_settings()
+    reset_engines()
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    use_store(monkeypatch, tmp_path)
+    yield tmp_path
+    reset_settings()
+    reset_engines()
+
+
+def run(*args: str) -> int:
+    """Run the `hackefors` entry point in-process, as the console script does; its exit code."""
+    old = sys.argv
+    sys.argv = ["hackefors", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    finally:
+        sys.argv = old
+    raise AssertionError("main() must end in SystemExit")
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    with transaction(get_engine()) as s:
+        return {table.name: sorted(map(tuple, s.execute(select(table)).all()), key=repr)
+                for table in t.Base.metadata.sorted_tables if table.name != "history"}
+
+
+def test_validate_reports_every_problem_with_its_line_and_exits_2(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example_data("small")
+    data["steering_committee"].append("NOBODY")
+    data["training_sessions"][0]["attendees"].append("GHOST-1")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    code = run("validate", str(bad))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{bad}:" in err and "steering_committee[3]: 'NOBODY' is not the coordinator" in err
+    assert "unknown employee 'GHOST-1'" in err
+    assert "2 problem(s)" in err and "nothing was written" in err
+
+
+def test_import_twice_then_status_and_export(store: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    small = str(EXAMPLES_DIR / "small.yaml")
+    assert run("import", small) == 0
+    assert "Imported network 'ostgota-small'" in capsys.readouterr().out
+    assert run("import", small) == 0
+    assert "already up to date" in capsys.readouterr().out
+    assert run("status", "--as-of", "2025-03-03") == 0
+    out = capsys.readouterr().out
+    assert "Östgöta Småföretag Miljönätverk" in out and "NSM" in out and "100%" in out
+    exported = tmp_path / "out.json"
+    assert run("export", "--format", "json", "-o", str(exported)) == 0
+    assert json.loads(exported.read_text())["id"] == "ostgota-small"
+
+
+def test_bad_as_of_and_unknown_network_exit_2(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("status", "--as-of", "1999-02-30") == 2
+    assert "not a date" in capsys.readouterr().err
+    assert run("status", "--network", "nope") == 2
+    assert "no network yet" in capsys.readouterr().err
+
+
+def test_schema_is_a_json_schema_of_the_network_file(store: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("schema") == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "Hackefors network file"
+    assert {"id", "name", "operator", "scope"} <= set(schema["required"])
+
+
+# --- malformed files never leave a partial import ------------------------------------------
+
+def _paths(value, prefix=()):  # type: ignore[no-untyped-def]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield (*prefix, k)
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield (*prefix, i)
+            yield from _paths(v, (*prefix, i))
+
+
+BASE = example_data("small")
+PATHS = list(_paths(BASE))
+JUNK = st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=12), st.just("2025-02-30"),
+                 st.just([]), st.just({}), st.just("NSM-E01"), st.just("9.9"))
+
+
+@st.composite
+def malformed(draw):  # type: ignore[no-untyped-def]
+    data = example_data("small")
+    data["name"] = draw(st.sampled_from(["Östgöta v2", data["name"]]))  # sometimes a real change
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(PATHS))
+        parent = data
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            if draw(st.booleans()) and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            else:
+                parent[path[-1]] = draw(JUNK)
+        except (KeyError, IndexError, TypeError):
+            continue
+    return data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=malformed())
+def test_a_malformed_file_never_leaves_a_partial_import(
+        data, store: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("import", str(EXAMPLES_DIR / "small.yaml")) in (0,)
+    before = snapshot()
+    path = tmp_path / "mutated.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    code = run("import", str(path))
+    after = snapshot()
+    if code == 0:
+        from tasks.networkfile import read_network
+        from tasks.store import load_network
+
+        with transaction(get_engine()) as s:
+            assert load_network(s, "ostgota-small") == read_network(path)
+    else:
+        assert code == 2
+        assert after == before
