@@ -19,6 +19,7 @@ from models import tables as t
 from tasks.db import get_engine, reset_engines, transaction
 from tests.conftest import EXAMPLES_DIR, example_data
 
+
 def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     monkeypatch.setenv("HACKEFORS_DATA_DIR", str(folder))
     monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)

@@ -28,16 +28,16 @@ def test_migrations_upgrade_an_empty_sqlite_database(tmp_path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     assert table_names(engine) == set()
     upgrade(engine)
-    assert EXPECTED_TABLES <= table_names(engine)
+    assert table_names(engine) >= EXPECTED_TABLES
     upgrade(engine)  # a second upgrade is a no-op
-    assert EXPECTED_TABLES <= table_names(engine)
+    assert table_names(engine) >= EXPECTED_TABLES
 
 
 def test_migrations_upgrade_an_empty_postgresql_database() -> None:
     for engine in postgres_engine_or_skip():
         assert table_names(engine) == set()
         upgrade(engine)
-        assert EXPECTED_TABLES <= table_names(engine)
+        assert table_names(engine) >= EXPECTED_TABLES
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
