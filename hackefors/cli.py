@@ -172,6 +172,69 @@ def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     console.print(table)
 
 
+def heartbeats_off():  # type: ignore[no-untyped-def]
+    """Interactive runs skip Prefect's flow heartbeats: each would cost ~1 s per (sub)flow on exit."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
+@app.command()
+def run(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
+    """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input."""
+    from flows.certify_network import certify_network
+    from tasks.db import transaction
+    from tasks.gates import load_gate_results
+
+    day = parse_as_of(as_of)
+    with transaction() as session:
+        network_id = resolve_network(session, network)
+    console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
+    with heartbeats_off():
+        state = certify_network(network=network_id, as_of=day, return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    gates = load_gate_results(network_id, run_id, include_decision=True)
+    print_gate_table(gates)
+    if state.is_completed():
+        certificate = state.result()
+        again = "" if certificate.newly_issued else " (already issued for this cycle; not reissued)"
+        console.print(f"[bold green]Certified[/]: certificate {certificate.number}{again}, valid until "
+                      f"{certificate.valid_until}")
+        console.print(f"PDF:  {certificate.pdf_path}\nHTML: {certificate.html_path}")
+        return
+    blockers = [c for g in gates for c in g.blockers if g.stage.value != "decision"]
+    console.print(f"[bold red]Not certified[/]: {len(blockers)} unmet requirement(s)")
+    for c in blockers:
+        console.print(f"  - {c.line()}", markup=False, highlight=False)
+    if not gates:
+        console.print(state.message or "the run failed before any gate was evaluated", markup=False)
+    raise typer.Exit(EXIT_BLOCKED)
+
+
+SHORT = {"formation": "form", "training": "train", "planning": "plan", "internal_audits": "int.audit",
+         "management_review": "mgmt rev", "external_audit": "ext.audit", "decision": "decide"}
+
+
+def print_gate_table(gates) -> None:  # type: ignore[no-untyped-def]
+    """Gates as columns, companies (and the network) as rows: ✓ or the number of unmet checks."""
+    order: list[str] = []
+    for g in gates:
+        for c in g.checks:
+            who = c.company or "(network)"
+            if who not in order:
+                order.append(who)
+    table = Table("company", *(SHORT.get(g.stage.value, g.stage.value) for g in gates), title="Gates")
+    for who in order:
+        cells = []
+        for g in gates:
+            mine = [c for c in g.checks if (c.company or "(network)") == who]
+            unmet = sum(not c.passed for c in mine)
+            cells.append("" if not mine else "[green]✓[/]" if not unmet else f"[red]✗ {unmet}[/]")
+        table.add_row(who, *cells)
+    table.add_row("[bold]gate[/]", *("[green]pass[/]" if g.passed else "[red]FAIL[/]" for g in gates))
+    console.print(table)
+
+
 @app.command()
 def history(network: NetworkOpt = None,
             limit: Annotated[int, typer.Option(help="How many of the newest entries.")] = 20) -> None:

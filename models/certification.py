@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from models.catalogue import Stage
 from models.findings import is_open
 from models.network import (
     Certificate,
@@ -110,11 +111,14 @@ def check_external_audit(network: Network, as_of: date, policy: Policy) -> list[
     return checks + check_audit_outcome(audit, network, as_of, policy)
 
 
-def check_decision(network_id: str, as_of: date, gates: list[GateResult]) -> list[Check]:
-    """The decision passes only when every earlier gate passed."""
+def check_decision(gates: list[GateResult], required: tuple[Stage, ...]) -> list[Check]:
+    """The decision passes only when every required gate ran in this cycle and passed."""
+    ran = {g.stage for g in gates}
+    problems = [f"{stage.value} gate did not run" for stage in required if stage not in ran]
     blocked = [f"{g.stage.value} ({len(g.blockers)} unmet)" for g in gates if not g.passed]
-    return [check("all-gates", None, [f"blocked gates: {', '.join(blocked)}"] if blocked else [],
-                  f"all {len(gates)} gates passed")]
+    if blocked:
+        problems.append(f"blocked gates: {', '.join(blocked)}")
+    return [check("all-gates", None, problems, f"all {len(required)} gates passed")]
 
 
 class CertificateDraft(BaseModel):

@@ -1,0 +1,1 @@
+"""The certification lifecycle as Prefect flows: one per stage, each ending in a gate."""
