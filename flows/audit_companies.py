@@ -12,6 +12,8 @@ from models.catalogue import Stage
 
 
 @flow(name="audit-companies", flow_run_name="audit-companies-{network}")
-def audit_companies(network: str, as_of: date | None = None, run_id: str | None = None) -> GateOutcome | State:
+def audit_companies(
+    network: str, as_of: date | None = None, run_id: str | None = None
+) -> GateOutcome | State:
     """Check internal audits, open nonconformities and corrective actions."""
     return run_gate(Stage.INTERNAL_AUDITS, network, as_of, run_id)

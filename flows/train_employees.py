@@ -12,6 +12,8 @@ from models.catalogue import Stage
 
 
 @flow(name="train-employees", flow_run_name="train-employees-{network}")
-def train_employees(network: str, as_of: date | None = None, run_id: str | None = None) -> GateOutcome | State:
+def train_employees(
+    network: str, as_of: date | None = None, run_id: str | None = None
+) -> GateOutcome | State:
     """Check every employee has the required training hours and topics."""
     return run_gate(Stage.TRAINING, network, as_of, run_id)

@@ -1,0 +1,39 @@
+"""One Prefect API for the whole session, and a fresh store per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from hackefors.settings import reset_settings
+from tasks.db import reset_engines, transaction
+from tasks.store import save_network
+from tests.conftest import build, example_data
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    # Heartbeats cost ~1 s per flow run on exit; tests do not need crash detection.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), \
+            prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def store(prefect_api: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A fresh SQLite store and output folder, holding the three example networks."""
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
+    reset_settings()
+    reset_engines()
+    with transaction() as session:
+        for name in ("small", "blocked"):
+            save_network(session, build(example_data(name)), actor="test")
+    yield tmp_path
+    reset_engines()
+    reset_settings()

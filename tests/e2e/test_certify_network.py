@@ -1,0 +1,117 @@
+"""The lifecycle through real Prefect flows: certified, blocked, re-run, retried."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from prefect.artifacts import Artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from flows.certify_network import certify_network
+from models.tables import CertificateRow, GateResultRow
+from tasks.db import transaction
+from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF
+
+pytestmark = pytest.mark.e2e
+
+PLANTED = {
+    ("OAK", "group-agreement"), ("HTR", "coordinator"), ("network", "central-coordinator"),
+    ("LBY", "training-hours"), ("LBY", "training-topics"), ("SGJ", "legal-compliance"),
+    ("TVL", "environmental-review"), ("MLT", "open-majors"), ("MLT", "overdue-actions"),
+    ("EKT", "internal-audit-frequency"), ("RSB", "review-inputs"), ("RSB", "review-signed"),
+    ("network", "external-majors"), ("network", "recommendation"),
+}
+
+
+def certificates(network: str) -> int:
+    with transaction() as s:
+        return s.scalar(select(func.count()).select_from(CertificateRow)
+                        .where(CertificateRow.network_id == network)) or 0
+
+
+def test_a_ready_network_is_certified_with_a_pdf_and_artifacts(store: Path) -> None:
+    state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, return_state=True)
+    assert state.is_completed(), state.message
+    certificate = state.result()
+    assert certificate.number == "HKF-OSTGOTA-SMALL-2025-01"
+    assert certificate.valid_until.isoformat() == "2028-03-02"
+    reader = PdfReader(certificate.pdf_path)
+    assert len(reader.pages) == 2
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Valdemarsviks Tryck AB" in text and certificate.number in text
+    for key in ("gate-formation-ostgota-small", "gate-external-audit-ostgota-small",
+                "gate-decision-ostgota-small", "certification-ostgota-small", "readiness-ostgota-small"):
+        assert Artifact.get(key) is not None, key
+    table = Artifact.get("gate-training-ostgota-small")
+    assert table is not None and table.type == "table" and "training-hours" in str(table.data)
+    summary = Artifact.get("certification-ostgota-small")
+    assert summary is not None and certificate.number in str(summary.data)
+
+
+def test_a_rerun_issues_no_second_certificate_and_restores_missing_files(store: Path) -> None:
+    first = certify_network(network="ostgota-small", as_of=SMALL_AS_OF)
+    first.pdf_path.unlink()
+    second = certify_network(network="ostgota-small", as_of=SMALL_AS_OF)
+    assert second.number == first.number and not second.newly_issued
+    assert certificates("ostgota-small") == 1
+    assert second.pdf_path.read_bytes().startswith(b"%PDF")
+
+
+def test_a_blocked_network_fails_naming_every_planted_reason(store: Path) -> None:
+    state = certify_network(network="hackefors-blocked", as_of=HACKEFORS_AS_OF, return_state=True)
+    assert state.is_failed()
+    message = state.message or ""
+    with transaction() as s:
+        rows = s.scalars(select(GateResultRow).where(
+            GateResultRow.network_id == "hackefors-blocked")).all()
+    failed = {(c["company"] or "network", c["requirement"])
+              for r in rows if r.stage != "decision" for c in r.checks if not c["passed"]}
+    assert failed == PLANTED
+    for company, requirement in PLANTED:
+        assert f"{company}: {requirement} (" in message, (company, requirement)
+    gates = {r.stage: r.passed for r in rows}
+    assert gates == {"formation": False, "training": False, "planning": False,
+                     "internal_audits": False, "management_review": False,
+                     "external_audit": False, "decision": False}
+    assert certificates("hackefors-blocked") == 0
+
+
+def test_a_locked_database_is_retried_and_the_run_then_succeeds(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hackefors.settings import reset_settings
+    from tasks.db import reset_engines
+
+    monkeypatch.setenv("HACKEFORS_SQLITE_TIMEOUT", "0.2")
+    reset_settings()
+    reset_engines()
+    locked = threading.Event()
+
+    def hold_write_lock() -> None:
+        conn = sqlite3.connect(store / "data" / "hackefors.sqlite3", isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(2.5)
+        conn.execute("COMMIT")
+        conn.close()
+
+    holder = threading.Thread(target=hold_write_lock)
+    holder.start()
+    locked.wait(5)
+    try:
+        state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, return_state=True)
+    finally:
+        holder.join()
+    assert state.is_completed(), state.message
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(any_=["record-formation-ostgota-small"])))
+    run = max(runs, key=lambda r: r.created)
+    assert run.run_count >= 2, "the locked write should have been retried"
+    assert run.state and run.state.is_completed()
