@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Import the bundled Hackefors network and run the certification lifecycle on it.
+## Import the bundled Hackefors network and certify it as of 15 February 1999.
 run: install
-	$(BIN)/hackefors import examples/hackefors.yaml
+	$(BIN)/hackefors import examples/hackefors.yaml --as-of 1999-02-15
 	$(BIN)/hackefors run --network hackefors --as-of 1999-02-15
 
 ## The whole suite: unit, integration (SQLite, PostgreSQL where reachable) and end-to-end flows.
