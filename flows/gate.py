@@ -9,6 +9,7 @@ from prefect.states import Failed, State
 from pydantic import BaseModel
 
 from models.catalogue import Stage
+from models.results import GateResult
 from tasks.gates import evaluate_gate_task, record_gate
 
 
@@ -25,11 +26,14 @@ def this_run_id(run_id: str | None) -> str:
     return run_id or str(runtime.flow_run.id)
 
 
-def run_gate(stage: Stage, network: str, as_of: date | None, run_id: str | None) -> GateOutcome | State:
-    as_of = as_of or date.today()
-    run_id = this_run_id(run_id)
-    result = evaluate_gate_task(network, stage, as_of)
+def settle_gate(result: GateResult, run_id: str) -> State | None:
+    """Record a gate's result; a Failed state naming every unmet requirement if it is blocked."""
     record_gate(result, run_id)
-    if not result.passed:
-        return Failed(message=result.message())
-    return GateOutcome(network_id=network, stage=stage, passed=True, checks=len(result.checks), unmet=0)
+    return None if result.passed else Failed(message=result.message())
+
+
+def run_gate(stage: Stage, network: str, as_of: date | None, run_id: str | None) -> GateOutcome | State:
+    result = evaluate_gate_task(network, stage, as_of or date.today())
+    blocked = settle_gate(result, this_run_id(run_id))
+    return blocked or GateOutcome(network_id=network, stage=stage, passed=True,
+                                  checks=len(result.checks), unmet=0)

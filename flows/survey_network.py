@@ -8,22 +8,29 @@ from prefect import flow
 from prefect.states import Failed, State
 
 from flows.audit_companies import audit_companies
-from flows.gate import GateOutcome, run_gate, this_run_id
+from flows.gate import GateOutcome, settle_gate, this_run_id
 from flows.review_management import review_management
 from models.catalogue import Stage
+from tasks.certificates import apply_surveillance
+from tasks.gates import evaluate_gate_task
 
 
 @flow(name="survey-network", flow_run_name="survey-network-{network}")
-def survey_network(network: str, as_of: date | None = None) -> list[GateOutcome] | State:
-    """Check a certified network still holds: surveillance audit, internal audits, review."""
+def survey_network(network: str, as_of: date | None = None) -> list[GateOutcome | str] | State:
+    """Check a certified network still holds, and suspend, reinstate or withdraw its certificate."""
     as_of = as_of or date.today()
     run_id = this_run_id(None)
     states = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True)
               for stage in (audit_companies, review_management)]
-    surveillance = run_gate(Stage.SURVEILLANCE, network, as_of, run_id)
-    failed = [s.message for s in states if not s.is_completed()]
-    if isinstance(surveillance, State):
-        failed.append(surveillance.message)
-    if failed:
-        return Failed(message="surveillance blocked:\n" + "\n".join(m or "" for m in failed))
-    return [s.result() for s in states] + [surveillance]
+    result = evaluate_gate_task(network, Stage.SURVEILLANCE, as_of)
+    blocked = settle_gate(result, run_id)
+    # Whether the network still meets its obligations; a suspension alone does not count here,
+    # or a suspended certificate could never be reinstated.
+    unmet = [s.message or "" for s in states if not s.is_completed()]
+    unmet += [c.line() for c in result.blockers if c.requirement != "certificate-in-force"]
+    consequence = apply_surveillance(network, as_of, not unmet, unmet, run_id)
+    if unmet:
+        lines = [m for m in [*(s.message for s in states if not s.is_completed()),
+                             blocked.message if blocked else None, consequence] if m]
+        return Failed(message="surveillance blocked:\n" + "\n".join(lines))
+    return [s.result() for s in states] + [consequence or "certificate stays valid"]

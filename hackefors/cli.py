@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -200,7 +200,8 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
         again = "" if certificate.newly_issued else " (already issued for this cycle; not reissued)"
         console.print(f"[bold green]Certified[/]: certificate {certificate.number}{again}, valid until "
                       f"{certificate.valid_until}")
-        console.print(f"PDF:  {certificate.pdf_path}\nHTML: {certificate.html_path}")
+        console.print(f"PDF:  {certificate.pdf_path}\nHTML: {certificate.html_path}\n"
+                      f"JSON: {certificate.json_path} (signed; `hackefors certificate verify` checks it)")
         return
     blockers = [c for g in gates for c in g.blockers if g.stage.value != "decision"]
     console.print(f"[bold red]Not certified[/]: {len(blockers)} unmet requirement(s)")
@@ -254,8 +255,163 @@ def history(network: NetworkOpt = None,
     console.print(table)
 
 
+@app.command()
+def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
+    """Print the cycle's audit programme: dates, each audit's sample and its auditor-days."""
+    from models.certification import held_certificate
+    from models.gates import policy_for
+    from models.programme import audit_programme
+    from tasks.db import transaction
+    from tasks.store import load_network, record_history
+
+    day = parse_as_of(as_of)
+    with transaction() as session:
+        loaded = load_network(session, resolve_network(session, network))
+        programme = audit_programme(loaded, day, policy_for(loaded),
+                                    held_certificate(loaded.certificates, day))
+        # The draws are reproducible from their seeds; the history keeps what was planned.
+        record_history(session, [dict(
+            at=datetime.now(UTC), actor="cli:plan", network_id=loaded.id, entity="audit_programme",
+            entity_id=f"{a.kind.value}/{a.due_by}", action="insert",
+            detail={"seed": a.sample.seed, "sample": list(a.sample.companies), "status": a.status,
+                    "days": a.time.total_days}) for a in programme.audits])
+    cert = f"certificate {programme.certificate}, valid until {programme.valid_until}" \
+        if programme.certificate else "no certificate yet"
+    console.print(f"[bold]Audit programme of {loaded.name}[/] as of {day}: cycle from "
+                  f"{programme.cycle_start}, {cert}; {len(programme.members)} member companies")
+    for a in programme.audits:
+        head = f"[bold]{a.kind.value}[/] due by {a.due_by}: {a.status}"
+        days = f"{a.time.total_days:g} auditor-days, at least {a.time.on_site_days:g} on site"
+        if a.status == "done":
+            console.print(f"{head} ({a.audit_id}); visited {len(a.visited)} (minimum {a.sample.minimum}): "
+                          f"{', '.join(a.visited)}; {days}")
+            continue
+        console.print(f"{head}; sample {a.sample.size} (minimum {a.sample.minimum}) plus the central "
+                      f"function; {days}")
+        if not a.sample.eligible:
+            console.print(f"  [red]not eligible for sampling[/]: {', '.join(a.sample.ineligible)} have no "
+                          "signed group agreement; every company is visited")
+        for reason in a.sample.raised_because:
+            console.print(f"  raised: {reason}")
+        drawn = [s.company for s in a.sample.sites if s.how == "random"]
+        console.print(f"  at random (seed {a.sample.seed}): {', '.join(drawn)}")
+        for site in a.sample.sites:
+            if site.how != "random":
+                console.print(f"  by risk: {site.company}: {'; '.join(site.reasons) or 'no risk flag'}")
+    console.print("Every member visited within the cycle." if not programme.unvisited else
+                  f"Not visited within the cycle: {', '.join(programme.unvisited)}")
+    for c in programme.spread_checks:
+        console.print(f"Nonconformity {c.finding} ({c.clause}) at {c.raised_at}: checked at "
+                      f"{len(c.checked)} other companies, also found at {', '.join(c.also_found) or 'none'}; "
+                      f"still to check: {', '.join(c.pending) or 'none'}", markup=False)
+
+
+certificate_app = typer.Typer(no_args_is_help=True, help="Show, verify and manage certificates.")
+app.add_typer(certificate_app, name="certificate")
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why; kept in the history.")]
+
+
+@certificate_app.command("show")
+def certificate_show(number: str, as_of: AsOfOpt = None) -> None:
+    """Show a certificate: its data, companies, status and history of status changes."""
+    from models.programme import status_as_of
+    from tasks.certificates import certificate_row, domain_certificate, events_of
+    from tasks.db import transaction
+
+    day = parse_as_of(as_of)
+    with transaction() as session:
+        row = certificate_row(session, number)
+        events = events_of(session, [number])
+        status = status_as_of(domain_certificate(row), events, day)
+        console.print(f"[bold]{row.number}[/] · network {row.network_id} · cycle {row.cycle}")
+        console.print(f"issued {row.issued_on}, valid until {row.valid_until}; status on {day}: "
+                      f"[bold]{status.value}[/]" + (f"; replaces {row.replaces}" if row.replaces else ""))
+        console.print(f"scope: {row.scope}", markup=False)
+        console.print(f"companies ({len(row.companies)}): {', '.join(row.companies)}")
+        for e in events:
+            console.print(f"  {e.on} {e.status.value}: {e.reason}", markup=False)
+        console.print(f"signed with key {row.key_id}" if row.signature else "not signed")
+
+
+@certificate_app.command("verify")
+def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate's .json file or number.")],
+                       as_of: AsOfOpt = None) -> None:
+    """Verify a certificate's signature and status; exit 0 valid, 3 not valid, 4 altered or forged."""
+    from tasks.certificates import verify_document, verify_number
+
+    day = parse_as_of(as_of)
+    path = Path(target)
+    if path.suffix == ".json" or path.exists():
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInput(f"{path}: no such file") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{path}: not a certificate file ({exc})") from None
+        try:
+            result = verify_document(document, day)
+        except ValueError as exc:
+            raise BadInput(f"{path}: {exc}") from None
+    else:
+        result = verify_number(target, day)
+    if result.problem:
+        errors.print(f"INVALID {result.number}: {result.problem}", style="bold red", markup=False)
+        raise typer.Exit(4)
+    assert result.status is not None
+    colour = "green" if result.valid else "red"
+    console.print(f"[{colour}]{result.status.value.upper()}[/] {result.number}: signature verified; "
+                  f"status on {day}: {result.status.value}; valid until {result.valid_until}")
+    if not result.valid:
+        raise typer.Exit(EXIT_BLOCKED)
+
+
+def _change(number: str, status: str, as_of: str | None, reason: str) -> None:
+    from models.programme import CertificateStatus
+    from tasks.certificates import change_status
+
+    try:
+        change_status(number, CertificateStatus(status), parse_as_of(as_of), reason,
+                      f"cli:certificate {status}")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    console.print(f"Certificate {number} is now {status}.")
+
+
+@certificate_app.command("suspend")
+def certificate_suspend(number: str, reason: ReasonOpt, as_of: AsOfOpt = None) -> None:
+    """Suspend a certificate: it is not valid until reinstated (at most 6 months)."""
+    _change(number, "suspended", as_of, reason)
+
+
+@certificate_app.command("reinstate")
+def certificate_reinstate(number: str, reason: ReasonOpt, as_of: AsOfOpt = None) -> None:
+    """Reinstate a suspended certificate."""
+    _change(number, "valid", as_of, reason)
+
+
+@certificate_app.command("withdraw")
+def certificate_withdraw(number: str, reason: ReasonOpt, as_of: AsOfOpt = None) -> None:
+    """Withdraw a certificate for good."""
+    _change(number, "withdrawn", as_of, reason)
+
+
+@certificate_app.command("reduce")
+def certificate_reduce(number: str,
+                       remove: Annotated[list[str], typer.Option("--remove", help="Company id to drop.")],
+                       reason: ReasonOpt, as_of: AsOfOpt = None) -> None:
+    """Reissue a certificate without some companies (reduced scope); the old one is superseded."""
+    from tasks.certificates import reduce_scope
+
+    try:
+        issued = reduce_scope(number, remove, parse_as_of(as_of), reason, "cli:certificate reduce")
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    console.print(f"Reissued {number} as {issued.number} without {', '.join(remove)}.")
+    console.print(f"PDF:  {issued.pdf_path}\nJSON: {issued.json_path}")
+
+
 def main() -> None:
-    from tasks.store import NetworkNotFound
+    from tasks.store import CertificateNotFound, NetworkNotFound
 
     try:
         # Without standalone mode click returns, rather than raises, the code of typer.Exit.
@@ -264,7 +420,7 @@ def main() -> None:
     except BadInput as exc:
         errors.print(f"error: {exc}", style="red", markup=False)
         sys.exit(EXIT_BAD_INPUT)
-    except NetworkNotFound as exc:
+    except (NetworkNotFound, CertificateNotFound) as exc:
         errors.print(f"error: {exc}", style="red", markup=False)
         sys.exit(EXIT_BAD_INPUT)
     except typer.Exit as exc:

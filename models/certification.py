@@ -12,6 +12,7 @@ from models.network import (
     Certificate,
     ExternalAudit,
     ExternalAuditKind,
+    Finding,
     Grade,
     Network,
     Recommendation,
@@ -41,6 +42,12 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+def verified_by(finding: Finding, day: date) -> bool:
+    """Every corrective action of `finding` verified effective by `day` (and it has some)."""
+    return bool(finding.actions) and all(
+        a.verified_effective_on is not None and a.verified_effective_on <= day for a in finding.actions)
+
+
 def certification_audit(network: Network, as_of: date) -> ExternalAudit | None:
     """The audit a certification decision rests on: the latest stage 2 or recertification."""
     done = [a for a in network.external_audits if a.kind in CERTIFYING and a.end <= as_of]
@@ -52,9 +59,7 @@ def _findings_problems(audit: ExternalAudit, as_of: date, policy: Policy) -> tup
     for f in audit.findings:
         where = f" at {f.company}" if f.company else ""
         if f.grade == Grade.MAJOR:
-            unverified = [a.id for a in f.actions
-                          if a.verified_effective_on is None or a.verified_effective_on > as_of]
-            if is_open(f.closed_on, as_of) or unverified or not f.actions:
+            if is_open(f.closed_on, as_of) or not verified_by(f, as_of):
                 late = add_months(audit.end, policy.stage2_major_verification_months) < as_of
                 redo = "; stage 2 must be repeated" if late and audit.kind == "stage2" else ""
                 majors.append(f"major {f.id}{where} ({f.clause}) not closed with a verified "
@@ -106,6 +111,12 @@ def check_external_audit(network: Network, as_of: date, policy: Policy) -> list[
                   if a.kind == ExternalAuditKind.STAGE1 and a.end <= audit.start]
         if not stage1:
             problems.append(f"no stage 1 audit before stage 2 {audit.id}")
+        overdue = add_months(audit.end, policy.stage2_major_verification_months)
+        late = [f.id for f in audit.findings
+                if f.grade == Grade.MAJOR and overdue < as_of and not verified_by(f, overdue)]
+        if late:
+            problems.append(f"stage 2 {audit.id} must be repeated: major(s) {', '.join(late)} not "
+                            f"verified within {policy.stage2_major_verification_months} months")
     checks = [check("audit-stages", None, problems,
                     f"{audit.kind.value} {audit.id} on {audit.start}–{audit.end}")]
     return checks + check_audit_outcome(audit, network, as_of, policy)
@@ -137,6 +148,11 @@ class CertificateDraft(BaseModel):
     certification_body: str
 
 
+def certificate_payload(draft: CertificateDraft, number: str) -> dict[str, object]:
+    """What a certificate's signature covers."""
+    return {"number": number, **draft.model_dump(mode="json")}
+
+
 def draft_certificate(network: Network, as_of: date, policy: Policy) -> CertificateDraft:
     audit = certification_audit(network, as_of)
     if audit is None:
@@ -149,10 +165,12 @@ def draft_certificate(network: Network, as_of: date, policy: Policy) -> Certific
         companies=tuple((c.id, c.name) for c in network.active_companies(as_of)))
 
 
-def certificate_in_force(certificates: tuple[Certificate, ...] | list[Certificate],
-                         as_of: date) -> Certificate | None:
-    valid = [c for c in certificates if c.status == "valid" and c.issued_on <= as_of <= c.valid_until]
-    return max(valid, key=lambda c: c.issued_on, default=None)
+def held_certificate(certificates: tuple[Certificate, ...] | list[Certificate],
+                     as_of: date) -> Certificate | None:
+    """The certificate the network holds on `as_of`: valid or suspended, within its validity."""
+    held = [c for c in certificates if c.status in ("valid", "suspended")
+            and c.issued_on <= as_of <= c.valid_until]
+    return max(held, key=lambda c: c.issued_on, default=None)
 
 
 def surveillance_windows(issued_on: date, as_of: date) -> list[tuple[date, date]]:
@@ -165,18 +183,27 @@ def surveillance_windows(issued_on: date, as_of: date) -> list[tuple[date, date]
 
 
 def check_surveillance(network: Network, as_of: date, policy: Policy) -> list[Check]:
-    cert = certificate_in_force(network.certificates, as_of)
+    cert = held_certificate(network.certificates, as_of)
     if cert is None:
         none = ["no certificate in force"]
         return [check("certificate-in-force", None, none, ""),
                 check("surveillance-held", None, none, "")]
-    checks = [check("certificate-in-force", None, [], f"{cert.number}, valid until {cert.valid_until}")]
+    checks = [check("certificate-in-force", None,
+                    [f"{cert.number} is suspended"] if cert.status == "suspended" else [],
+                    f"{cert.number}, valid until {cert.valid_until}")]
     audits = sorted((a for a in network.external_audits
                      if a.kind == ExternalAuditKind.SURVEILLANCE and cert.issued_on < a.end <= as_of),
                     key=lambda a: a.end)
-    missed = [f"no surveillance audit between {start} and {end}"
-              for start, end in surveillance_windows(cert.issued_on, as_of)
-              if not any(start <= a.end <= end for a in audits)]
+    # Each owed surveillance takes the first audit not yet counted that ended in its window or
+    # later: an audit held late cures the miss (and allows reinstatement); an early one does not
+    # count for a later year.
+    unused, missed = list(audits), []
+    for start, end in surveillance_windows(cert.issued_on, as_of):
+        match = next((a for a in unused if a.end >= start), None)
+        if match is None:
+            missed.append(f"no surveillance audit between {start} and {end}")
+        else:
+            unused.remove(match)
     problems = list(missed)
     if audits:
         latest = audits[-1]

@@ -57,6 +57,22 @@ class Policy(BaseModel):
     random_sample_share: float = Field(
         0.25, ge=0, le=1, description="Share of each sample drawn at random."
     )
+    high_risk_extra_sites: int = Field(
+        1, ge=0, description="Sites added when any site is high-risk (open major, overdue action)."
+    )
+    cover_all_sites_in_cycle: bool = Field(
+        True, description="Raise samples so that every company is visited within the 3-year cycle."
+    )
+    low_training_coverage: float = Field(
+        0.9, ge=0, le=1, description="Below this share of trained employees a site counts as a risk."
+    )
+    audit_time_reduction: float = Field(
+        0.0, ge=0, le=0.3, description="Overall reduction of audit time (IAF MD 5: at most 30 %)."
+    )
+    sampled_site_reduction: float = Field(
+        0.0, ge=0, le=0.5, description="Reduction of a sampled site's time (at most 50 %)."
+    )
+    suspension_max_months: int = Field(6, ge=1, description="Longest suspension before withdrawal.")
     stage2_major_verification_months: int = Field(
         6, ge=1, description="Months to verify a stage 2 major before stage 2 is repeated."
     )

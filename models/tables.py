@@ -272,6 +272,25 @@ class CertificateRow(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    signature: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    replaces: Mapped[str | None] = mapped_column(String(64))
+
+
+class CertificateEventRow(Base):
+    """A change of a certificate's status: suspended, reinstated, superseded, withdrawn."""
+
+    __tablename__ = "certificate_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(64), ForeignKey("certificates.number", ondelete="CASCADE"),
+                                        index=True)
+    on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class GateResultRow(Base):

@@ -51,6 +51,10 @@ class NetworkNotFound(LookupError):
         super().__init__(f"no network {network_id!r} in the store{hint}")
 
 
+class CertificateNotFound(LookupError):
+    pass
+
+
 class SyncSummary(BaseModel):
     inserted: dict[str, int] = {}
     updated: dict[str, int] = {}

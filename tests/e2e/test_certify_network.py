@@ -115,3 +115,5 @@ def test_a_locked_database_is_retried_and_the_run_then_succeeds(
     run = max(runs, key=lambda r: r.created)
     assert run.run_count >= 2, "the locked write should have been retried"
     assert run.state and run.state.is_completed()
+
+

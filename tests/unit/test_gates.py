@@ -210,7 +210,8 @@ def surveillance_audit(end: str) -> dict[str, Any]:
 
 def test_surveillance_needs_a_certificate_in_force() -> None:
     gate_ = evaluate_gate(Stage.SURVEILLANCE, build(example_data("small")), SMALL_AS_OF)
-    assert {c.requirement: c.detail for c in gate_.checks}["certificate-in-force"] == "no certificate in force"
+    details = {c.requirement: c.detail for c in gate_.checks}
+    assert details["certificate-in-force"] == "no certificate in force"
 
 
 def test_surveillance_is_due_within_twelve_months_then_every_calendar_year() -> None:

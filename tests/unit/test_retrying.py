@@ -31,4 +31,4 @@ def test_bad_data_and_broken_invariants_are_not_retried() -> None:
 
 
 def test_the_backoff_grows() -> None:
-    assert RETRY_DELAYS == sorted(RETRY_DELAYS) and RETRY_DELAYS[-1] >= 2 * RETRY_DELAYS[0]
+    assert sorted(RETRY_DELAYS) == RETRY_DELAYS and RETRY_DELAYS[-1] >= 2 * RETRY_DELAYS[0]

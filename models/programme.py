@@ -1,0 +1,217 @@
+"""The 3-year cycle: the audit programme, certificate status, and what a surveillance result does."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from models.audit_time import AuditTime, audit_time
+from models.certification import add_months, add_years
+from models.findings import is_open, is_overdue, open_nonconformities
+from models.network import Certificate, ExternalAuditKind, Grade, Network
+from models.policy import Policy
+from models.sampling import SamplePlan, SiteRisk, plan_sample
+from models.training import coverage, training_status
+
+K = ExternalAuditKind
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"  # reissued, e.g. with a reduced scope
+    EXPIRED = "expired"
+
+
+class CertificateEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    on: date
+    status: CertificateStatus
+    reason: str
+
+
+def status_as_of(certificate: Certificate, events: list[CertificateEvent], as_of: date) -> CertificateStatus:
+    """A certificate's status on `as_of`: its events up to then, and expiry."""
+    status = CertificateStatus.VALID
+    for event in sorted(events, key=lambda e: e.on):
+        if event.number == certificate.number and event.on <= as_of:
+            status = event.status
+    if status in (CertificateStatus.VALID, CertificateStatus.SUSPENDED) and as_of > certificate.valid_until:
+        return CertificateStatus.EXPIRED
+    return status
+
+
+class SurveillanceAction(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: CertificateStatus
+    reason: str
+
+
+def surveillance_consequence(status: CertificateStatus, suspended_on: date | None, passed: bool,
+                             reasons: list[str], as_of: date, policy: Policy) -> SurveillanceAction | None:
+    """What a surveillance result does to the certificate (ISO/IEC 17021-1): a failed or missed
+    surveillance suspends it; a later pass reinstates it; a suspension not resolved within
+    `suspension_max_months` ends in withdrawal. None: nothing changes."""
+    if status == CertificateStatus.VALID and not passed:
+        return SurveillanceAction(status=CertificateStatus.SUSPENDED,
+                                  reason="surveillance failed: " + "; ".join(reasons))
+    if status == CertificateStatus.SUSPENDED and passed:
+        return SurveillanceAction(status=CertificateStatus.VALID,
+                                  reason="reinstated: surveillance requirements met again")
+    if (status == CertificateStatus.SUSPENDED and suspended_on is not None
+            and as_of >= add_months(suspended_on, policy.suspension_max_months)):
+        return SurveillanceAction(status=CertificateStatus.WITHDRAWN,
+                                  reason=f"suspended since {suspended_on}, not resolved within "
+                                         f"{policy.suspension_max_months} months")
+    return None
+
+
+class PlannedAudit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: ExternalAuditKind
+    due_by: date
+    status: str  # done, planned or overdue
+    audit_id: str | None = None
+    visited: tuple[str, ...] = ()
+    sample: SamplePlan
+    time: AuditTime
+
+
+class SpreadCheck(BaseModel):
+    """A nonconformity found at one company is checked at the others (IAF MD 1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    finding: str
+    clause: str
+    raised_at: str
+    checked: tuple[str, ...]
+    also_found: tuple[str, ...]
+    pending: tuple[str, ...]
+
+
+class Programme(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    network_id: str
+    as_of: date
+    members: tuple[str, ...]
+    cycle_start: date
+    certificate: str | None
+    valid_until: date | None
+    audits: tuple[PlannedAudit, ...]
+    spread_checks: tuple[SpreadCheck, ...]
+
+    @property
+    def unvisited(self) -> list[str]:
+        """Members that no audit of this cycle (done or planned) visits."""
+        seen = {c for a in self.audits if a.kind != K.RECERTIFICATION for c in a.visited}
+        return sorted(set(self.members) - seen)
+
+
+def seed_for(network_id: str, kind: ExternalAuditKind, due_by: date) -> int:
+    """A reproducible seed per network and audit, printed with the plan so anyone can redraw it."""
+    digest = hashlib.sha256(f"{network_id}/{kind.value}/{due_by.isoformat()}".encode()).hexdigest()
+    return int(digest[:8], 16)
+
+
+def site_risks(network: Network, as_of: date, policy: Policy, visited: set[str]) -> dict[str, SiteRisk]:
+    trained = training_status(network, as_of, policy)
+    return {c.id: SiteRisk(
+        company=c.id,
+        open_majors=sum(f.grade == Grade.MAJOR for f in open_nonconformities(c, as_of)),
+        overdue_actions=sum(is_overdue(a, as_of) for audit in c.internal_audits if audit.date <= as_of
+                            for f in audit.findings for a in f.actions),
+        training_coverage=coverage(trained[c.id]), visited_in_cycle=c.id in visited)
+        for c in network.active_companies(as_of)}
+
+
+def audit_programme(network: Network, as_of: date, policy: Policy,
+                    certificate: Certificate | None) -> Programme:
+    """The cycle's external audits with their dates, samples and auditor-days.
+
+    Without a certificate the cycle starts with the initial (stage 2) audit; with one, it runs
+    from the decision: the first surveillance within 12 months, the second 12 months later,
+    and recertification 60 days before expiry, leaving time for the decision.
+    """
+    members = list(network.active_companies(as_of))
+    central_host = _central_host(network)
+    if certificate is None:
+        stage2 = max((a for a in network.external_audits if a.kind == K.STAGE2), key=lambda a: a.end,
+                      default=None)
+        start = stage2.end if stage2 else as_of
+        plan = [(K.STAGE2, start)]
+        decision = max(start, as_of)  # the decision has not been taken yet
+    else:
+        start = decision = certificate.issued_on
+        plan = []
+    # Surveillance at least once per calendar year, the first within 12 months of the decision;
+    # the second a year later, so both precede the recertification audit.
+    plan += [(K.SURVEILLANCE, add_months(decision, 12)), (K.SURVEILLANCE, add_months(decision, 24)),
+             (K.RECERTIFICATION, add_years(decision, policy.certificate_validity_years)
+              - timedelta(days=60))]
+    done = sorted((a for a in network.external_audits if a.end >= start - timedelta(days=1)
+                   and a.kind != K.STAGE1), key=lambda a: a.end)
+    visited: set[str] = set()
+    audits = []
+    for index, (kind, due_by) in enumerate(plan):
+        match = next((a for a in done if a.kind == kind), None)
+        if match:
+            done.remove(match)
+        risks = site_risks(network, as_of, policy, visited)
+        in_cycle = [k for k, _ in plan[index:] if k != K.RECERTIFICATION]
+        sample = plan_sample(kind, members, risks, policy, seed_for(network.id, kind, due_by),
+                             audits_left_in_cycle=max(1, len(in_cycle)))
+        companies = list(match.companies_visited) if match else list(sample.companies)
+        sites = [c for c in members if c.id in set(companies) | ({central_host} if central_host else set())]
+        status = "done" if match else ("overdue" if due_by < as_of else "planned")
+        audits.append(PlannedAudit(kind=kind, due_by=due_by, status=status,
+                                   audit_id=match.id if match else None, visited=tuple(companies),
+                                   sample=sample, time=audit_time(sites, kind, policy)))
+        if kind != K.RECERTIFICATION:
+            visited |= set(companies)
+    return Programme(network_id=network.id, as_of=as_of, members=tuple(c.id for c in members),
+                     cycle_start=start,
+                     certificate=certificate.number if certificate else None,
+                     valid_until=certificate.valid_until if certificate else None,
+                     audits=tuple(audits), spread_checks=tuple(spread_checks(network, as_of)))
+
+
+def _central_host(network: Network) -> str | None:
+    if network.central_coordinator is None:
+        return None
+    owner = network.coordinators().get(network.central_coordinator.coordinator)
+    return owner[0].id if owner else None
+
+
+def spread_checks(network: Network, as_of: date) -> list[SpreadCheck]:
+    """For each external nonconformity at a company: which other companies had an internal audit
+    since (checked), found the same clause (also found), or are still to be checked (pending)."""
+    out = []
+    members = network.active_companies(as_of)
+    for audit in network.external_audits:
+        for finding in audit.findings:
+            if not (finding.grade.is_nonconformity and finding.company) or audit.end > as_of:
+                continue
+            checked, also = [], []
+            for c in members:
+                if c.id == finding.company:
+                    continue
+                since = [a for a in c.internal_audits if audit.end <= a.date <= as_of]
+                if since:
+                    checked.append(c.id)
+                    if any(f.clause == finding.clause for a in since for f in a.findings
+                           if f.grade.is_nonconformity or is_open(f.closed_on, as_of)):
+                        also.append(c.id)
+            pending = [c.id for c in members if c.id not in checked and c.id != finding.company]
+            out.append(SpreadCheck(finding=finding.id, clause=finding.clause, raised_at=finding.company,
+                                   checked=tuple(checked), also_found=tuple(also), pending=tuple(pending)))
+    return out

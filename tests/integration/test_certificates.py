@@ -1,0 +1,101 @@
+"""Certificates: signed with an Ed25519 key kept outside the database; tampering is caught."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tasks.certificates import issue, verify_number
+from tasks.db import transaction
+from tasks.signing import key_path
+from tasks.store import save_network
+from tests.conftest import SMALL_AS_OF, build, example_data
+from tests.integration.test_cli import run, use_store
+
+
+@pytest.fixture
+def issued(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A store holding the small network and its certificate; the certificate's JSON path."""
+    use_store(monkeypatch, tmp_path / "data")
+    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(tmp_path / "out"))
+    from hackefors.settings import reset_settings
+
+    reset_settings()
+    with transaction() as session:
+        save_network(session, build(example_data("small")), actor="test")
+    certificate = issue("ostgota-small", SMALL_AS_OF, "run-1")
+    yield certificate.json_path
+
+
+def test_the_signing_key_is_created_once_outside_the_database_with_mode_0600(issued: Path) -> None:
+    path = key_path()
+    assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "hackefors.sqlite3" not in str(path)
+    before = path.read_bytes()
+    issue("ostgota-small", SMALL_AS_OF, "run-2")  # the same cycle: no new certificate, same key
+    assert path.read_bytes() == before
+
+
+def test_a_genuine_certificate_verifies_as_valid(issued: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("certificate", "verify", str(issued), "--as-of", "2025-06-01") == 0
+    assert "VALID HKF-OSTGOTA-SMALL-2025-01: signature verified" in capsys.readouterr().out
+    assert verify_number("HKF-OSTGOTA-SMALL-2025-01", SMALL_AS_OF).valid
+
+
+@pytest.mark.parametrize("field,value", [("valid_until", "2035-03-02"), ("companies", [["NSM", "X"]]),
+                                         ("network_name", "Another network")])
+def test_an_altered_certificate_fails_verification(issued: Path, tmp_path: Path, field: str,
+                                                   value: object,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(issued.read_text())
+    document["certificate"][field] = value
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(document))
+    assert run("certificate", "verify", str(forged)) == 4
+    assert "altered or forged" in capsys.readouterr().err
+
+
+def test_a_garbled_signature_or_file_is_reported(issued: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(issued.read_text())
+    document["signature"] = "not base64!"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    assert run("certificate", "verify", str(bad)) == 4
+    (tmp_path / "empty.json").write_text("{}")
+    assert run("certificate", "verify", str(tmp_path / "empty.json")) == 2
+    assert "not a signed certificate" in capsys.readouterr().err
+
+
+def test_status_changes_show_in_verification(issued: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    number = "HKF-OSTGOTA-SMALL-2025-01"
+    assert run("certificate", "suspend", number, "--reason", "missed surveillance",
+               "--as-of", "2026-04-01") == 0
+    assert run("certificate", "verify", number, "--as-of", "2026-04-02") == 3
+    assert "SUSPENDED" in capsys.readouterr().out
+    assert run("certificate", "verify", number, "--as-of", "2026-03-31") == 0  # before suspension
+    assert run("certificate", "withdraw", number, "--reason", "not resolved", "--as-of", "2026-10-02") == 0
+    assert run("certificate", "verify", number, "--as-of", "2026-10-03") == 3
+    assert "WITHDRAWN" in capsys.readouterr().out
+    assert run("certificate", "reinstate", number, "--reason", "x") == 2  # withdrawal is final
+    assert run("certificate", "verify", number, "--as-of", "2028-03-03") == 3  # and later expired too
+
+
+def test_a_reduced_scope_reissues_without_the_company(issued: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    number = "HKF-OSTGOTA-SMALL-2025-01"
+    assert run("certificate", "reduce", number, "--remove", "VTR", "--reason", "left the network",
+               "--as-of", "2026-05-01") == 0
+    out = capsys.readouterr().out
+    assert "as HKF-OSTGOTA-SMALL-2026-02 without VTR" in out
+    assert run("certificate", "verify", number, "--as-of", "2026-05-02") == 3
+    assert run("certificate", "show", "HKF-OSTGOTA-SMALL-2026-02") == 0
+    shown = capsys.readouterr().out
+    assert "companies (2): NSM, SKT" in shown and f"replaces {number}" in shown
+    assert "valid until 2028-03-02" in shown  # the cycle's expiry stays
+    assert run("certificate", "reduce", "HKF-OSTGOTA-SMALL-2026-02", "--remove", "NOPE",
+               "--reason", "x") == 2

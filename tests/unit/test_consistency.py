@@ -1,0 +1,79 @@
+"""The docs stay true: every flow documented and tested, every command in the README."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from datetime import date
+from pathlib import Path
+
+import typer.main
+from prefect import Flow
+
+import flows
+from hackefors import PROJECT_ROOT
+from hackefors.cli import app
+from models.certification import CertificateDraft
+from tasks.networkfile import network_schema
+from tasks.rendering import render
+
+README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def all_flows() -> dict[str, Flow]:  # type: ignore[type-arg]
+    found = {}
+    for info in pkgutil.iter_modules(flows.__path__):
+        module = importlib.import_module(f"flows.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, Flow) and value.fn.__module__ == module.__name__:
+                found[info.name] = value
+    return found
+
+
+def test_every_flow_module_has_one_public_flow_of_its_name_with_a_docstring() -> None:
+    found = all_flows()
+    assert len(found) == 9
+    for module, flow_ in found.items():
+        assert flow_.fn.__name__ == module
+        assert flow_.description and flow_.description.strip().endswith(".")
+        assert flow_.name in README, f"flow {flow_.name} is not in the README"
+
+
+def test_every_flow_is_exercised_by_a_test() -> None:
+    tests = "".join(p.read_text() for p in (PROJECT_ROOT / "tests").rglob("test_*.py"))
+    from flows.certify_network import STAGES
+
+    run_by_parent = {s.fn.__name__ for s in STAGES} | {"decide_certification"}
+    for module in all_flows():
+        assert module in tests or module in run_by_parent, module
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for name, command in commands.items():
+        for sub in getattr(command, "commands", {None: None}):
+            full = f"hackefors {name}" + (f" {sub}" if sub else "")
+            assert full in README, f"`{full}` is missing from the README"
+
+
+def test_the_committed_json_schema_is_current() -> None:
+    committed = json.loads((PROJECT_ROOT / "docs" / "network-file.schema.json").read_text())
+    assert committed == network_schema(), "run `hackefors schema -o docs/network-file.schema.json`"
+
+
+def test_the_certificate_renders_and_escapes_html_in_names() -> None:
+    draft = CertificateDraft(
+        network_id="n", network_name="<script>alert(1)</script> Nät", operator="Altea AB",
+        cycle="S2", issued_on=date(1999, 2, 15), valid_until=date(2002, 2, 14), scope="Scope & more",
+        companies=(("A", "Bygg <b>AB</b>"),), certification_body="CB")
+    html = render("certificate.html.j2", certificate=draft, number="HKF-1")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; Nät" in html
+    assert "Bygg &lt;b&gt;AB&lt;/b&gt;" in html and "Scope &amp; more" in html
+    assert "2002-02-14" in html
+
+
+def test_every_template_is_used() -> None:
+    sources = "".join(p.read_text() for p in PROJECT_ROOT.glob("tasks/*.py"))
+    for template in Path(PROJECT_ROOT / "templates").glob("*.j2"):
+        assert template.name in sources, template.name
