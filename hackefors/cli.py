@@ -216,6 +216,41 @@ SHORT = {"formation": "form", "training": "train", "planning": "plan", "internal
          "management_review": "mgmt rev", "external_audit": "ext.audit", "decision": "decide"}
 
 
+@app.command()
+def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
+           dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; "
+                                                                  "queue and send nothing.")] = False,
+           ) -> None:
+    """Send coordinators their reminders (flow send-reminders); each reminder goes out once."""
+    from flows.send_reminders import send_reminders
+    from hackefors.settings import get_settings
+    from tasks.db import transaction
+
+    day = parse_as_of(as_of)
+    if network is not None:
+        with transaction() as session:
+            network = resolve_network(session, network)
+    with heartbeats_off():
+        state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
+    if dry_run:
+        for result in state.result():
+            console.print(f"[bold]{result.network_id}[/]: {len(result.messages)} email(s) would be sent"
+                          f" ({result.skipped_recently_sent} item(s) already reminded this period)")
+            for m in result.messages:
+                console.print(f"  to {m.recipient}: {m.subject} ({len(m.items)} item(s))", markup=False)
+        return
+    if not state.is_completed():
+        errors.print(state.message or "reminders failed", markup=False)
+        raise typer.Exit(1)
+    delivery = state.result()
+    settings = get_settings()
+    if settings.smtp_host:
+        console.print(f"Sent {delivery.sent} email(s) through {settings.smtp_host}:{settings.smtp_port}.")
+    else:
+        console.print(f"No SMTP server configured (HACKEFORS_SMTP_HOST): wrote {len(delivery.written)} "
+                      f"email(s) as .eml files to {settings.output_dir / 'outbox'}")
+
+
 def print_gate_table(gates) -> None:  # type: ignore[no-untyped-def]
     """Gates as columns, companies (and the network) as rows: ✓ or the number of unmet checks."""
     order: list[str] = []

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_security: str = Field(default="starttls", description="starttls, ssl or none.")
+    smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the SMTP server.")
     mail_from: str = "hackefors@localhost"
 
     @property

@@ -78,7 +78,11 @@ class Policy(BaseModel):
     )
     action_reminder_days: int = Field(10, ge=0, description="Remind this many days before an action is due.")
     review_reminder_days: int = Field(30, ge=0, description="Remind this many days before a review is due.")
-    certificate_expiry_reminder_days: int = Field(90, ge=0)
+    certificate_expiry_reminder_days: int = Field(90, ge=0, description="Remind before expiry.")
+    due_soon_days: int = Field(30, ge=0, description="Remind this early of audits and evaluations.")
+    external_audit_reminder_days: int = Field(60, ge=0, description="Announce external audits this early.")
+    escalation_days: int = Field(14, ge=0, description="Overdue longer: escalated to the central one.")
+    reminder_cadence_days: int = Field(7, ge=1, description="Do not repeat a reminder more often than this.")
 
     def with_overrides(self, overrides: dict[str, object]) -> Policy:
         """Return this policy with a network's overrides applied (validated like the defaults)."""

@@ -158,7 +158,7 @@ def audit_programme(network: Network, as_of: date, policy: Policy,
     plan += [(K.SURVEILLANCE, add_months(decision, 12)), (K.SURVEILLANCE, add_months(decision, 24)),
              (K.RECERTIFICATION, add_years(decision, policy.certificate_validity_years)
               - timedelta(days=60))]
-    done = sorted((a for a in network.external_audits if a.end >= start - timedelta(days=1)
+    done = sorted((a for a in network.external_audits if start - timedelta(days=1) <= a.end <= as_of
                    and a.kind != K.STAGE1), key=lambda a: a.end)
     visited: set[str] = set()
     audits = []

@@ -323,3 +323,40 @@ class HistoryRow(Base):
     entity_id: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutboxRow(Base):
+    """An email waiting to be sent, or sent: one per message, keyed so a re-run adds nothing."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    network_id: Mapped[str] = mapped_column(String(64), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, sent, written
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    queued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_to: Mapped[str | None] = mapped_column(String(500))
+
+
+class ReminderLogRow(Base):
+    """Which item was reminded to whom, when: each (coordinator, item, period) once."""
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (UniqueConstraint("network_id", "recipient_id", "item_key", "period",
+                                       name="uq_reminder_log_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    network_id: Mapped[str] = mapped_column(String(64))
+    recipient_id: Mapped[str] = mapped_column(String(64))
+    item_key: Mapped[str] = mapped_column(String(200))
+    period: Mapped[dt.date] = mapped_column(Date)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    overdue_days: Mapped[int] = mapped_column(Integer)
+    outbox_id: Mapped[int] = mapped_column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"))

@@ -16,7 +16,8 @@ from models.policy import DEFAULT_POLICY
 Loc = tuple[str | int, ...]
 
 # Dates that name a plan or a deadline may lie after --as-of; all others record what happened.
-FUTURE_DATE_FIELDS = frozenset({"due", "valid_until"})
+# An external audit's dates may be announced ahead: until it ends it counts as planned.
+FUTURE_DATE_FIELDS = frozenset({"due", "valid_until", "start", "end"})
 
 
 class Problem(BaseModel):

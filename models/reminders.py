@@ -1,0 +1,189 @@
+"""What each coordinator must act on, as of a date: the content of the reminders, nothing sent."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from models.certification import held_certificate
+from models.findings import internal_findings, is_open
+from models.network import Company, Network
+from models.policy import Policy
+from models.programme import Programme
+from models.reviews import latest_review
+from models.training import training_status
+
+
+class Kind(StrEnum):
+    TRAINING = "training"
+    INTERNAL_AUDIT = "internal_audit"
+    CORRECTIVE_ACTION = "corrective_action"
+    MANAGEMENT_REVIEW = "management_review"
+    LEGAL_EVALUATION = "legal_evaluation"
+    EXTERNAL_AUDIT = "external_audit"
+    CERTIFICATE_EXPIRY = "certificate_expiry"
+
+
+class CalendarEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    uid: str
+    start: date
+    end: date
+    summary: str
+    description: str
+
+
+class ReminderItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str  # stable across runs: what the item is about, not when
+    kind: Kind
+    company: str | None
+    subject: str
+    lines: tuple[str, ...] = ()
+    due: date | None = None
+    overdue_days: int = 0
+    event: CalendarEvent | None = None
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_days > 0
+
+
+def _timing(due: date, as_of: date) -> int:
+    return max(0, (as_of - due).days)
+
+
+def _training(company: Company, network: Network, as_of: date, policy: Policy) -> list[ReminderItem]:
+    short = [s for s in training_status(network, as_of, policy)[company.id] if not s.complete]
+    if not short:
+        return []
+    # The clock starts at hiring, or at the network's founding for those hired before it.
+    start = network.founded_on or date.min
+    hired = {e.id: max(e.hired_on, start) for e in company.employees}
+    due = min(hired[s.employee] + timedelta(days=policy.new_hire_grace_days) for s in short)
+    lines = tuple(
+        f"{s.name}: {s.hours:g} h of {policy.training_hours:g} h"
+        + (f", {s.hours_short:g} h short" if s.hours_short else "")
+        + (f"; missing topics: {', '.join(s.missing_topics)}" if s.missing_topics else "")
+        for s in short)
+    return [ReminderItem(key=f"training/{company.id}", kind=Kind.TRAINING, company=company.id,
+                         subject=f"{len(short)} employee(s) short of training", lines=lines, due=due,
+                         overdue_days=_timing(due, as_of))]
+
+
+def _internal_audit(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
+    held = sorted((a.date for a in company.internal_audits if a.date <= as_of), reverse=True)
+    need = policy.internal_audits_per_year
+    # Due when the oldest audit that still counts leaves the 12-month window; with fewer audits
+    # than required ever held, due now.
+    due = held[need - 1] + timedelta(days=365) if len(held) >= need else as_of
+    if due - as_of > timedelta(days=policy.due_soon_days):
+        return []
+    return [ReminderItem(key=f"internal-audit/{company.id}", kind=Kind.INTERNAL_AUDIT, company=company.id,
+                         subject="Internal audit due", due=due, overdue_days=_timing(due, as_of),
+                         lines=(f"{sum(d > as_of - timedelta(days=365) for d in held)} internal audit(s) in "
+                                f"the last 12 months; {need} required",))]
+
+
+def _actions(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
+    items = []
+    for finding in internal_findings(company, as_of):
+        for action in finding.actions:
+            if is_open(action.closed_on, as_of) and action.due - as_of <= timedelta(
+                    days=policy.action_reminder_days):
+                items.append(ReminderItem(
+                    key=f"action/{action.id}", kind=Kind.CORRECTIVE_ACTION, company=company.id,
+                    subject=f"Corrective action {action.id}", due=action.due,
+                    overdue_days=_timing(action.due, as_of),
+                    lines=(f"{action.description} (owner {action.owner}); finding {finding.id}, "
+                           f"{finding.grade.value}, clause {finding.clause}",)))
+    return items
+
+
+def _review(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
+    review = latest_review(company, as_of)
+    due = review.date + timedelta(days=policy.management_review_interval_days) if review else as_of
+    if due - as_of > timedelta(days=policy.review_reminder_days):
+        return []
+    event = CalendarEvent(uid=f"review-{company.id}-{due.isoformat()}", start=due, end=due,
+                          summary=f"Management review, {company.name}",
+                          description="Top management reviews the EMS (ISO 14001 9.3): bring every input.")
+    last = f"last review {review.date}" if review else "no review held yet"
+    return [ReminderItem(key=f"review/{company.id}", kind=Kind.MANAGEMENT_REVIEW, company=company.id,
+                         subject="Management review due", due=due, overdue_days=_timing(due, as_of),
+                         lines=(last,), event=event)]
+
+
+def _legal(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
+    dates = [r.evaluated_on for r in company.legal_register if r.evaluated_on]
+    if not company.legal_register:
+        return []
+    oldest = min(dates) if len(dates) == len(company.legal_register) else None
+    due = oldest + timedelta(days=policy.legal_evaluation_interval_days) if oldest else as_of
+    if due - as_of > timedelta(days=policy.due_soon_days):
+        return []
+    return [ReminderItem(key=f"legal/{company.id}", kind=Kind.LEGAL_EVALUATION, company=company.id,
+                         subject="Legal register evaluation due", due=due, overdue_days=_timing(due, as_of),
+                         lines=(f"{len(company.legal_register)} obligation(s); oldest evaluation "
+                                f"{oldest or 'missing'}",))]
+
+
+def _external(network: Network, company: Company, as_of: date, policy: Policy,
+              programme: Programme | None) -> list[ReminderItem]:
+    horizon = as_of + timedelta(days=policy.external_audit_reminder_days)
+    items = []
+    announced = [a for a in network.external_audits if as_of < a.start <= horizon]
+    for audit in announced:
+        visited = company.id in audit.companies_visited
+        items.append(ReminderItem(
+            key=f"external/{audit.id}/{company.id}", kind=Kind.EXTERNAL_AUDIT, company=company.id,
+            subject=f"{audit.kind.value.capitalize()} audit {audit.start}"
+                    + (": your company is visited" if visited else ""),
+            due=audit.start,
+            lines=(f"{audit.certification_body}, lead auditor {audit.lead_auditor}, "
+                   f"{audit.start} to {audit.end}",
+                   "Your company is in the sample: prepare both binders and the registers." if visited
+                   else "Your company is not in the sample; the central function is audited."),
+            event=CalendarEvent(uid=f"{audit.id}-{company.id}", start=audit.start, end=audit.end,
+                                summary=f"{audit.kind.value.capitalize()} audit ({audit.certification_body})"
+                                        + (f" visits {company.name}" if visited else ""),
+                                description=f"Lead auditor {audit.lead_auditor}.") if visited else None))
+    if programme and not announced:
+        for planned in programme.audits:
+            if planned.status == "planned" and as_of <= planned.due_by <= horizon:
+                in_sample = company.id in planned.sample.companies
+                items.append(ReminderItem(
+                    key=f"external-plan/{planned.kind.value}/{planned.due_by}/{company.id}",
+                    kind=Kind.EXTERNAL_AUDIT, company=company.id,
+                    subject=f"{planned.kind.value.capitalize()} audit due by {planned.due_by}",
+                    due=planned.due_by,
+                    lines=("Your company is in the planned sample." if in_sample
+                           else "Your company is not in the planned sample.",)))
+    return items
+
+
+def reminder_items(network: Network, as_of: date, policy: Policy,
+                   programme: Programme | None = None) -> dict[str, list[ReminderItem]]:
+    """Per member company, everything its coordinator must act on as of `as_of`."""
+    out: dict[str, list[ReminderItem]] = {}
+    cert = held_certificate(network.certificates, as_of)
+    expiring = []
+    if cert and cert.valid_until - as_of <= timedelta(days=policy.certificate_expiry_reminder_days):
+        expiring = [ReminderItem(
+            key=f"expiry/{cert.number}", kind=Kind.CERTIFICATE_EXPIRY, company=None,
+            subject=f"Certificate {cert.number} expires on {cert.valid_until}", due=cert.valid_until,
+            lines=("The recertification audit and decision must come before this date.",))]
+    for company in network.active_companies(as_of):
+        out[company.id] = [*_training(company, network, as_of, policy),
+                           *_internal_audit(company, as_of, policy), *_actions(company, as_of, policy),
+                           *_review(company, as_of, policy), *_legal(company, as_of, policy),
+                           *_external(network, company, as_of, policy, programme), *expiring]
+    return out
+
+
+def escalated(items: list[ReminderItem], policy: Policy) -> list[ReminderItem]:
+    return [i for i in items if i.overdue_days > policy.escalation_days]

@@ -1,0 +1,155 @@
+"""Reminder emails: composed from templates (pure), then sent with yagmail or written as .eml."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterable
+from datetime import date, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hackefors import TEMPLATES_DIR
+from hackefors.settings import Settings
+from models.reminders import CalendarEvent, ReminderItem
+from tasks.rendering import render
+
+
+class HeaderInjection(ValueError):
+    """A name, address or subject that would smuggle extra headers into a message."""
+
+
+def header_safe(value: str, what: str) -> str:
+    if any(ch in value for ch in "\r\n\x00"):
+        raise HeaderInjection(f"refused: the {what} {value!r} contains a line break")
+    return value
+
+
+@lru_cache(maxsize=4)
+def strings(lang: str) -> dict[str, str]:
+    catalogue = yaml.safe_load((TEMPLATES_DIR / "strings.yaml").read_text(encoding="utf-8"))
+    return dict(catalogue.get(lang) or catalogue["en"])
+
+
+def _ics_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def calendar_invitation(event: CalendarEvent, organizer: str, stamp: date) -> str:
+    """An iCalendar (RFC 5545) all-day event."""
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//hackefors//reminders//EN", "METHOD:PUBLISH",
+        "BEGIN:VEVENT", f"UID:{event.uid}@hackefors", f"DTSTAMP:{stamp:%Y%m%d}T000000Z",
+        f"DTSTART;VALUE=DATE:{event.start:%Y%m%d}",
+        f"DTEND;VALUE=DATE:{event.end + timedelta(days=1):%Y%m%d}",
+        f"SUMMARY:{_ics_text(event.summary)}", f"DESCRIPTION:{_ics_text(event.description)}",
+        f"ORGANIZER:mailto:{organizer}", "END:VEVENT", "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def compose(template: str, sender: str, recipient_name: str, recipient_email: str, subject: str,
+            lang: str, context: dict[str, Any], events: Iterable[CalendarEvent], as_of: date) -> EmailMessage:
+    """A multipart message (plain text and HTML, autoescaped) with an .ics per dated event."""
+    header_safe(recipient_name, "recipient name")
+    header_safe(recipient_email, "recipient address")
+    header_safe(subject, "subject")
+    t = strings(lang)
+    values = dict(context, t=t, lang=lang, recipient=recipient_name, subject=subject)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = formataddr((recipient_name, recipient_email))
+    message["Message-ID"] = make_msgid(domain="hackefors.local")
+    message["Date"] = f"{as_of:%a, %d %b %Y} 07:00:00 +0000"
+    # Quoted-printable keeps every line under SMTP's 998-character limit, whatever the content.
+    message.set_content(render(f"{template}.txt.j2", **values), cte="quoted-printable")
+    message.add_alternative(render(f"{template}.html.j2", **values), subtype="html",
+                            cte="quoted-printable")
+    for event in events:
+        message.add_attachment(calendar_invitation(event, sender, as_of).encode("utf-8"), maintype="text",
+                               subtype="calendar", filename=f"{event.uid}.ics")
+    return message
+
+
+def compose_reminder(network: str, operator: str, company: str, recipient_name: str,
+                     recipient_email: str, items: list[ReminderItem], lang: str, sender: str,
+                     as_of: date) -> EmailMessage:
+    events = [i.event for i in items if i.event]
+    subject = strings(lang)["subject"].format(count=len(items))
+    return compose("reminder", sender, recipient_name, recipient_email, subject, lang,
+                   dict(network=network, operator=operator, company=company, items=items,
+                        has_events=bool(events)), events, as_of)
+
+
+def compose_digest(network: str, operator: str, recipient_name: str, recipient_email: str,
+                   by_company: list[tuple[str, list[ReminderItem]]],
+                   escalated: list[tuple[str, ReminderItem]], escalation_days: int, lang: str,
+                   sender: str, as_of: date) -> EmailMessage:
+    count = sum(len(items) for _, items in by_company)
+    subject = strings(lang)["digest_subject"].format(network=network, count=count,
+                                                     companies=len(by_company))
+    return compose("digest", sender, recipient_name, recipient_email, header_safe(subject, "subject"),
+                   lang, dict(network=network, operator=operator, by_company=by_company,
+                              escalated=escalated, escalation_days=escalation_days), (), as_of)
+
+
+class Mailer:
+    """Sends through yagmail when SMTP is configured; otherwise writes .eml files to `outbox`."""
+
+    def __init__(self, settings: Settings, outbox: Path) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self._client: Any = None
+
+    @property
+    def smtp(self) -> bool:
+        return bool(self.settings.smtp_host)
+
+    def _connect(self) -> Any:
+        import yagmail
+
+        s = self.settings
+        password = s.smtp_password.get_secret_value() if s.smtp_password else None
+        client = yagmail.SMTP(
+            user=s.smtp_user or s.mail_from, password=password, host=s.smtp_host, port=s.smtp_port,
+            smtp_ssl=s.smtp_security == "ssl", smtp_starttls=s.smtp_security == "starttls",
+            smtp_skip_login=not s.smtp_user, soft_email_validation=False, timeout=s.smtp_timeout)
+        client.login()
+        return client
+
+    def deliver(self, message_id: int, raw: bytes, recipient: str) -> str:
+        """Send one message (or write it); raise on failure so the task retries."""
+        if not self.smtp:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            path = self.outbox / f"{message_id:06d}.eml"
+            path.write_bytes(raw)
+            return str(path)
+        if self._client is None:
+            self._client = self._connect()
+        try:
+            # yagmail's own send() swallows failures; its SMTP connection lets them surface.
+            self._client.smtp.sendmail(self.settings.mail_from, [recipient], raw)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()
+            raise
+        return "sent"
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            finally:
+                self._client = None
+
+    def scrub(self, error: BaseException) -> str:
+        """An error's text with the SMTP password masked, for logs and the outbox."""
+        text = f"{type(error).__name__}: {error}"
+        secret = self.settings.smtp_password
+        if secret and secret.get_secret_value():
+            text = text.replace(secret.get_secret_value(), "***")
+        return text[:500]
