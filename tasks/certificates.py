@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
+from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from models.certification import (
 )
 from models.gates import policy_for
 from models.network import Certificate
+from models.policy import DEFAULT_POLICY
 from models.programme import (
     CertificateEvent,
     CertificateStatus,
@@ -280,3 +282,34 @@ def apply_surveillance(network_id: str, as_of: date, passed: bool, reasons: list
             return None
         set_status(session, held.number, action.status, as_of, action.reason, f"flow-run:{run_id}")
         return f"{held.number}: {action.status.value} ({action.reason})"
+
+
+class CertificateNotice(BaseModel):
+    number: str
+    network_id: str
+    valid_until: date
+    status: str
+    days_left: int
+
+
+@task(name="review-certificates", **IO_TASK)
+def review_certificates(as_of: date) -> list[CertificateNotice]:
+    """Expire what has run out (an event and the history record it) and publish what expires soon."""
+    notices = []
+    with transaction() as session:
+        rows = session.scalars(select(CertificateRow).where(
+            CertificateRow.status.in_([CertificateStatus.VALID.value, CertificateStatus.SUSPENDED.value]))
+            .order_by(CertificateRow.valid_until)).all()
+        for row in rows:
+            if row.valid_until < as_of:
+                set_status(session, row.number, CertificateStatus.EXPIRED, as_of,
+                           f"validity ended on {row.valid_until}", "flow:check-certificates")
+            notices.append(CertificateNotice(
+                number=row.number, network_id=row.network_id, valid_until=row.valid_until,
+                status=CertificateStatus.EXPIRED.value if row.valid_until < as_of else row.status,
+                days_left=(row.valid_until - as_of).days))
+    soon = [n for n in notices if n.days_left <= DEFAULT_POLICY.certificate_expiry_reminder_days]
+    days = DEFAULT_POLICY.certificate_expiry_reminder_days
+    create_table_artifact(key="certificates-expiring", table=[n.model_dump(mode="json") for n in soon],
+                          description=f"Certificates expired or expiring within {days} days, as of {as_of}")
+    return soon

@@ -117,3 +117,14 @@ def test_a_locked_database_is_retried_and_the_run_then_succeeds(
     assert run.state and run.state.is_completed()
 
 
+
+
+def test_the_readiness_check_publishes_readiness_and_issues_nothing(store: Path) -> None:
+    from flows.check_readiness import check_readiness
+
+    assert check_readiness(network="ostgota-small", as_of=SMALL_AS_OF) == 100.0
+    blocked = check_readiness(network="hackefors-blocked", as_of=HACKEFORS_AS_OF, return_state=True)
+    assert blocked.is_failed() and (blocked.message or "").startswith("readiness 9")
+    assert certificates("ostgota-small") == 0
+    progress = Artifact.get("readiness-hackefors-blocked")
+    assert progress is not None and progress.type == "progress" and 90 < float(progress.data) < 100

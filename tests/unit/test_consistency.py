@@ -33,7 +33,7 @@ def all_flows() -> dict[str, Flow]:  # type: ignore[type-arg]
 
 def test_every_flow_module_has_one_public_flow_of_its_name_with_a_docstring() -> None:
     found = all_flows()
-    assert len(found) == 10
+    assert len(found) == 12
     for module, flow_ in found.items():
         assert flow_.fn.__name__ == module
         assert flow_.description and flow_.description.strip().endswith(".")
@@ -78,3 +78,19 @@ def test_every_template_is_used() -> None:
     for template in Path(PROJECT_ROOT / "templates").glob("*.j2"):
         stem = template.name.split(".")[0]  # reminder.html.j2 and reminder.txt.j2 are "reminder"
         assert template.name in sources or f'"{stem}"' in sources, template.name
+
+
+def test_every_flow_operators_run_has_a_deployment_in_code_and_in_prefect_yaml() -> None:
+    import yaml
+
+    from flows.certify_network import STAGES
+
+    run_as_subflows = {s.fn.__name__ for s in STAGES} | {"decide_certification"}
+    declared = yaml.safe_load((PROJECT_ROOT / "deployments" / "prefect.yaml").read_text())["deployments"]
+    entrypoints = {d["entrypoint"] for d in declared}
+    code = (PROJECT_ROOT / "deployments" / "serve.py").read_text()
+    for module in all_flows():
+        if module in run_as_subflows:
+            continue
+        assert f"flows/{module}.py:{module}" in entrypoints, module
+        assert f"{module}.to_deployment(" in code, module

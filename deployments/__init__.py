@@ -1,0 +1,1 @@
+"""Schedules and the serve entry point of the flows operators run."""

@@ -1,0 +1,84 @@
+"""The deployments operators run, with their schedules; `python -m deployments.serve` serves them.
+
+The same deployments are declared in deployments/prefect.yaml for `prefect deploy` with a
+process work pool (see the README).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import serve
+from prefect.schedules import Cron
+
+from flows.certify_network import certify_network
+from flows.check_certificates import check_certificates
+from flows.check_readiness import check_readiness
+from flows.send_reminders import send_reminders
+from flows.survey_network import survey_network
+
+TIMEZONE = "Europe/Stockholm"
+DAILY_REMINDERS = "0 6 * * *"  # 06:00 every day
+WEEKLY_READINESS = "0 5 * * 1"  # 05:00 on Mondays
+DAILY_CERTIFICATES = "30 5 * * *"
+
+
+def surveillance_cron(due: date) -> str:
+    """Once a year on the surveillance due date's day, at 07:00."""
+    return f"0 7 {min(due.day, 28)} {due.month} *"
+
+
+def network_plans(as_of: date) -> list[tuple[str, date | None]]:
+    """Each network in the store and the due date of its next surveillance, if certified."""
+    from models.certification import held_certificate
+    from models.gates import policy_for
+    from models.network import ExternalAuditKind
+    from models.programme import audit_programme
+    from tasks.db import transaction
+    from tasks.store import load_network, network_ids
+
+    plans = []
+    with transaction() as session:
+        for network_id in network_ids(session):
+            network = load_network(session, network_id, parts={"external_audits", "certificates"})
+            certificate = held_certificate(network.certificates, as_of)
+            due = None
+            if certificate:
+                programme = audit_programme(network, as_of, policy_for(network), certificate)
+                due = next((a.due_by for a in programme.audits
+                            if a.kind == ExternalAuditKind.SURVEILLANCE and a.status != "done"), None)
+            plans.append((network_id, due))
+    return plans
+
+
+def build_deployments(as_of: date | None = None) -> list[Any]:
+    """Every deployment: the network-wide ones, and per network a weekly readiness check and,
+    once it is certified, its surveillance on the due date."""
+    deployments = [
+        send_reminders.to_deployment(name="daily", schedule=Cron(DAILY_REMINDERS, timezone=TIMEZONE),
+                                     description="Email each coordinator's reminders every morning."),
+        certify_network.to_deployment(name="on-demand",
+                                      description="Run the certification lifecycle of a network."),
+        check_certificates.to_deployment(name="daily", schedule=Cron(DAILY_CERTIFICATES, timezone=TIMEZONE),
+                                         description="Expire certificates and list those expiring."),
+    ]
+    for network_id, surveillance_due in network_plans(as_of or date.today()):
+        deployments.append(check_readiness.to_deployment(
+            name=f"weekly-{network_id}", schedule=Cron(WEEKLY_READINESS, timezone=TIMEZONE),
+            parameters={"network": network_id}, description=f"Weekly readiness of {network_id}."))
+        if surveillance_due:
+            deployments.append(survey_network.to_deployment(
+                name=f"annual-{network_id}",
+                schedule=Cron(surveillance_cron(surveillance_due), timezone=TIMEZONE),
+                parameters={"network": network_id},
+                description=f"Annual surveillance of {network_id}, due {surveillance_due}."))
+    return deployments
+
+
+def main() -> None:
+    serve(*build_deployments())
+
+
+if __name__ == "__main__":
+    main()

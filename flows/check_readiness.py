@@ -1,0 +1,25 @@
+"""A readiness check: every certification gate of a network, without the decision."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+from prefect.states import Failed, State
+
+from flows.certify_network import STAGES
+from flows.gate import this_run_id
+from tasks.gates import publish_readiness
+
+
+@flow(name="check-readiness", flow_run_name="check-readiness-{network}")
+def check_readiness(network: str, as_of: date | None = None) -> float | State:
+    """Evaluate every certification gate of a network and publish its readiness; issue nothing."""
+    as_of = as_of or date.today()
+    run_id = this_run_id(None)
+    gates = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True) for stage in STAGES]
+    readiness = publish_readiness(network, as_of, run_id, None)
+    blocked = [s.message or "" for s in gates if not s.is_completed()]
+    if blocked:
+        return Failed(message=f"readiness {readiness:.1f}%; blocked:\n" + "\n".join(blocked))
+    return readiness
