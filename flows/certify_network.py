@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow
+from prefect import flow, pause_flow_run
+from prefect.exceptions import FlowPauseTimeout
 from prefect.states import Failed, State
 
 from flows.audit_companies import audit_companies
@@ -12,25 +13,45 @@ from flows.audit_network import audit_network
 from flows.decide_certification import decide_certification
 from flows.form_network import form_network
 from flows.gate import this_run_id
+from flows.inputs import SignOff
 from flows.plan_environment import plan_environment
 from flows.review_management import review_management
 from flows.train_employees import train_employees
 from tasks.certificates import IssuedCertificate
-from tasks.gates import publish_readiness
+from tasks.gates import publish_readiness, summarise_gates
+from tasks.reminders import remind_sign_off
 
 # The stages in lifecycle order. Each gate is evaluated even when an earlier one failed,
 # so that one run shows the operator the whole gap.
 STAGES = (form_network, train_employees, plan_environment, audit_companies, review_management,
           audit_network)
+DAY = 24 * 3600
 
 
 @flow(name="certify-network", flow_run_name="certify-network-{network}")
-def certify_network(network: str, as_of: date | None = None) -> IssuedCertificate | State:
-    """Run every lifecycle gate for a network and issue its certificate when all of them pass."""
+def certify_network(network: str, as_of: date | None = None, sign_off: SignOff | None = None,
+                    sign_off_timeout: int = 7 * DAY) -> IssuedCertificate | State:
+    """Run every lifecycle gate for a network; when all pass, take the decision maker's sign-off
+    (a form in the UI, unless given as a parameter) and issue the certificate."""
     as_of = as_of or date.today()
     run_id = this_run_id(None)
-    gates = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True) for stage in STAGES]
-    decision = decide_certification(network=network, as_of=as_of, run_id=run_id, return_state=True)
+    waits = sign_off is None  # an attended run: people answer in the UI
+    gates = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True,
+                   **({"wait_for_auditors": waits, "auditors_timeout": sign_off_timeout}
+                      if stage is audit_network else {}))
+             for stage in STAGES]
+    if sign_off is None and all(s.is_completed() for s in gates):
+        form = SignOff.with_initial_data(description=summarise_gates(network, run_id), decided_by="")
+        try:
+            sign_off = pause_flow_run(wait_for_input=form, timeout=sign_off_timeout, key="sign-off")
+        except FlowPauseTimeout:
+            # Prefect has already failed the run ("never resumed"); what is left is to tell people.
+            remind_sign_off(network, as_of, run_id)
+            publish_readiness(network, as_of, run_id, None)
+            return Failed(message=f"not certified: no sign-off within {sign_off_timeout} s; "
+                                  "the central coordinator was reminded; run again to decide")
+    decision = decide_certification(network=network, as_of=as_of, run_id=run_id, sign_off=sign_off,
+                                    return_state=True)
     certificate = decision.result() if decision.is_completed() else None
     publish_readiness(network, as_of, run_id, certificate.number if certificate else None)
     if certificate is None:

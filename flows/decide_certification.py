@@ -8,15 +8,19 @@ from prefect import flow
 from prefect.states import State
 
 from flows.gate import settle_gate, this_run_id
+from flows.inputs import SignOff
 from tasks.certificates import IssuedCertificate, issue_certificate
 from tasks.gates import evaluate_decision
 
 
 @flow(name="decide-certification", flow_run_name="decide-certification-{network}")
-def decide_certification(network: str, as_of: date | None = None,
-                         run_id: str | None = None) -> IssuedCertificate | State:
-    """Issue the network's certificate when every gate of this run passed; refuse otherwise."""
+def decide_certification(network: str, as_of: date | None = None, run_id: str | None = None,
+                         sign_off: SignOff | None = None) -> IssuedCertificate | State:
+    """Issue the network's certificate when every gate of this run passed and it was signed off."""
     as_of = as_of or date.today()
     run_id = this_run_id(run_id)
-    blocked = settle_gate(evaluate_decision(network, as_of, run_id), run_id)
+    given = sign_off or SignOff(approve=False, decided_by="nobody")
+    decision = evaluate_decision(network, as_of, run_id, given.approve if sign_off else None,
+                                 given.decided_by, given.comment)
+    blocked = settle_gate(decision, run_id)
     return blocked or issue_certificate(network, as_of, run_id)

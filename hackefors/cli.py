@@ -180,9 +180,13 @@ def heartbeats_off():  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def run(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
+def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
+        decided_by: Annotated[str, typer.Option(
+            "--decided-by", help="Who signs off the decision in this unattended run.")] = "hackefors run",
+        ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input."""
     from flows.certify_network import certify_network
+    from flows.inputs import SignOff
     from tasks.db import transaction
     from tasks.gates import load_gate_results
 
@@ -191,7 +195,9 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
         network_id = resolve_network(session, network)
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
     with heartbeats_off():
-        state = certify_network(network=network_id, as_of=day, return_state=True)
+        # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
+        sign_off = SignOff(approve=True, decided_by=decided_by, comment="signed off on the command line")
+        state = certify_network(network=network_id, as_of=day, sign_off=sign_off, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     gates = load_gate_results(network_id, run_id, include_decision=True)
     print_gate_table(gates)

@@ -144,6 +144,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
          "External audit", R, (), S.EXTERNAL_AUDIT, reference="ISO/IEC 17021-1"),
     _req("all-gates", "Every gate of the lifecycle passed",
          "Certification decision", R, (), S.DECISION, reference="Hackefors model"),
+    _req("sign-off", "The decision maker signed off the certification",
+         "Certification decision", R, (), S.DECISION, reference="ISO/IEC 17021-1"),
     _req("certificate-in-force", "The network holds a certificate in force",
          "Annual surveillance", R, (), S.SURVEILLANCE, reference="ISO/IEC 17021-1"),
     _req("surveillance-held", "Surveillance audit held in time with a positive recommendation",

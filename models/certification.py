@@ -122,6 +122,15 @@ def check_external_audit(network: Network, as_of: date, policy: Policy) -> list[
     return checks + check_audit_outcome(audit, network, as_of, policy)
 
 
+def check_sign_off(approved: bool | None, decided_by: str, comment: str) -> Check:
+    """The human decision: approved, refused, or not given."""
+    note = f": {comment}" if comment else ""
+    if approved is None:
+        return check("sign-off", None, ["no sign-off given"], "")
+    return check("sign-off", None, [] if approved else [f"refused by {decided_by}{note}"],
+                 f"approved by {decided_by}{note}")
+
+
 def check_decision(gates: list[GateResult], required: tuple[Stage, ...]) -> list[Check]:
     """The decision passes only when every required gate ran in this cycle and passed."""
     ran = {g.stage for g in gates}

@@ -34,6 +34,7 @@ from models.programme import (
 )
 from models.tables import CertificateEventRow, CertificateRow
 from tasks.db import transaction
+from tasks.events import emit
 from tasks.rendering import html_to_pdf, render
 from tasks.retrying import IO_TASK
 from tasks.signing import sign, verify
@@ -143,10 +144,14 @@ def issue(network_id: str, as_of: date, run_id: str) -> IssuedCertificate:
 def issue_certificate(network_id: str, as_of: date, run_id: str) -> IssuedCertificate:
     """Issue the network's certificate for this cycle, or return the one already issued."""
     try:
-        return issue(network_id, as_of, run_id)
+        issued = issue(network_id, as_of, run_id)
     except IntegrityError:
         # Another run issued this cycle's certificate first: it stands, and is returned.
-        return issue(network_id, as_of, run_id)
+        issued = issue(network_id, as_of, run_id)
+    if issued.newly_issued:
+        emit("certificate.issued", network_id, {"number": issued.number, "cycle": issued.cycle,
+                                                "valid_until": issued.valid_until.isoformat()})
+    return issued
 
 
 class Verification(BaseModel):
@@ -188,6 +193,9 @@ def set_status(session: Session, number: str, status: CertificateStatus, on: dat
         recorded_at=datetime.now(UTC))])
     session.execute(update(CertificateRow).where(CertificateRow.number == number)
                     .values(status=status.value))
+    event = {"suspended": "suspended", "withdrawn": "withdrawn", "valid": "reinstated",
+             "superseded": "superseded", "expired": "expired"}[status.value]
+    emit(f"certificate.{event}", row.network_id, {"number": number, "on": on.isoformat(), "reason": reason})
     record_history(session, [dict(at=datetime.now(UTC), actor=actor, network_id=row.network_id,
                                   entity="certificates", entity_id=number, action="update",
                                   detail={"status": [row.status, status.value], "on": on.isoformat(),

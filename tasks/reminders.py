@@ -176,3 +176,27 @@ def list_networks() -> list[str]:
     """The ids of every network in the store."""
     with transaction() as session:
         return network_ids(session)
+
+
+@task(name="remind-sign-off", task_run_name="remind-sign-off-{network_id}", **IO_TASK)
+def remind_sign_off(network_id: str, as_of: date, run_id: str) -> str | None:
+    """Queue and deliver a reminder to the central coordinator that a sign-off is waiting."""
+    from models.reminders import Kind
+
+    settings = get_settings()
+    with transaction() as session:
+        network = load_network(session, network_id, parts=())
+        central = network.central_coordinator
+        owner = network.coordinators().get(central.coordinator) if central else None
+        if owner is None or not is_valid_email(owner[1].email):
+            return None
+        person = owner[1]
+        item = ReminderItem(key=f"sign-off/{run_id}", kind=Kind.CERTIFICATE_EXPIRY, company=None,
+                            subject="Certification decision waiting for sign-off",
+                            lines=(f"Run {run_id} of {network.name} passed every gate and waits for the "
+                                   "decision maker's sign-off in the Prefect UI.",))
+        message = compose_reminder(network.name, network.operator, network.name, person.name,
+                                   person.email or "", [item], network.language, settings.mail_from, as_of)
+        _queue(session, network_id, as_of, as_of, [(f"central:{person.id}", message, [item])])
+    deliver_queued(network_id)
+    return person.email

@@ -15,11 +15,13 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from flows.certify_network import certify_network
+from flows.inputs import SignOff
 from models.tables import CertificateRow, GateResultRow
 from tasks.db import transaction
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF
 
 pytestmark = pytest.mark.e2e
+APPROVED = SignOff(approve=True, decided_by="Test decision maker")
 
 PLANTED = {
     ("OAK", "group-agreement"), ("HTR", "coordinator"), ("network", "central-coordinator"),
@@ -37,7 +39,7 @@ def certificates(network: str) -> int:
 
 
 def test_a_ready_network_is_certified_with_a_pdf_and_artifacts(store: Path) -> None:
-    state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, return_state=True)
+    state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED, return_state=True)
     assert state.is_completed(), state.message
     certificate = state.result()
     assert certificate.number == "HKF-OSTGOTA-SMALL-2025-01"
@@ -56,16 +58,17 @@ def test_a_ready_network_is_certified_with_a_pdf_and_artifacts(store: Path) -> N
 
 
 def test_a_rerun_issues_no_second_certificate_and_restores_missing_files(store: Path) -> None:
-    first = certify_network(network="ostgota-small", as_of=SMALL_AS_OF)
+    first = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED)
     first.pdf_path.unlink()
-    second = certify_network(network="ostgota-small", as_of=SMALL_AS_OF)
+    second = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED)
     assert second.number == first.number and not second.newly_issued
     assert certificates("ostgota-small") == 1
     assert second.pdf_path.read_bytes().startswith(b"%PDF")
 
 
 def test_a_blocked_network_fails_naming_every_planted_reason(store: Path) -> None:
-    state = certify_network(network="hackefors-blocked", as_of=HACKEFORS_AS_OF, return_state=True)
+    state = certify_network(network="hackefors-blocked", as_of=HACKEFORS_AS_OF, sign_off=APPROVED,
+                            return_state=True)
     assert state.is_failed()
     message = state.message or ""
     with transaction() as s:
@@ -105,7 +108,8 @@ def test_a_locked_database_is_retried_and_the_run_then_succeeds(
     holder.start()
     locked.wait(5)
     try:
-        state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, return_state=True)
+        state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED,
+                                return_state=True)
     finally:
         holder.join()
     assert state.is_completed(), state.message
@@ -128,3 +132,25 @@ def test_the_readiness_check_publishes_readiness_and_issues_nothing(store: Path)
     assert certificates("ostgota-small") == 0
     progress = Artifact.get("readiness-hackefors-blocked")
     assert progress is not None and progress.type == "progress" and 90 < float(progress.data) < 100
+
+
+def test_a_refused_sign_off_issues_nothing_and_says_who_refused(store: Path) -> None:
+    refused = SignOff(approve=False, decided_by="Karin Holm, Altea", comment="binder 2 not seen")
+    state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=refused,
+                            return_state=True)
+    assert state.is_failed()
+    expected = "sign-off (ISO/IEC 17021-1): refused by Karin Holm, Altea: binder 2 not seen"
+    assert expected in (state.message or "")
+    assert certificates("ostgota-small") == 0
+
+
+def test_an_attended_run_pauses_for_the_sign_off_and_a_timeout_reminds_the_central_coordinator(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off_timeout=2,
+                            return_state=True)
+    written = list((store / "out" / "outbox").glob("*.eml"))
+    assert len(written) == 1
+    assert b"waits for the decision maker" in written[0].read_bytes().replace(b"=\r\n", b"")
+    # Prefect itself ends a run whose pause timed out: Failed, "never resumed".
+    assert state.is_failed() and "never resumed" in (state.message or "")
+    assert certificates("ostgota-small") == 0

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from flows.certify_network import certify_network
+from flows.inputs import SignOff
 from flows.survey_network import survey_network
 from models.programme import CertificateStatus
 from tasks.certificates import verify_number
@@ -17,6 +18,7 @@ from tasks.store import save_network
 from tests.conftest import SMALL_AS_OF, build, example_data
 
 pytestmark = pytest.mark.e2e
+APPROVED = SignOff(approve=True, decided_by="Test decision maker")
 NUMBER = "HKF-OSTGOTA-SMALL-2025-01"
 
 
@@ -47,7 +49,7 @@ def status(on: date) -> CertificateStatus | None:
 
 
 def test_three_years_surveillance_passes_then_fails_suspends_and_is_reinstated(store: Path) -> None:
-    assert certify_network(network="ostgota-small", as_of=SMALL_AS_OF).number == NUMBER
+    assert certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED).number == NUMBER
     data = example_data("small")
     keep_up(data, 2025, surveillance_on="2026-02-20")
     save(data)
@@ -73,7 +75,7 @@ def test_three_years_surveillance_passes_then_fails_suspends_and_is_reinstated(s
 
 
 def test_a_suspension_unresolved_for_six_months_ends_in_withdrawal(store: Path) -> None:
-    certify_network(network="ostgota-small", as_of=SMALL_AS_OF)
+    certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED)
     data = example_data("small")
     keep_up(data, 2025, surveillance_on=None)
     keep_up(data, 2026, surveillance_on=None)

@@ -17,10 +17,12 @@ from prefect.settings import PREFECT_API_URL
 from deployments.serve import build_deployments, surveillance_cron
 from flows.certify_network import certify_network
 from flows.check_certificates import check_certificates
+from flows.inputs import SignOff
 from hackefors import PROJECT_ROOT
 from tests.conftest import SMALL_AS_OF
 
 pytestmark = pytest.mark.e2e
+APPROVED = SignOff(approve=True, decided_by="Test decision maker")
 PREFECT_YAML = PROJECT_ROOT / "deployments" / "prefect.yaml"
 
 
@@ -31,7 +33,8 @@ def registered() -> dict[str, object]:
 
 
 def test_the_code_deployments_register_with_their_schedules(store: Path) -> None:
-    certify_network(network="ostgota-small", as_of=SMALL_AS_OF)  # certified: it gets a surveillance
+    # Certified, so it gets a surveillance deployment.
+    certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED)
     for deployment in build_deployments(as_of=date(2025, 6, 1)):
         deployment.apply()
     found = registered()
@@ -69,7 +72,7 @@ def test_the_prefect_yaml_deployments_register_with_prefect_deploy(store: Path) 
 
 
 def test_the_certificate_check_expires_what_ran_out(store: Path) -> None:
-    certify_network(network="ostgota-small", as_of=SMALL_AS_OF)
+    certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED)
     soon = check_certificates(as_of=date(2027, 12, 31))
     assert [(n.number, n.days_left) for n in soon] == [("HKF-OSTGOTA-SMALL-2025-01", 62)]
     late = check_certificates(as_of=date(2028, 3, 3))
