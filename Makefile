@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT := false
 export HACKEFORS_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test ui lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+## The Prefect server and UI on http://127.0.0.1:4200, serving every deployment; Ctrl-C stops it.
+ui: install
+	$(BIN)/hackefors serve --port 4200
 
 lint: install
 	$(BIN)/ruff check .

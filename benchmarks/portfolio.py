@@ -14,13 +14,10 @@ import argparse
 import os
 import random
 import resource
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,33 +63,6 @@ def portfolio(networks: int, companies: int, employees: int, seed: int = 7) -> l
                 {"id": f"BLOCK-{n}", "grade": "major", "clause": "8.2", "description": "Open major"})
         out.append(data)
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1"}
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("the Prefect server did not become healthy within 180 s")
 
 
 def main() -> None:
@@ -147,13 +117,14 @@ def main() -> None:
             save_network(session, network, actor="benchmark")
     print(f"store: imported the portfolio into SQLite in {time.perf_counter() - t0:.1f} s")
 
+    from deployments.server import start_server, stop
+
     server, url = start_server(work / "prefect")
     os.environ["PREFECT_API_URL"] = url
     try:
         run_flows([n.id for n in networks])
     finally:
-        server.terminate()
-        server.wait(30)
+        stop(server)
 
 
 def run_flows(network_ids: list[str]) -> None:

@@ -257,6 +257,48 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
                       f"email(s) as .eml files to {settings.output_dir / 'outbox'}")
 
 
+@app.command()
+def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
+          host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1") -> None:
+    """Start the Prefect server and UI, then register and serve the deployments; Ctrl-C stops all."""
+    import os
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deployments.serve import build_deployments
+    from deployments.server import start_server, stop
+
+    home = Path(os.environ.get("PREFECT_HOME", Path.cwd() / ".prefect"))
+    where = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL", "SQLite under PREFECT_HOME")
+    console.print(f"Starting the Prefect server on {host}:{port} (database: "
+                  f"{where.split('@')[-1] if '@' in where else where})…")
+    try:
+        server, api = start_server(home, host, port)
+    except RuntimeError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            deployments = build_deployments()
+            console.print(f"[bold]Prefect UI: http://{host}:{port}[/]  (API {api})")
+            console.print(f"Serving {len(deployments)} deployments: "
+                          + ", ".join(sorted(d.name for d in deployments)))
+            console.print("Ctrl-C stops the deployments and the server.")
+            from prefect import serve as prefect_serve
+
+            prefect_serve(*deployments)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Let Prefect's log and event workers flush while the server still listens.
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        for worker in (APILogWorker, EventsWorker):
+            worker.drain_all(timeout=10)
+        stop(server)
+        console.print("Stopped.")
+
+
 def print_gate_table(gates) -> None:  # type: ignore[no-untyped-def]
     """Gates as columns, companies (and the network) as rows: ✓ or the number of unmet checks."""
     order: list[str] = []

@@ -1,0 +1,66 @@
+"""A local Prefect server for operators: started, waited for, and stopped with its children."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_environment(home: Path, host: str, port: int) -> dict[str, str]:
+    """The server's environment: this project's Prefect home, no telemetry, the UI pointed at this
+    API. PREFECT_SERVER_DATABASE_CONNECTION_URL, when set, puts the server on PostgreSQL."""
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1", "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+           "PREFECT_UI_API_URL": f"http://{host}:{port}/api"}
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def start_server(home: Path, host: str = "127.0.0.1", port: int | None = None,
+                 timeout: float = 180) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `prefect server start` and wait until /api/health answers; the process and API URL."""
+    port = port or free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    log = (home / "server.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
+        env=server_environment(home, host, port), stdout=log, stderr=subprocess.STDOUT,
+        # Its own session: Ctrl-C reaches only us, and we stop the server after the runner.
+        start_new_session=True)
+    url = f"http://{host}:{port}/api"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited with code {process.returncode}; "
+                               f"see {home / 'server.log'}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.5)
+    stop(process)
+    raise RuntimeError(f"the Prefect server did not answer within {timeout:.0f} s; "
+                       f"see {home / 'server.log'}")
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+    """Stop a child process politely, then firmly."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(grace)

@@ -1,0 +1,137 @@
+"""Operating through a real Prefect server: deployments served, a run triggered and signed off
+through the API, the certificate issued. On SQLite, and on PostgreSQL where one is reachable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from deployments.server import start_server, stop
+from hackefors import PROJECT_ROOT
+from tests.conftest import POSTGRES_URL, build, example_data
+
+pytestmark = pytest.mark.e2e
+
+
+def prefect_database(kind: str) -> Iterator[str | None]:
+    """None for the server's default SQLite; else the URL of a fresh PostgreSQL database."""
+    if kind == "sqlite":
+        yield None
+        return
+    try:
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT",
+                              connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}")
+    name = f"hk_prefect_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = admin.url.set(drivername="postgresql+asyncpg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def wait_for(what: str, probe: Any, timeout: float = 240) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One API call; a 503 is the server's "retry" (a busy database), as Prefect's client treats it."""
+    for _ in range(30):
+        reply = client.request(method, path, **kwargs)
+        if reply.status_code != 503:
+            return reply
+        time.sleep(1)
+    return reply
+
+
+def certify_through_the_api(client: httpx.Client, log: Path) -> str:
+    """Trigger certify-network/on-demand, resume its sign-off form, wait for the end; the run id."""
+    def deployment() -> Any:
+        reply = call(client, "GET", "/deployments/name/certify-network/on-demand")
+        return reply.json() if reply.status_code == 200 else None
+
+    found = wait_for("the deployment to register", deployment)
+    created = call(client, "POST", f"/deployments/{found['id']}/create_flow_run",
+                   json={"parameters": {"network": "ostgota-small", "as_of": "2025-03-03"}})
+    assert created.status_code == 201, created.text
+    run_id = str(created.json()["id"])
+
+    def state() -> str:
+        return str(call(client, "GET", f"/flow_runs/{run_id}").json()["state"]["type"])
+
+    def paused() -> bool:
+        now = state()
+        assert now not in ("FAILED", "CRASHED"), log.read_text()[-3000:]
+        return now == "PAUSED"
+
+    wait_for("the run to pause for the sign-off", paused)
+    resumed = call(client, "POST", f"/flow_runs/{run_id}/resume", json={"run_input": {
+        "approve": True, "decided_by": "Integration test, Altea", "comment": "binders seen"}})
+    assert resumed.status_code == 201 and resumed.json()["status"] == "ACCEPT", resumed.text
+    final = wait_for("the run to finish",
+                     lambda: (now := state()) in ("COMPLETED", "FAILED", "CRASHED") and now)
+    assert final == "COMPLETED", log.read_text()[-3000:]
+    return run_id
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
+        database: str, tmp_path: Path) -> None:
+    store = tmp_path / "data"
+    env_store = {"HACKEFORS_DATA_DIR": str(store), "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out")}
+    from tasks.db import get_engine, transaction
+    from tasks.store import save_network
+
+    engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")
+    with transaction(engine) as session:
+        save_network(session, build(example_data("small")), actor="test")
+
+    for db_url in prefect_database(database):
+        old = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
+        if db_url:
+            os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = db_url
+        try:
+            server, api = start_server(tmp_path / "prefect")
+        finally:
+            os.environ.pop("PREFECT_SERVER_DATABASE_CONNECTION_URL", None)
+            if old is not None:
+                os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = old
+        env = {**os.environ, **env_store, "PREFECT_API_URL": api,
+               "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        runner = subprocess.Popen([sys.executable, "-m", "deployments.serve"], cwd=PROJECT_ROOT,
+                                  env=env, stdout=(tmp_path / "serve.log").open("wb"),
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            with httpx.Client(base_url=api, timeout=30) as api_client:
+                run_id = certify_through_the_api(api_client, tmp_path / "serve.log")
+        finally:
+            stop(runner)
+            stop(server)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT number, run_id FROM certificates")).all()
+        assert rows == [("HKF-OSTGOTA-SMALL-2025-01", run_id)]
+    engine.dispose()
