@@ -27,7 +27,8 @@ def audit_network(
             description=f"Audit **{audit_id}** of `{network}` has no recommendation in the store yet. "
                         "The lead auditor records it here.", lead_auditor="")
         try:
-            answer = pause_flow_run(wait_for_input=form, timeout=auditors_timeout, key="auditors")
+            answer = pause_flow_run(wait_for_input=form, timeout=auditors_timeout, key="auditors",
+                                    poll_interval=2)
             record_recommendation(network, audit_id, answer.recommendation, answer.lead_auditor,
                                   answer.note, run_id or "")
         except FlowPauseTimeout:

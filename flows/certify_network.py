@@ -43,7 +43,8 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
     if sign_off is None and all(s.is_completed() for s in gates):
         form = SignOff.with_initial_data(description=summarise_gates(network, run_id), decided_by="")
         try:
-            sign_off = pause_flow_run(wait_for_input=form, timeout=sign_off_timeout, key="sign-off")
+            sign_off = pause_flow_run(wait_for_input=form, timeout=sign_off_timeout, key="sign-off",
+                                      poll_interval=2)
         except FlowPauseTimeout:
             # Prefect has already failed the run ("never resumed"); what is left is to tell people.
             remind_sign_off(network, as_of, run_id)

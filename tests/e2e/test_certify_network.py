@@ -154,3 +154,50 @@ def test_an_attended_run_pauses_for_the_sign_off_and_a_timeout_reminds_the_centr
     # Prefect itself ends a run whose pause timed out: Failed, "never resumed".
     assert state.is_failed() and "never resumed" in (state.message or "")
     assert certificates("ostgota-small") == 0
+
+
+def test_an_attended_run_asks_the_auditors_then_the_decision_maker(store: Path) -> None:
+    import threading
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.flow_runs import resume_flow_run
+
+    from tasks.store import save_network
+    from tests.conftest import build, example_data
+
+    data = example_data("small")
+    data["external_audits"][1]["recommendation"] = "pending"
+    with transaction() as session:
+        save_network(session, build(data), actor="test")
+    outcome: dict[str, object] = {}
+    runner = threading.Thread(target=lambda: outcome.update(state=certify_network(
+        network="ostgota-small", as_of=SMALL_AS_OF, return_state=True)))
+    runner.start()
+
+    def paused(name: str) -> str:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with get_client(sync_client=True) as client:
+                runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                    name=FlowRunFilterName(any_=[name])))
+            waiting = [r for r in runs if r.state and r.state.is_paused()]
+            if waiting:
+                return str(waiting[0].id)
+            time.sleep(0.5)
+        raise AssertionError(f"{name} never paused")
+
+    resume_flow_run(paused("audit-network-ostgota-small"), run_input={
+        "recommendation": "recommended", "lead_auditor": "Gösta Wennberg", "note": "no majors"})
+    resume_flow_run(paused("certify-network-ostgota-small"), run_input={
+        "approve": True, "decided_by": "Karin Holm, Altea", "comment": ""})
+    runner.join(120)
+    state = outcome["state"]
+    assert state.is_completed(), state.message  # type: ignore[attr-defined]
+    assert certificates("ostgota-small") == 1
+    with transaction() as session:
+        from models.tables import ExternalAuditRow
+
+        audit = session.get(ExternalAuditRow, ("ostgota-small", "EXT-S2"))
+        assert audit is not None and audit.recommendation == "recommended"

@@ -135,3 +135,47 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
             rows = conn.execute(text("SELECT number, run_id FROM certificates")).all()
         assert rows == [("HKF-OSTGOTA-SMALL-2025-01", run_id)]
     engine.dispose()
+
+
+def test_a_process_worker_runs_a_deployment_from_prefect_yaml(tmp_path: Path) -> None:
+    from tasks.db import get_engine, transaction
+    from tasks.store import save_network
+
+    store = tmp_path / "data"
+    engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")
+    with transaction(engine) as session:
+        save_network(session, build(example_data("small")), actor="test")
+    server, api = start_server(tmp_path / "prefect")
+    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect"),
+           "HACKEFORS_HOME": str(PROJECT_ROOT), "HACKEFORS_DATA_DIR": str(store),
+           "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out"), "PREFECT_WORKER_QUERY_SECONDS": "2",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    worker = None
+    try:
+        with httpx.Client(base_url=api, timeout=30) as client:
+            pool = call(client, "POST", "/work_pools/", json={"name": "hackefors", "type": "process"})
+            assert pool.status_code == 201, pool.text
+            deployed = subprocess.run(
+                [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all",
+                 "--prefect-file", "deployments/prefect.yaml"],
+                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+            assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "prefect", "worker", "start", "--pool", "hackefors"],
+                cwd=tmp_path, env=env, stdout=(tmp_path / "worker.log").open("wb"),
+                stderr=subprocess.STDOUT, start_new_session=True)
+            found = call(client, "GET", "/deployments/name/check-certificates/daily").json()
+            created = call(client, "POST", f"/deployments/{found['id']}/create_flow_run",
+                           json={"parameters": {"as_of": "2025-06-01"}})
+            run_id = created.json()["id"]
+
+            def finished() -> str | None:
+                now = str(call(client, "GET", f"/flow_runs/{run_id}").json()["state"]["type"])
+                return now if now in ("COMPLETED", "FAILED", "CRASHED") else None
+            final = wait_for("the worker to run the deployment", finished)
+            assert final == "COMPLETED", (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        if worker:
+            stop(worker)
+        stop(server)
+        engine.dispose()
