@@ -60,6 +60,18 @@ def small() -> Callable[..., Network]:
     return make
 
 
+def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Point the store and the output folder at `folder` (data/ and out/), with fresh caches."""
+    from hackefors.settings import reset_settings
+    from tasks.db import reset_engines
+
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(folder / "data"))
+    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(folder / "out"))
+    monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
+    reset_settings()
+    reset_engines()
+
+
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     from tasks.db import upgrade

@@ -12,7 +12,7 @@ from prefect.testing.utilities import prefect_test_harness
 from hackefors.settings import reset_settings
 from tasks.db import reset_engines, transaction
 from tasks.store import save_network
-from tests.conftest import build, example_data
+from tests.conftest import build, example_data, use_store
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +26,7 @@ def prefect_api() -> Iterator[None]:
 @pytest.fixture
 def store(prefect_api: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A fresh SQLite store and output folder, holding the three example networks."""
-    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
-    reset_settings()
-    reset_engines()
+    use_store(monkeypatch, tmp_path)
     with transaction() as session:
         for name in ("small", "blocked"):
             save_network(session, build(example_data(name)), actor="test")

@@ -13,18 +13,14 @@ from tasks.certificates import issue, verify_number
 from tasks.db import transaction
 from tasks.signing import key_path
 from tasks.store import save_network
-from tests.conftest import SMALL_AS_OF, build, example_data
-from tests.integration.test_cli import run, use_store
+from tests.conftest import SMALL_AS_OF, build, example_data, use_store
+from tests.integration.test_cli import run
 
 
 @pytest.fixture
 def issued(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A store holding the small network and its certificate; the certificate's JSON path."""
-    use_store(monkeypatch, tmp_path / "data")
-    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(tmp_path / "out"))
-    from hackefors.settings import reset_settings
-
-    reset_settings()
+    use_store(monkeypatch, tmp_path)
     with transaction() as session:
         save_network(session, build(example_data("small")), actor="test")
     certificate = issue("ostgota-small", SMALL_AS_OF, "run-1")

@@ -17,14 +17,7 @@ from hackefors.cli import main
 from hackefors.settings import reset_settings
 from models import tables as t
 from tasks.db import get_engine, reset_engines, transaction
-from tests.conftest import EXAMPLES_DIR, example_data
-
-
-def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(folder))
-    monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
-    reset_settings()
-    reset_engines()
+from tests.conftest import EXAMPLES_DIR, example_data, use_store
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tasks.db import reset_engines, transaction
 from tasks.mail import HeaderInjection, compose_reminder
 from tasks.reminders import deliver_queued, plan_reminders
 from tasks.store import save_network
-from tests.conftest import HACKEFORS_AS_OF, build, example_data
+from tests.conftest import HACKEFORS_AS_OF, build, example_data, use_store
 from tests.smtp import Inbox, SmtpServer, free_port, parts
 
 REVIEW_SEASON = date(2025, 12, 20)  # the small network's management reviews fall due within 30 days
@@ -25,13 +25,10 @@ REVIEW_SEASON = date(2025, 12, 20)  # the small network's management reviews fal
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("HACKEFORS_MAIL_FROM", "altea@hackefors.example.se")
     for name in ("HACKEFORS_SMTP_HOST", "HACKEFORS_SMTP_USER", "HACKEFORS_SMTP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
-    reset_settings()
-    reset_engines()
+    use_store(monkeypatch, tmp_path)
     with transaction() as session:
         for name in ("blocked", "small"):
             save_network(session, build(example_data(name)), actor="test")
@@ -152,7 +149,10 @@ def test_a_server_down_for_a_whole_run_loses_nothing(store: Path, monkeypatch: p
 
 def test_the_password_is_never_stored_or_logged(store: Path, monkeypatch: pytest.MonkeyPatch,
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
+    # Our code and yagmail at DEBUG; the test server's own chatter stays out (it masks AUTH anyway).
+    for name in ("yagmail", "tasks", "prefect", "root"):
+        caplog.set_level(logging.DEBUG, logger=None if name == "root" else name)
+    caplog.set_level(logging.WARNING, logger="mail.log")
     inbox = Inbox()
     with SmtpServer(inbox, password="right-horse-battery") as server:
         use_smtp(monkeypatch, server.port, user="altea", password="wrong-staple-s3cret")

@@ -152,7 +152,8 @@ def test_each_check_fails_for_its_reason(stage: Stage, who: str, requirement: st
 
 
 def test_every_requirement_with_a_gate_has_a_failing_case() -> None:
-    tested = {case[2] for case in CASES} | {"all-gates", "certificate-in-force", "surveillance-held"}
+    tested = {case[2] for case in CASES} | {"all-gates", "sign-off", "certificate-in-force",
+                                            "surveillance-held"}
     checked = {code for code, r in CATALOGUE.items() if r.level != "not required"}
     assert checked <= tested
 
@@ -194,6 +195,15 @@ def test_the_decision_passes_only_when_every_gate_ran_and_passed() -> None:
     assert "blocked gates: training (1 unmet)" in check_decision(one_fails, CERTIFICATION_GATES)[0].detail
     missing = all_pass[:-1]
     assert "external_audit gate did not run" in check_decision(missing, CERTIFICATION_GATES)[0].detail
+
+
+def test_the_sign_off_passes_only_when_approved() -> None:
+    from models.certification import check_sign_off
+
+    assert check_sign_off(True, "Karin", "").passed
+    refused = check_sign_off(False, "Karin Holm", "binder missing")
+    assert not refused.passed and refused.detail == "refused by Karin Holm: binder missing"
+    assert check_sign_off(None, "", "").detail == "no sign-off given"
 
 
 def certified(network: Network, issued: date) -> Network:
