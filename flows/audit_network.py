@@ -29,8 +29,9 @@ def audit_network(
         try:
             answer = pause_flow_run(wait_for_input=form, timeout=auditors_timeout, key="auditors",
                                     poll_interval=2)
+        except FlowPauseTimeout:
+            answer = None  # the gate below then fails on the pending recommendation and says so
+        if answer is not None:
             record_recommendation(network, audit_id, answer.recommendation, answer.lead_auditor,
                                   answer.note, run_id or "")
-        except FlowPauseTimeout:
-            pass  # the gate below fails on the pending recommendation and says so
     return run_gate(Stage.EXTERNAL_AUDIT, network, as_of, run_id)

@@ -52,7 +52,7 @@ class NetworkNotFound(LookupError):
 
 
 class CertificateNotFound(LookupError):
-    pass
+    """No certificate with that number in the store."""
 
 
 class SyncSummary(BaseModel):
@@ -204,16 +204,19 @@ def save_network(session: Session, network: Network, actor: str) -> SyncSummary:
             if items:
                 counter[table.name] = len(items)
 
-    for orm, _, _, gone in reversed(plans):
-        table = orm.__table__  # type: ignore[assignment]
-        columns = tuple_(*(table.c[c] for c in _pk(table)))
-        for chunk in _chunks(gone):
-            session.execute(delete(table).where(columns.in_(chunk)))
+    # Inserts and updates first, parents before children, then deletes, children first: a row
+    # that moves to a new parent (a renamed finding's action) is repointed before the old parent
+    # goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
     for orm, new, changed, _ in plans:
         if new:
             session.execute(insert(orm), new)
         if changed:
             session.execute(update(orm), changed)
+    for orm, _, _, gone in reversed(plans):
+        table = orm.__table__  # type: ignore[assignment]
+        columns = tuple_(*(table.c[c] for c in _pk(table)))
+        for chunk in _chunks(gone):
+            session.execute(delete(table).where(columns.in_(chunk)))
     record_history(session, history)
     return summary
 

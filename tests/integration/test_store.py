@@ -119,3 +119,21 @@ def test_a_partial_load_reads_only_the_parts_asked_for(sqlite_engine: Engine) ->
     assert all(c.management_reviews for c in partial.companies)
     assert not any(c.employees or c.internal_audits for c in partial.companies)
     assert partial.training_sessions == ()
+
+
+def test_renaming_a_finding_keeps_its_corrective_action(engine: Engine) -> None:
+    """Found by hypothesis: the action must move to the renamed finding, not vanish in a cascade."""
+    data = example_data("small")
+    with transaction(engine) as s:
+        save_network(s, build(data), actor="v1")
+    audit = data["companies"][0]["internal_audits"][1]
+    old_id = audit["findings"][0]["id"]
+    audit["findings"][0]["id"] = "RENAMED-F1"
+    with transaction(engine) as s:
+        summary = save_network(s, build(data), actor="v2")
+    assert summary.inserted == {"findings": 1} and summary.deleted == {"findings": 1}
+    assert summary.updated == {"corrective_actions": 1}
+    with transaction(engine) as s:
+        stored = load_network(s, "ostgota-small")
+    assert stored == build(data)
+    assert old_id != "RENAMED-F1"
