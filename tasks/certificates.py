@@ -184,22 +184,27 @@ def domain_certificate(row: CertificateRow) -> Certificate:
                        scope=row.scope, companies=tuple(row.companies), cycle=row.cycle, status=row.status)
 
 
+Event = tuple[str, str, dict[str, Any]]
+
+
 def set_status(session: Session, number: str, status: CertificateStatus, on: date, reason: str,
-               actor: str) -> None:
-    """Record a status change of a certificate: the event, the current status and the history."""
+               actor: str) -> Event:
+    """Record a status change of a certificate: the event row, the current status and the
+    history; returns the Prefect event for the caller to emit once the transaction commits."""
     row = certificate_row(session, number)
     session.execute(insert(CertificateEventRow), [dict(
         number=number, on=on, status=status.value, reason=reason, actor=actor,
         recorded_at=datetime.now(UTC))])
     session.execute(update(CertificateRow).where(CertificateRow.number == number)
                     .values(status=status.value))
-    event = {"suspended": "suspended", "withdrawn": "withdrawn", "valid": "reinstated",
-             "superseded": "superseded", "expired": "expired"}[status.value]
-    emit(f"certificate.{event}", row.network_id, {"number": number, "on": on.isoformat(), "reason": reason})
     record_history(session, [dict(at=datetime.now(UTC), actor=actor, network_id=row.network_id,
                                   entity="certificates", entity_id=number, action="update",
                                   detail={"status": [row.status, status.value], "on": on.isoformat(),
                                           "reason": reason})])
+    name = {"suspended": "suspended", "withdrawn": "withdrawn", "valid": "reinstated",
+            "superseded": "superseded", "expired": "expired"}[status.value]
+    return f"certificate.{name}", row.network_id, {"number": number, "on": on.isoformat(),
+                                                   "reason": reason}
 
 
 def change_status(number: str, status: CertificateStatus, on: date, reason: str, actor: str) -> None:
@@ -210,7 +215,8 @@ def change_status(number: str, status: CertificateStatus, on: date, reason: str,
         current = CertificateStatus(certificate_row(session, number).status)
         if current not in allowed[status]:
             raise ValueError(f"certificate {number} is {current.value}; it cannot become {status.value}")
-        set_status(session, number, status, on, reason, actor)
+        event = set_status(session, number, status, on, reason, actor)
+    emit(*event)
 
 
 def reduce_scope(number: str, remove: list[str], on: date, reason: str, actor: str) -> IssuedCertificate:
@@ -235,8 +241,9 @@ def reduce_scope(number: str, remove: list[str], on: date, reason: str, actor: s
             **{k: v for k, v in payload.items() if k != "number"}, "companies": kept,
             "issued_on": on, "cycle": f"{old.cycle}.r{reissues + 1}"})
         new_number = record_certificate(session, draft, actor, replaces=number)
-        set_status(session, number, CertificateStatus.SUPERSEDED, on,
-                   f"reissued as {new_number} without {', '.join(remove)}: {reason}", actor)
+        event = set_status(session, number, CertificateStatus.SUPERSEDED, on,
+                           f"reissued as {new_number} without {', '.join(remove)}: {reason}", actor)
+    emit(*event)
     with transaction() as session:
         return _issued(certificate_row(session, new_number), folder, new=True)
 
@@ -288,8 +295,10 @@ def apply_surveillance(network_id: str, as_of: date, passed: bool, reasons: list
                                           policy_for(network))
         if action is None:
             return None
-        set_status(session, held.number, action.status, as_of, action.reason, f"flow-run:{run_id}")
-        return f"{held.number}: {action.status.value} ({action.reason})"
+        event = set_status(session, held.number, action.status, as_of, action.reason,
+                           f"flow-run:{run_id}")
+    emit(*event)
+    return f"{held.number}: {action.status.value} ({action.reason})"
 
 
 class CertificateNotice(BaseModel):
@@ -303,19 +312,21 @@ class CertificateNotice(BaseModel):
 @task(name="review-certificates", **IO_TASK)
 def review_certificates(as_of: date) -> list[CertificateNotice]:
     """Expire what has run out (an event and the history record it) and publish what expires soon."""
-    notices = []
+    notices, events = [], []
     with transaction() as session:
         rows = session.scalars(select(CertificateRow).where(
             CertificateRow.status.in_([CertificateStatus.VALID.value, CertificateStatus.SUSPENDED.value]))
             .order_by(CertificateRow.valid_until)).all()
         for row in rows:
             if row.valid_until < as_of:
-                set_status(session, row.number, CertificateStatus.EXPIRED, as_of,
-                           f"validity ended on {row.valid_until}", "flow:check-certificates")
+                events.append(set_status(session, row.number, CertificateStatus.EXPIRED, as_of,
+                                         f"validity ended on {row.valid_until}", "flow:check-certificates"))
             notices.append(CertificateNotice(
                 number=row.number, network_id=row.network_id, valid_until=row.valid_until,
                 status=CertificateStatus.EXPIRED.value if row.valid_until < as_of else row.status,
                 days_left=(row.valid_until - as_of).days))
+    for event in events:
+        emit(*event)
     soon = [n for n in notices if n.days_left <= DEFAULT_POLICY.certificate_expiry_reminder_days]
     days = DEFAULT_POLICY.certificate_expiry_reminder_days
     create_table_artifact(key="certificates-expiring", table=[n.model_dump(mode="json") for n in soon],

@@ -33,3 +33,22 @@ def store(prefect_api: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     yield tmp_path
     reset_engines()
     reset_settings()
+
+
+def events_seen(wanted: set[tuple[str, str]], timeout: float = 30) -> set[tuple[str, str]]:
+    """(event, resource id) pairs of the newest hackefors events, polled until `wanted` shows up
+    (the server persists events a moment after they are emitted)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not wanted <= seen:
+        with get_client(sync_client=True) as client:
+            reply = client._client.post("/events/filter", json={
+                "filter": {"event": {"prefix": ["hackefors."]},
+                           "any_resource": {"id_prefix": ["hackefors.network."]}}, "limit": 50})
+        seen = {(e["event"], e["resource"]["prefect.resource.id"]) for e in reply.json()["events"]}
+        time.sleep(1)
+    return seen

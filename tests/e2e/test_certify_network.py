@@ -201,3 +201,16 @@ def test_an_attended_run_asks_the_auditors_then_the_decision_maker(store: Path) 
 
         audit = session.get(ExternalAuditRow, ("ostgota-small", "EXT-S2"))
         assert audit is not None and audit.recommendation == "recommended"
+
+
+def test_gate_and_certificate_events_reach_prefect(store: Path) -> None:
+    from tests.e2e.conftest import events_seen
+
+    certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED)
+    certify_network(network="hackefors-blocked", as_of=HACKEFORS_AS_OF, sign_off=APPROVED,
+                    return_state=True)
+    wanted = {("hackefors.gate.passed", "hackefors.network.ostgota-small"),
+              ("hackefors.certificate.issued", "hackefors.network.ostgota-small"),
+              ("hackefors.gate.failed", "hackefors.network.hackefors-blocked")}
+    seen = events_seen(wanted)
+    assert wanted <= seen, seen

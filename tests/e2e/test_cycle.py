@@ -16,6 +16,7 @@ from tasks.certificates import verify_number
 from tasks.db import transaction
 from tasks.store import save_network
 from tests.conftest import SMALL_AS_OF, build, example_data
+from tests.e2e.conftest import events_seen
 
 pytestmark = pytest.mark.e2e
 APPROVED = SignOff(approve=True, decided_by="Test decision maker")
@@ -87,3 +88,6 @@ def test_a_suspension_unresolved_for_six_months_ends_in_withdrawal(store: Path) 
     final = survey_network(network="ostgota-small", as_of=date(2026, 10, 1), return_state=True)
     assert final.is_failed() and f"{NUMBER}: withdrawn" in (final.message or "")
     assert status(date(2026, 10, 1)) == CertificateStatus.WITHDRAWN
+    wanted = {(f"hackefors.certificate.{what}", "hackefors.network.ostgota-small")
+              for what in ("suspended", "withdrawn")}
+    assert wanted <= events_seen(wanted)
