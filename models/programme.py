@@ -162,11 +162,13 @@ def audit_programme(network: Network, as_of: date, policy: Policy,
                    and a.kind != K.STAGE1), key=lambda a: a.end)
     visited: set[str] = set()
     audits = []
+    base_risks = site_risks(network, as_of, policy, visited)  # the costly part, computed once
     for index, (kind, due_by) in enumerate(plan):
         match = next((a for a in done if a.kind == kind), None)
         if match:
             done.remove(match)
-        risks = site_risks(network, as_of, policy, visited)
+        risks = {cid: r.model_copy(update={"visited_in_cycle": cid in visited})
+                 for cid, r in base_risks.items()}
         in_cycle = [k for k, _ in plan[index:] if k != K.RECERTIFICATION]
         sample = plan_sample(kind, members, risks, policy, seed_for(network.id, kind, due_by),
                              audits_left_in_cycle=max(1, len(in_cycle)))

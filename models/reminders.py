@@ -13,7 +13,7 @@ from models.network import Company, Network
 from models.policy import Policy
 from models.programme import Programme
 from models.reviews import latest_review
-from models.training import training_status
+from models.training import TrainingStatus, training_status
 
 
 class Kind(StrEnum):
@@ -57,8 +57,9 @@ def _timing(due: date, as_of: date) -> int:
     return max(0, (as_of - due).days)
 
 
-def _training(company: Company, network: Network, as_of: date, policy: Policy) -> list[ReminderItem]:
-    short = [s for s in training_status(network, as_of, policy)[company.id] if not s.complete]
+def _training(company: Company, statuses: list[TrainingStatus], network: Network, as_of: date,
+              policy: Policy) -> list[ReminderItem]:
+    short = [s for s in statuses if not s.complete]
     if not short:
         return []
     # The clock starts at hiring, or at the network's founding for those hired before it.
@@ -177,8 +178,9 @@ def reminder_items(network: Network, as_of: date, policy: Policy,
             key=f"expiry/{cert.number}", kind=Kind.CERTIFICATE_EXPIRY, company=None,
             subject=f"Certificate {cert.number} expires on {cert.valid_until}", due=cert.valid_until,
             lines=("The recertification audit and decision must come before this date.",))]
+    trained = training_status(network, as_of, policy)  # once for the network, not per company
     for company in network.active_companies(as_of):
-        out[company.id] = [*_training(company, network, as_of, policy),
+        out[company.id] = [*_training(company, trained[company.id], network, as_of, policy),
                            *_internal_audit(company, as_of, policy), *_actions(company, as_of, policy),
                            *_review(company, as_of, policy), *_legal(company, as_of, policy),
                            *_external(network, company, as_of, policy, programme), *expiring]

@@ -39,7 +39,6 @@ class QueueResult(BaseModel):
 class DeliveryResult(BaseModel):
     sent: int
     written: list[str]
-    still_queued: int
 
 
 def period_of(as_of: date, cadence_days: int) -> date:
@@ -156,7 +155,7 @@ def deliver_queued(network_id: str | None = None) -> DeliveryResult:
                 written.append(where)
     finally:
         mailer.close()
-    return DeliveryResult(sent=sent, written=written, still_queued=0)
+    return DeliveryResult(sent=sent, written=written)
 
 
 @task(name="queue-reminders", task_run_name="queue-reminders-{network_id}", **IO_TASK)
