@@ -86,6 +86,16 @@ OBJECTIVES = [("Electricity per produced unit", "kWh/unit", 12.0, 10.5),
               ("Hazardous chemical products in use", "count", 40.0, 30.0)]
 MODULES = [("environmental_basics", 8.0), ("ems_and_iso14001", 8.0), ("waste_management", 6.0),
            ("industry_impact", 5.0), ("legal_requirements", 5.0)]
+# Annual total per employee of each EMAS core indicator, by sector: energy MWh, materials t,
+# water m³, waste t, emissions t CO2e.
+PER_EMPLOYEE = {
+    "manufacturing": {"energy": 15.0, "materials": 9.0, "water": 30.0, "waste": 1.6, "emissions": 3.5},
+    "transport": {"energy": 28.0, "materials": 0.8, "water": 12.0, "waste": 0.6, "emissions": 7.5},
+    "construction": {"energy": 9.0, "materials": 14.0, "water": 18.0, "waste": 3.2, "emissions": 2.6},
+    "graphic": {"energy": 11.0, "materials": 6.0, "water": 15.0, "waste": 1.9, "emissions": 2.1},
+    "services": {"energy": 5.0, "materials": 0.6, "water": 25.0, "waste": 0.4, "emissions": 1.0},
+}
+SYSTEMS = ["Quality (ISO 9001)", "Work environment (AFS 2001:1)"]
 AUDITORS = ["Kjell Bergqvist (Altea)", "Monika Ahlström (Altea)", "Rolf Sundin (Altea)"]
 
 
@@ -137,6 +147,8 @@ def build_network(net_id: str, name: str, rows: list[tuple[str, str, str, int, s
         measured = {start_year: objective[2],
                     start_year + 1: round(objective[2] + (objective[3] - objective[2]) * 0.4, 1)}
         mr_on = certify_on - timedelta(days=rng.randint(20, 60))
+        extra = improvement(random.Random(f"{seed}/{cid}"), sector, personnel, objective, start_year,
+                            certify_on.year - 1)
         companies.append({
             "id": cid, "name": cname, "sector": sector, "personnel": personnel,
             "complexity": complexity, "joined_on": founded + timedelta(days=rng.randint(0, 120)),
@@ -158,11 +170,13 @@ def build_network(net_id: str, name: str, rows: list[tuple[str, str, str, int, s
                         for i, text in enumerate(ASPECTS[sector])],
             "legal_register": [{"id": f"L{i + 1}", "obligation": law, "evaluated_on": evaluated,
                                 "compliant": True} for i, law in enumerate(LAWS[:rng.randint(3, 5)])],
-            "objectives": [{"id": "O1", "description": f"Reduce: {objective[0].lower()}",
+            "objectives": [{"id": "O1", "description": f"Improve: {objective[0].lower()}",
                             "indicator": objective[0], "unit": objective[1],
                             "baseline_year": start_year, "baseline": objective[2],
                             "target": objective[3], "target_year": start_year + 3,
-                            "measurements": measured}],
+                            "measurements": measured, **extra["O1"]}, *extra["objectives"]],
+            "indicators": extra["indicators"],
+            "integrated_with": extra["integrated_with"],
             "internal_audits": audits,
             "management_reviews": [{"id": f"{cid}-MR{certify_on.year - 1}", "date": mr_on,
                                     "inputs": list(MANAGEMENT_REVIEW_INPUTS),
@@ -231,6 +245,42 @@ def build_network(net_id: str, name: str, rows: list[tuple[str, str, str, int, s
              "recommendation": "recommended"},
         ],
     }
+
+
+def improvement(rng: random.Random, sector: str, personnel: int, objective: tuple[str, str, float, float],
+                start_year: int, last_year: int) -> dict[str, Any]:
+    """Continual-improvement data of one company: core indicators, targets of earlier cycles, a second
+    objective and integrated systems. Its own random stream, so the rest of the example is unchanged."""
+    _, _, baseline, target = objective
+    o1: dict[str, Any] = {"direction": "increase" if target > baseline else "decrease",
+                          "aspect": "A5" if rng.random() < 0.3 else "A1"}
+    roll = rng.random()
+    if roll < 0.6:    # raised: the first cycle's target was half as ambitious
+        o1["previous_targets"] = {start_year: round(baseline + (target - baseline) / 2, 1)}
+    elif roll < 0.85:  # kept
+        o1["previous_targets"] = {start_year: target}
+    years = range(last_year - 2, last_year + 1)
+    kinds = list(PER_EMPLOYEE[sector]) if rng.random() < 0.7 else ["energy", "waste", "emissions"]
+    indicators = []
+    for kind in kinds:
+        value = PER_EMPLOYEE[sector][kind] * personnel * rng.uniform(0.8, 1.2)
+        trend = rng.uniform(-0.08, 0.04)
+        values = {}
+        for year in years:
+            values[year] = round(value, 1)
+            value *= 1 + trend + rng.uniform(-0.01, 0.01)
+        indicators.append({"kind": kind, "values": values})
+    objectives = []
+    energy = indicators[0]["values"]
+    if rng.random() < 0.5:
+        objectives.append({
+            "id": "O2", "description": "Reduce energy use in premises and production",
+            "indicator": "Energy use", "unit": "MWh/year", "baseline_year": years[0],
+            "baseline": energy[years[0]], "target": round(energy[years[0]] * 0.85, 1),
+            "target_year": last_year + 3, "measurements": {y: v for y, v in energy.items()},
+            "direction": "decrease", "aspect": "A1"})
+    systems = SYSTEMS[:rng.choice([0, 0, 1, 1, 2])]
+    return {"O1": o1, "objectives": objectives, "indicators": indicators, "integrated_with": systems}
 
 
 def plant_blockers(network: dict[str, Any]) -> dict[str, Any]:

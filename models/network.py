@@ -93,6 +93,34 @@ class ExternalAuditKind(StrEnum):
     RECERTIFICATION = "recertification"
 
 
+class Direction(StrEnum):
+    """Which way an objective's indicator improves."""
+
+    DECREASE = "decrease"
+    INCREASE = "increase"
+
+
+class IndicatorKind(StrEnum):
+    """The EMAS core indicators (Annex IV), each reported as an annual total in a fixed unit."""
+
+    ENERGY = "energy"
+    MATERIALS = "materials"
+    WATER = "water"
+    WASTE = "waste"
+    EMISSIONS = "emissions"
+    LAND_USE = "land_use"
+
+    @property
+    def unit(self) -> str:
+        return INDICATOR_UNITS[self]
+
+
+INDICATOR_UNITS: dict[IndicatorKind, str] = {
+    IndicatorKind.ENERGY: "MWh", IndicatorKind.MATERIALS: "t", IndicatorKind.WATER: "m³",
+    IndicatorKind.WASTE: "t", IndicatorKind.EMISSIONS: "t CO2e", IndicatorKind.LAND_USE: "m²",
+}
+
+
 class Recommendation(StrEnum):
     RECOMMENDED = "recommended"
     NOT_RECOMMENDED = "not_recommended"
@@ -228,6 +256,21 @@ class Objective(Strict):
     target: float | None = None
     target_year: int | None = Field(None, ge=1900, le=2200)
     measurements: dict[int, float] = Field(default_factory=dict, description="Measured value per year.")
+    direction: Direction = Field(Direction.DECREASE, description="Whether lower or higher is better.")
+    aspect: Id | None = Field(None, description="Id of the company's aspect the objective addresses.")
+    previous_targets: dict[int, float] = Field(
+        default_factory=dict,
+        description="Targets adopted in earlier planning cycles, by the year adopted; `target` is the "
+                    "current one. Shows whether the standard was raised.")
+
+
+class Indicator(Strict):
+    """One EMAS core indicator of a company: the annual total per year, in the kind's unit."""
+
+    kind: IndicatorKind
+    values: dict[int, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, description="Annual total per year (energy MWh, materials t, water m³, "
+                                          "waste t, emissions t CO2e, land use m²).")
 
 
 class CollectiveObjective(Strict):
@@ -336,6 +379,9 @@ class Company(Strict):
     objectives: tuple[Objective, ...] = ()
     internal_audits: tuple[InternalAudit, ...] = ()
     management_reviews: tuple[ManagementReview, ...] = ()
+    indicators: tuple[Indicator, ...] = ()
+    integrated_with: tuple[Name, ...] = Field(
+        (), description="Other management systems the EMS is part of, e.g. quality (ISO 9001).")
 
 
 class Certificate(Strict):

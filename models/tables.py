@@ -87,6 +87,7 @@ class CompanyRow(Base):
     roles_defined_on: Mapped[dt.date | None] = mapped_column(Date)
     binder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    integrated_with: Mapped[list[Any]] = mapped_column(JSON)
 
 
 class EmployeeRow(Base):
@@ -174,6 +175,22 @@ class ObjectiveRow(Base):
     target: Mapped[float | None] = mapped_column(Float)
     target_year: Mapped[int | None] = mapped_column(Integer)
     measurements: Mapped[dict[str, Any]] = mapped_column(JSON)
+    direction: Mapped[str] = mapped_column(String(16))
+    aspect: Mapped[str | None] = mapped_column(String(64))
+    previous_targets: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class IndicatorRow(Base):
+    """One EMAS core indicator of a company: annual totals by year."""
+
+    __tablename__ = "indicators"
+    __table_args__ = (company_fk("indicators"),)
+
+    network_id: Mapped[str] = network_key()
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class InternalAuditRow(Base):

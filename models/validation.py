@@ -66,6 +66,21 @@ def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
             for f, finding in enumerate(audit.findings):
                 loc: Loc = ("companies", c, "internal_audits", a, "findings", f, "clause")
                 _check_clause(finding.clause, loc, add)
+        aspects = {a.id for a in company.aspects}
+        for o, objective in enumerate(company.objectives):
+            if objective.aspect is not None and objective.aspect not in aspects:
+                add(("companies", c, "objectives", o, "aspect"),
+                    f"unknown aspect {objective.aspect!r} of company {company.id!r}")
+        seen: set[str] = set()
+        for k, indicator in enumerate(company.indicators):
+            if indicator.kind in seen:
+                add(("companies", c, "indicators", k, "kind"),
+                    f"indicator {indicator.kind.value!r} listed twice")
+            seen.add(indicator.kind)
+        if as_of is not None:
+            for loc, year in _years(company, ("companies", c)):
+                if year > as_of.year:
+                    add(loc, f"a value for {year}, after the as-of year {as_of.year}")
 
     for a, external in enumerate(network.external_audits):
         for v, visited in enumerate(external.companies_visited):
@@ -88,6 +103,16 @@ def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
             if loc[-1] not in FUTURE_DATE_FIELDS and value > as_of:
                 add(loc, f"{value} is after the as-of date {as_of}")
     return problems
+
+
+def _years(company: Any, loc: Loc) -> Iterator[tuple[Loc, int]]:
+    """Years with a recorded value: measurements and indicator totals (targets may lie ahead)."""
+    for o, objective in enumerate(company.objectives):
+        for year in objective.measurements:
+            yield (*loc, "objectives", o, "measurements", year), year
+    for k, indicator in enumerate(company.indicators):
+        for year in indicator.values:
+            yield (*loc, "indicators", k, "values", year), year
 
 
 def _check_clause(clause: str, loc: Loc, add: Any) -> None:

@@ -27,15 +27,15 @@ from models.network import (
 # Parents before children: inserts run in this order, deletes in reverse.
 SYNCED: tuple[type[t.Base], ...] = (
     t.NetworkRow, t.CompanyRow, t.EmployeeRow, t.TrainingSessionRow, t.AttendanceRow,
-    t.AspectRow, t.LegalRequirementRow, t.ObjectiveRow, t.InternalAuditRow, t.ExternalAuditRow,
-    t.FindingRow, t.CorrectiveActionRow, t.ManagementReviewRow,
+    t.AspectRow, t.LegalRequirementRow, t.ObjectiveRow, t.IndicatorRow, t.InternalAuditRow,
+    t.ExternalAuditRow, t.FindingRow, t.CorrectiveActionRow, t.ManagementReviewRow,
 )
 
 # What each part of a partial load needs besides networks and companies.
 PARTS: dict[str, tuple[type[t.Base], ...]] = {
     "employees": (t.EmployeeRow,),
     "training": (t.EmployeeRow, t.TrainingSessionRow, t.AttendanceRow),
-    "registers": (t.AspectRow, t.LegalRequirementRow, t.ObjectiveRow),
+    "registers": (t.AspectRow, t.LegalRequirementRow, t.ObjectiveRow, t.IndicatorRow),
     "internal_audits": (t.InternalAuditRow, t.FindingRow, t.CorrectiveActionRow),
     "reviews": (t.ManagementReviewRow,),
     "external_audits": (t.ExternalAuditRow, t.FindingRow, t.CorrectiveActionRow),
@@ -103,7 +103,8 @@ def network_rows(n: Network) -> dict[type[t.Base], list[dict[str, Any]]]:
             left_on=c.left_on, coordinator=_json(c.coordinator),
             group_agreement=_json(c.group_agreement), commitment=_json(c.commitment),
             environmental_manager=_json(c.environmental_manager),
-            roles_defined_on=c.roles_defined_on, binder=_json(c.binder), review=_json(c.review)))
+            roles_defined_on=c.roles_defined_on, binder=_json(c.binder), review=_json(c.review),
+            integrated_with=list(c.integrated_with)))
         rows[t.EmployeeRow] += [dict(network_id=nid, id=e.id, company_id=c.id, position=i,
                                      name=e.name, hired_on=e.hired_on, left_on=e.left_on)
                                 for i, e in enumerate(c.employees)]
@@ -119,8 +120,14 @@ def network_rows(n: Network) -> dict[type[t.Base], list[dict[str, Any]]]:
             dict(network_id=nid, company_id=c.id, id=o.id, position=i, description=o.description,
                  indicator=o.indicator, unit=o.unit, baseline_year=o.baseline_year,
                  baseline=o.baseline, target=o.target, target_year=o.target_year,
-                 measurements={str(y): v for y, v in o.measurements.items()})
+                 measurements={str(y): v for y, v in o.measurements.items()},
+                 direction=o.direction.value, aspect=o.aspect,
+                 previous_targets={str(y): v for y, v in o.previous_targets.items()})
             for i, o in enumerate(c.objectives)]
+        rows[t.IndicatorRow] += [
+            dict(network_id=nid, company_id=c.id, kind=k.kind.value, position=i,
+                 values={str(y): v for y, v in k.values.items()})
+            for i, k in enumerate(c.indicators)]
         for ai, audit in enumerate(c.internal_audits):
             rows[t.InternalAuditRow].append(dict(network_id=nid, id=audit.id, company_id=c.id,
                                                  position=ai, date=audit.date, auditor=audit.auditor))
@@ -293,6 +300,7 @@ def load_network(session: Session, network_id: str, parts: Iterable[str] = ALL_P
             "aspects": [_strip(a, "company_id") for a in by_company[t.AspectRow][cid]],
             "legal_register": [_strip(r, "company_id") for r in by_company[t.LegalRequirementRow][cid]],
             "objectives": [_strip(o, "company_id") for o in by_company[t.ObjectiveRow][cid]],
+            "indicators": [_strip(k, "company_id") for k in by_company[t.IndicatorRow][cid]],
             "internal_audits": [InternalAudit(**_strip(a, "company_id"), findings=internal[a["id"]])
                                 for a in by_company[t.InternalAuditRow][cid]],
             "management_reviews": [_strip(r, "company_id")

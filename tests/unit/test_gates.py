@@ -91,7 +91,7 @@ CASES: list[tuple[Stage, str, str, Mutation, str]] = [
      "not evaluated in the last 365 days: L1"),
     (Stage.PLANNING, "NSM", "legal-compliance",
      lambda d: company(d)["legal_register"][0].update(compliant=False), "unresolved non-compliance: L1"),
-    (Stage.PLANNING, "NSM", "objectives", lambda d: company(d)["objectives"][0].pop("target"),
+    (Stage.PLANNING, "NSM", "objectives", lambda d: [o.pop("target") for o in company(d)["objectives"]],
      "no objective with a target"),
     (Stage.PLANNING, "NSM", "documentation", lambda d: company(d).pop("binder"), "company binder missing"),
     (Stage.PLANNING, "NSM", "documentation", lambda d: d.pop("ems_manual"), "shared EMS manual not issued"),
