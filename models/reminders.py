@@ -12,7 +12,7 @@ from models.findings import internal_findings, is_open
 from models.network import Company, Network
 from models.policy import Policy
 from models.programme import Programme
-from models.reviews import latest_review
+from models.reviews import latest_review, review_due_on
 from models.training import TrainingStatus, training_status
 
 
@@ -57,15 +57,44 @@ def _timing(due: date, as_of: date) -> int:
     return max(0, (as_of - due).days)
 
 
+# --- deadlines: also what the gap analysis shows as due dates ---------------------------------
+
+
+def training_due(company: Company, short: list[TrainingStatus], network: Network, policy: Policy) -> date:
+    """When the earliest of `short`'s training had to be complete."""
+    # The clock starts at hiring, or at the network's founding for those hired before it.
+    start = network.founded_on or date.min
+    hired = {e.id: max(e.hired_on, start) for e in company.employees}
+    return min(hired[s.employee] + timedelta(days=policy.new_hire_grace_days) for s in short)
+
+
+def internal_audit_due(company: Company, as_of: date, policy: Policy) -> date:
+    """When the next internal audit is due to keep the required number in 12 months."""
+    held = sorted((a.date for a in company.internal_audits if a.date <= as_of), reverse=True)
+    need = policy.internal_audits_per_year
+    # Due when the oldest audit that still counts leaves the 12-month window; with fewer audits
+    # than required ever held, due now.
+    return held[need - 1] + timedelta(days=365) if len(held) >= need else as_of
+
+
+def legal_due(company: Company, as_of: date, policy: Policy) -> date | None:
+    """When the legal register's oldest evaluation expires (now if any is missing; None if empty)."""
+    if not company.legal_register:
+        return None
+    dates = [r.evaluated_on for r in company.legal_register if r.evaluated_on]
+    oldest = min(dates) if len(dates) == len(company.legal_register) else None
+    return oldest + timedelta(days=policy.legal_evaluation_interval_days) if oldest else as_of
+
+
+# --- reminder items --------------------------------------------------------------------------
+
+
 def _training(company: Company, statuses: list[TrainingStatus], network: Network, as_of: date,
               policy: Policy) -> list[ReminderItem]:
     short = [s for s in statuses if not s.complete]
     if not short:
         return []
-    # The clock starts at hiring, or at the network's founding for those hired before it.
-    start = network.founded_on or date.min
-    hired = {e.id: max(e.hired_on, start) for e in company.employees}
-    due = min(hired[s.employee] + timedelta(days=policy.new_hire_grace_days) for s in short)
+    due = training_due(company, short, network, policy)
     lines = tuple(
         f"{s.name}: {s.hours:g} h of {policy.training_hours:g} h"
         + (f", {s.hours_short:g} h short" if s.hours_short else "")
@@ -77,11 +106,9 @@ def _training(company: Company, statuses: list[TrainingStatus], network: Network
 
 
 def _internal_audit(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
-    held = sorted((a.date for a in company.internal_audits if a.date <= as_of), reverse=True)
+    held = [a.date for a in company.internal_audits if a.date <= as_of]
     need = policy.internal_audits_per_year
-    # Due when the oldest audit that still counts leaves the 12-month window; with fewer audits
-    # than required ever held, due now.
-    due = held[need - 1] + timedelta(days=365) if len(held) >= need else as_of
+    due = internal_audit_due(company, as_of, policy)
     if due - as_of > timedelta(days=policy.due_soon_days):
         return []
     return [ReminderItem(key=f"internal-audit/{company.id}", kind=Kind.INTERNAL_AUDIT, company=company.id,
@@ -107,7 +134,7 @@ def _actions(company: Company, as_of: date, policy: Policy) -> list[ReminderItem
 
 def _review(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
     review = latest_review(company, as_of)
-    due = review.date + timedelta(days=policy.management_review_interval_days) if review else as_of
+    due = review_due_on(company, as_of, policy) or as_of
     if due - as_of > timedelta(days=policy.review_reminder_days):
         return []
     event = CalendarEvent(uid=f"review-{company.id}-{due.isoformat()}", start=due, end=due,
@@ -120,11 +147,11 @@ def _review(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]
 
 
 def _legal(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
-    dates = [r.evaluated_on for r in company.legal_register if r.evaluated_on]
-    if not company.legal_register:
+    due = legal_due(company, as_of, policy)
+    if due is None:
         return []
+    dates = [r.evaluated_on for r in company.legal_register if r.evaluated_on]
     oldest = min(dates) if len(dates) == len(company.legal_register) else None
-    due = oldest + timedelta(days=policy.legal_evaluation_interval_days) if oldest else as_of
     if due - as_of > timedelta(days=policy.due_soon_days):
         return []
     return [ReminderItem(key=f"legal/{company.id}", kind=Kind.LEGAL_EVALUATION, company=company.id,
