@@ -20,6 +20,7 @@ from flows.train_employees import train_employees
 from tasks.certificates import IssuedCertificate
 from tasks.gates import publish_readiness, summarise_gates
 from tasks.reminders import remind_sign_off
+from tasks.reports import publish_gap_report
 
 # The stages in lifecycle order. Each gate is evaluated even when an earlier one failed,
 # so that one run shows the operator the whole gap.
@@ -30,9 +31,10 @@ DAY = 24 * 3600
 
 @flow(name="certify-network", flow_run_name="certify-network-{network}")
 def certify_network(network: str, as_of: date | None = None, sign_off: SignOff | None = None,
-                    sign_off_timeout: int = 7 * DAY) -> IssuedCertificate | State:
-    """Run every lifecycle gate for a network; when all pass, take the decision maker's sign-off
-    (a form in the UI, unless given as a parameter) and issue the certificate."""
+                    sign_off_timeout: int = 7 * DAY, report: bool = True) -> IssuedCertificate | State:
+    """Run every lifecycle gate for a network and publish its gap analysis; when all gates pass, take
+    the decision maker's sign-off (a form in the UI, unless given as a parameter) and issue the
+    certificate."""
     as_of = as_of or date.today()
     run_id = this_run_id(None)
     waits = sign_off is None  # an attended run: people answer in the UI
@@ -40,6 +42,8 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
                    **({"wait_for_auditors": waits, "auditors_timeout": sign_off_timeout}
                       if stage is audit_network else {}))
              for stage in STAGES]
+    if report:  # before the sign-off, so that the decision maker can read it
+        publish_gap_report(network, as_of)
     if sign_off is None and all(s.is_completed() for s in gates):
         form = SignOff.with_initial_data(description=summarise_gates(network, run_id), decided_by="")
         try:

@@ -10,15 +10,19 @@ from prefect.states import Failed, State
 from flows.certify_network import STAGES
 from flows.gate import this_run_id
 from tasks.gates import publish_readiness
+from tasks.reports import publish_gap_report
 
 
 @flow(name="check-readiness", flow_run_name="check-readiness-{network}")
-def check_readiness(network: str, as_of: date | None = None) -> float | State:
-    """Evaluate every certification gate of a network and publish its readiness; issue nothing."""
+def check_readiness(network: str, as_of: date | None = None, report: bool = True) -> float | State:
+    """Evaluate every certification gate of a network and publish its readiness and gap analysis;
+    issue nothing."""
     as_of = as_of or date.today()
     run_id = this_run_id(None)
     gates = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True) for stage in STAGES]
     readiness = publish_readiness(network, as_of, run_id, None)
+    if report:
+        publish_gap_report(network, as_of)
     blocked = [s.message or "" for s in gates if not s.is_completed()]
     if blocked:
         return Failed(message=f"readiness {readiness:.1f}%; blocked:\n" + "\n".join(blocked))

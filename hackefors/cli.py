@@ -183,12 +183,15 @@ def heartbeats_off():  # type: ignore[no-untyped-def]
 def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         decided_by: Annotated[str, typer.Option(
             "--decided-by", help="Who signs off the decision in this unattended run.")] = "hackefors run",
+        report: Annotated[bool, typer.Option(
+            "--report/--no-report", help="Write the gap analysis (HTML and PDF) during the run.")] = True,
         ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input."""
     from flows.certify_network import certify_network
     from flows.inputs import SignOff
     from tasks.db import transaction
     from tasks.gates import load_gate_results
+    from tasks.reports import report_stem, reports_folder
 
     day = parse_as_of(as_of)
     with transaction() as session:
@@ -197,10 +200,14 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
     with heartbeats_off():
         # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
         sign_off = SignOff(approve=True, decided_by=decided_by, comment="signed off on the command line")
-        state = certify_network(network=network_id, as_of=day, sign_off=sign_off, return_state=True)
+        state = certify_network(network=network_id, as_of=day, sign_off=sign_off, report=report,
+                                return_state=True)
     run_id = str(state.state_details.flow_run_id)
     gates = load_gate_results(network_id, run_id, include_decision=True)
     print_gate_table(gates)
+    if report:
+        stem = reports_folder(network_id) / report_stem("gap", network_id, None, day)
+        console.print(f"Gap analysis: {stem}.html (and .pdf)", markup=False, highlight=False)
     if state.is_completed():
         certificate = state.result()
         again = "" if certificate.newly_issued else " (already issued for this cycle; not reissued)"
@@ -387,6 +394,41 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
         console.print(f"Nonconformity {c.finding} ({c.clause}) at {c.raised_at}: checked at "
                       f"{len(c.checked)} other companies, also found at {', '.join(c.also_found) or 'none'}; "
                       f"still to check: {', '.join(c.pending) or 'none'}", markup=False)
+
+
+@app.command()
+def report(kind: Annotated[str, typer.Argument(
+               help="gap (default), improvement, statement (EMAS-style) or maturity.")] = "gap",
+           network: NetworkOpt = None,
+           company: Annotated[str | None, typer.Option(
+               "--company", "-c", help="One member company's report instead of the network's.")] = None,
+           as_of: AsOfOpt = None,
+           formats: Annotated[list[str] | None, typer.Option(
+               "--format", "-f", help="html (default) or pdf; give it twice for both.")] = None,
+           output: Annotated[Path | None, typer.Option(
+               "--output", "-o", help="Folder to write to; default out/reports/<network>.")] = None) -> None:
+    """Write a report of a network (or one company) as HTML or PDF and print where it is."""
+    from tasks.db import transaction
+    from tasks.reports import FORMATS, REPORT_KINDS, UnknownCompany, make_report
+
+    if kind not in REPORT_KINDS:
+        raise BadInput(f"unknown report {kind!r}; choose one of {', '.join(REPORT_KINDS)}")
+    formats = formats or ["html"]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise BadInput(f"unknown format {', '.join(map(repr, unknown))}; choose {' or '.join(FORMATS)}")
+    if output is not None and output.exists() and not output.is_dir():
+        raise BadInput(f"--output {output} is a file, not a folder")
+    day = parse_as_of(as_of)
+    with transaction() as session:
+        network_id = resolve_network(session, network)
+    try:
+        written, paths = make_report(kind, network_id, day, company, formats, output)
+    except UnknownCompany as exc:
+        raise BadInput(str(exc)) from None
+    errors.print(written.summary, markup=False, highlight=False)
+    for path in paths:
+        console.print(str(path), markup=False, highlight=False)
 
 
 certificate_app = typer.Typer(no_args_is_help=True, help="Show, verify and manage certificates.")

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from models.catalogue import CATALOGUE, REQUIREMENTS, Level, Stage
+from models.catalogue import CATALOGUE, REQUIREMENTS, Level, Requirement, Stage
 from models.findings import internal_findings, is_open
 from models.gates import CERTIFICATION_GATES, evaluate_gate
 from models.network import Company, Grade, Network
@@ -72,13 +72,13 @@ class GapAnalysis(BaseModel):
     def for_company(self, company: str | None) -> list[GapItem]:
         return [i for i in self.items if i.company == company]
 
-    def by_requirement(self) -> list[tuple[str, int, int]]:
+    def by_requirement(self) -> list[tuple[Requirement, int, int]]:
         """(requirement, met, gaps) in catalogue order, for the requirements checked."""
         out = []
         for r in REQUIREMENTS:
             items = [i for i in self.items if i.requirement == r.code and i.status is not Status.OPTIONAL]
             if items:
-                out.append((r.code, sum(i.status is Status.MET for i in items),
+                out.append((r, sum(i.status is Status.MET for i in items),
                             sum(i.status is Status.GAP for i in items)))
         return out
 
