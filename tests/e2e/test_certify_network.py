@@ -55,6 +55,11 @@ def test_a_ready_network_is_certified_with_a_pdf_and_artifacts(store: Path) -> N
     assert table is not None and table.type == "table" and "training-hours" in str(table.data)
     summary = Artifact.get("certification-ostgota-small")
     assert summary is not None and certificate.number in str(summary.data)
+    gap = Artifact.get("gap-analysis-ostgota-small")
+    assert gap is not None and gap.type == "markdown" and "No gaps" in str(gap.data)
+    report = store / "out" / "reports" / "ostgota-small" / f"gap-ostgota-small-{SMALL_AS_OF}"
+    assert report.with_suffix(".html").as_uri() in str(gap.data)
+    assert len(PdfReader(report.with_suffix(".pdf")).pages) > 0
 
 
 def test_a_rerun_issues_no_second_certificate_and_restores_missing_files(store: Path) -> None:
@@ -132,6 +137,8 @@ def test_the_readiness_check_publishes_readiness_and_issues_nothing(store: Path)
     assert certificates("ostgota-small") == 0
     progress = Artifact.get("readiness-hackefors-blocked")
     assert progress is not None and progress.type == "progress" and 90 < float(progress.data) < 100
+    gap = Artifact.get("gap-analysis-hackefors-blocked")
+    assert gap is not None and "14 gap(s) to close" in str(gap.data)
 
 
 def test_a_refused_sign_off_issues_nothing_and_says_who_refused(store: Path) -> None:
