@@ -42,8 +42,8 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
                    **({"wait_for_auditors": waits, "auditors_timeout": sign_off_timeout}
                       if stage is audit_network else {}))
              for stage in STAGES]
-    if report:  # before the sign-off, so that the decision maker can read it
-        publish_gap_report(network, as_of)
+    if report:  # before the sign-off, so that the decision maker can read it; never a blocker
+        publish_gap_report(network, as_of, return_state=True)
     if sign_off is None and all(s.is_completed() for s in gates):
         form = SignOff.with_initial_data(description=summarise_gates(network, run_id), decided_by="")
         try:

@@ -21,8 +21,8 @@ def check_readiness(network: str, as_of: date | None = None, report: bool = True
     run_id = this_run_id(None)
     gates = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True) for stage in STAGES]
     readiness = publish_readiness(network, as_of, run_id, None)
-    if report:
-        publish_gap_report(network, as_of)
+    if report:  # a report that cannot be written shows as a Failed task, not a failed check
+        publish_gap_report(network, as_of, return_state=True)
     blocked = [s.message or "" for s in gates if not s.is_completed()]
     if blocked:
         return Failed(message=f"readiness {readiness:.1f}%; blocked:\n" + "\n".join(blocked))

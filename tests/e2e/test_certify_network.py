@@ -62,6 +62,20 @@ def test_a_ready_network_is_certified_with_a_pdf_and_artifacts(store: Path) -> N
     assert len(PdfReader(report.with_suffix(".pdf")).pages) > 0
 
 
+def test_a_report_that_cannot_be_written_does_not_block_certification(store: Path) -> None:
+    (store / "out").mkdir(exist_ok=True)
+    (store / "out" / "reports").write_text("a file where the reports folder should be")
+    state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED, return_state=True)
+    assert state.is_completed(), state.message
+    assert certificates("ostgota-small") == 1
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(any_=["publish-gap-report-ostgota-small"])))
+    newest = max(runs, key=lambda r: r.created)
+    assert newest.flow_run_id == state.state_details.flow_run_id
+    assert newest.state and newest.state.is_failed() and newest.run_count == 1  # not transient: no retry
+
+
 def test_a_rerun_issues_no_second_certificate_and_restores_missing_files(store: Path) -> None:
     first = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED)
     first.pdf_path.unlink()

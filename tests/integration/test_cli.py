@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from hackefors.cli import main
-from hackefors.settings import reset_settings
 from models import tables as t
-from tasks.db import get_engine, reset_engines, transaction
-from tests.conftest import EXAMPLES_DIR, example_data, use_store
-
-
-@pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    use_store(monkeypatch, tmp_path)
-    yield tmp_path
-    reset_settings()
-    reset_engines()
+from tasks.db import get_engine, transaction
+from tests.conftest import EXAMPLES_DIR, example_data
 
 
 def run(*args: str) -> int:

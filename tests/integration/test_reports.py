@@ -3,33 +3,22 @@ charts plot what the rules compute, names are escaped, and the command writes wh
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from hackefors.cli import main
-from hackefors.settings import reset_settings
 from models.findings import is_open
 from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for, readiness
 from models.maturity import DIMENSIONS
 from models.network import Network
-from tasks.db import reset_engines, transaction
+from tasks.db import transaction
 from tasks.networkfile import read_network
 from tasks.reports import REPORT_KINDS, build_report, make_report
 from tasks.store import save_network
-from tests.conftest import EXAMPLES, EXAMPLES_DIR, build, example_data, use_store
-
-
-@pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    use_store(monkeypatch, tmp_path)
-    yield tmp_path
-    reset_settings()
-    reset_engines()
+from tests.conftest import EXAMPLES, EXAMPLES_DIR, build, example_data
+from tests.integration.test_cli import run
 
 
 def imported(name: str) -> Network:
@@ -38,18 +27,6 @@ def imported(name: str) -> Network:
     with transaction() as session:
         save_network(session, network, "test")
     return network
-
-
-def cli(*args: str) -> int:
-    old = sys.argv
-    sys.argv = ["hackefors", *args]
-    try:
-        main()
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 0
-    finally:
-        sys.argv = old
-    return 0
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
@@ -146,13 +123,13 @@ def test_a_company_report_covers_that_company_only(store: Path) -> None:
 def test_the_report_command_writes_the_files_and_prints_their_paths(
         store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     imported("small")
-    assert cli("report", "statement", "--as-of", "2025-03-03", "-f", "pdf", "-f", "html") == 0
+    assert run("report", "statement", "--as-of", "2025-03-03", "-f", "pdf", "-f", "html") == 0
     printed = capsys.readouterr()
     paths = [Path(line) for line in printed.out.split()]
     assert [p.suffix for p in paths] == [".pdf", ".html"] and all(p.is_file() for p in paths)
     assert "site(s)" in printed.err
     assert len(PdfReader(paths[0]).pages) > 0
-    assert cli("report", "maturity", "-c", "VTR", "--as-of", "2025-03-03", "-o", str(store / "mine")) == 0
+    assert run("report", "maturity", "-c", "VTR", "--as-of", "2025-03-03", "-o", str(store / "mine")) == 0
     assert (store / "mine" / "maturity-ostgota-small-VTR-2025-03-03.html").is_file()
 
 
@@ -165,7 +142,7 @@ def test_the_report_command_writes_the_files_and_prints_their_paths(
 def test_the_report_command_refuses_bad_input_and_writes_nothing(
         store: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str) -> None:
     imported("small")
-    assert cli(*args) == 2
+    assert run(*args) == 2
     assert message in capsys.readouterr().err.replace("\n", " ")
     assert not (store / "out" / "reports").exists()
 
