@@ -82,6 +82,10 @@ def report_stem(kind: str, network_id: str, company: str | None, as_of: date) ->
     return f"{kind}-{who}-{as_of.isoformat()}"
 
 
+def companies(n: int) -> str:
+    return f"{n} company" if n == 1 else f"{n} companies"
+
+
 def only(network: Network, company: Company | None) -> Network:
     """The network as one company's report sees it: its own records, the network's frame."""
     return network.model_copy(update={"companies": (company,)}) if company else network
@@ -96,7 +100,7 @@ def _gap(network: Network, as_of: date, policy: Policy, company: Company | None)
     gaps = [i for i in analysis.gaps if cid is None or i.company in (cid, None)]
     return {
         "summary": (f"{len(gaps)} gap(s) to close before certification" if gaps else
-                    "No gaps: every requirement checked is met") + f"; {len(shown)} compan(y/ies) checked.",
+                    "No gaps: every requirement checked is met") + f"; {companies(len(shown))} checked.",
         "analysis": analysis,
         "companies": shown,
         "items": {c.company: analysis.for_company(c.company) for c in shown},
@@ -156,11 +160,11 @@ def _statement(network: Network, as_of: date, policy: Policy, company: Company |
 
 
 def _maturity(network: Network, as_of: date, policy: Policy, company: Company | None) -> dict[str, Any]:
-    companies = maturity(only(network, company), as_of, policy)
-    counts = level_counts(companies)
-    mature = sum(c.level == len(LEVELS) - 1 for c in companies)
-    return {"summary": f"{mature} of {len(companies)} compan(y/ies) mature on every dimension.",
-            "companies": companies, "counts": counts, "levels": LEVELS, "dimensions": DIMENSIONS,
+    rated = maturity(only(network, company), as_of, policy)
+    counts = level_counts(rated)
+    mature = sum(c.level == len(LEVELS) - 1 for c in rated)
+    return {"summary": f"{mature} of {companies(len(rated))} mature on every dimension.",
+            "companies": rated, "counts": counts, "levels": LEVELS, "dimensions": DIMENSIONS,
             "charts": [charts.maturity_levels(counts)]}
 
 
