@@ -25,7 +25,6 @@ from models.maturity import DIMENSIONS, LEVELS, level_counts, maturity
 from models.network import Company, Network, Significance
 from models.policy import Policy
 from models.progress import (
-    AGE_BUCKETS,
     ageing_buckets,
     findings_by_clause_and_grade,
     open_action_ages,
@@ -185,7 +184,7 @@ def build_report(kind: str, network: Network, as_of: date, company_id: str | Non
     policy = policy or policy_for(network)
     context = BUILDERS[kind](network, as_of, policy, company)
     html = render(f"{kind}.html.j2", layout=LAYOUT, title=TITLES[kind], network=network, company=company,
-                  as_of=as_of, policy=policy, age_buckets=[label for label, _ in AGE_BUCKETS], **context)
+                  as_of=as_of, policy=policy, **context)
     return Report(kind=kind, network_id=network.id, company=company_id, as_of=as_of, html=html,
                   summary=context["summary"], charts=tuple(context["charts"]))
 
