@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from models.certification import held_certificate
-from models.findings import internal_findings, is_open
+from models.findings import audits_in_window, internal_findings, is_open
 from models.network import Company, Network
 from models.policy import Policy
 from models.programme import Programme
@@ -77,12 +77,17 @@ def internal_audit_due(company: Company, as_of: date, policy: Policy) -> date:
     return held[need - 1] + timedelta(days=365) if len(held) >= need else as_of
 
 
+def oldest_evaluation(company: Company) -> date | None:
+    """The legal register's oldest compliance evaluation; None when any obligation lacks one."""
+    dates = [r.evaluated_on for r in company.legal_register if r.evaluated_on]
+    return min(dates) if dates and len(dates) == len(company.legal_register) else None
+
+
 def legal_due(company: Company, as_of: date, policy: Policy) -> date | None:
     """When the legal register's oldest evaluation expires (now if any is missing; None if empty)."""
     if not company.legal_register:
         return None
-    dates = [r.evaluated_on for r in company.legal_register if r.evaluated_on]
-    oldest = min(dates) if len(dates) == len(company.legal_register) else None
+    oldest = oldest_evaluation(company)
     return oldest + timedelta(days=policy.legal_evaluation_interval_days) if oldest else as_of
 
 
@@ -106,15 +111,13 @@ def _training(company: Company, statuses: list[TrainingStatus], network: Network
 
 
 def _internal_audit(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
-    held = [a.date for a in company.internal_audits if a.date <= as_of]
-    need = policy.internal_audits_per_year
     due = internal_audit_due(company, as_of, policy)
     if due - as_of > timedelta(days=policy.due_soon_days):
         return []
     return [ReminderItem(key=f"internal-audit/{company.id}", kind=Kind.INTERNAL_AUDIT, company=company.id,
                          subject="Internal audit due", due=due, overdue_days=_timing(due, as_of),
-                         lines=(f"{sum(d > as_of - timedelta(days=365) for d in held)} internal audit(s) in "
-                                f"the last 12 months; {need} required",))]
+                         lines=(f"{audits_in_window(company, as_of)} internal audit(s) in the last "
+                                f"12 months; {policy.internal_audits_per_year} required",))]
 
 
 def _actions(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
@@ -148,16 +151,12 @@ def _review(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]
 
 def _legal(company: Company, as_of: date, policy: Policy) -> list[ReminderItem]:
     due = legal_due(company, as_of, policy)
-    if due is None:
-        return []
-    dates = [r.evaluated_on for r in company.legal_register if r.evaluated_on]
-    oldest = min(dates) if len(dates) == len(company.legal_register) else None
-    if due - as_of > timedelta(days=policy.due_soon_days):
+    if due is None or due - as_of > timedelta(days=policy.due_soon_days):
         return []
     return [ReminderItem(key=f"legal/{company.id}", kind=Kind.LEGAL_EVALUATION, company=company.id,
                          subject="Legal register evaluation due", due=due, overdue_days=_timing(due, as_of),
                          lines=(f"{len(company.legal_register)} obligation(s); oldest evaluation "
-                                f"{oldest or 'missing'}",))]
+                                f"{oldest_evaluation(company) or 'missing'}",))]
 
 
 def _external(network: Network, company: Company, as_of: date, policy: Policy,

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from models.catalogue import ISO14001_CLAUSES
-from models.network import Network
+from models.network import Company, Network
 from models.policy import DEFAULT_POLICY
 
 Loc = tuple[str | int, ...]
@@ -105,7 +105,7 @@ def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
     return problems
 
 
-def _years(company: Any, loc: Loc) -> Iterator[tuple[Loc, int]]:
+def _years(company: Company, loc: Loc) -> Iterator[tuple[Loc, int]]:
     """Years with a recorded value: measurements and indicator totals (targets may lie ahead)."""
     for o, objective in enumerate(company.objectives):
         for year in objective.measurements:
