@@ -31,25 +31,10 @@ def surveillance_cron(due: date) -> str:
 
 def network_plans(as_of: date) -> list[tuple[str, date | None]]:
     """Each network in the store and the due date of its next surveillance, if certified."""
-    from models.certification import held_certificate
-    from models.gates import policy_for
-    from models.network import ExternalAuditKind
-    from models.programme import audit_programme
-    from tasks.db import transaction
-    from tasks.store import load_network, network_ids
+    from services.networks import surveillance_due_dates
+    from services.unit_of_work import SqlAlchemyUnitOfWork
 
-    plans = []
-    with transaction() as session:
-        for network_id in network_ids(session):
-            network = load_network(session, network_id, parts={"external_audits", "certificates"})
-            certificate = held_certificate(network.certificates, as_of)
-            due = None
-            if certificate:
-                programme = audit_programme(network, as_of, policy_for(network), certificate)
-                due = next((a.due_by for a in programme.audits
-                            if a.kind == ExternalAuditKind.SURVEILLANCE and a.status != "done"), None)
-            plans.append((network_id, due))
-    return plans
+    return surveillance_due_dates(SqlAlchemyUnitOfWork(), as_of)
 
 
 def build_deployments(as_of: date | None = None) -> list[Any]:

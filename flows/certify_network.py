@@ -17,15 +17,19 @@ from flows.inputs import SignOff
 from flows.plan_environment import plan_environment
 from flows.review_management import review_management
 from flows.train_employees import train_employees
-from tasks.certificates import IssuedCertificate
-from tasks.gates import publish_readiness, summarise_gates
+from models.catalogue import Stage
+from models.gates import CERTIFICATION_GATES
+from services.certificates import IssuedCertificate
+from tasks.gates import publish_certification_summary, summarise_gates
 from tasks.reminders import remind_sign_off
 from tasks.reports import publish_gap_report
 
-# The stages in lifecycle order. Each gate is evaluated even when an earlier one failed,
-# so that one run shows the operator the whole gap.
-STAGES = (form_network, train_employees, plan_environment, audit_companies, review_management,
-          audit_network)
+# The flow of each certification gate; they run in the order of CERTIFICATION_GATES. Each gate is
+# evaluated even when an earlier one failed, so that one run shows the operator the whole gap.
+STAGE_FLOWS = {Stage.FORMATION: form_network, Stage.TRAINING: train_employees,
+               Stage.PLANNING: plan_environment, Stage.INTERNAL_AUDITS: audit_companies,
+               Stage.MANAGEMENT_REVIEW: review_management, Stage.EXTERNAL_AUDIT: audit_network}
+STAGES = tuple(STAGE_FLOWS[stage] for stage in CERTIFICATION_GATES)
 DAY = 24 * 3600
 
 
@@ -45,20 +49,20 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
     if report:  # before the sign-off, so that the decision maker can read it; never a blocker
         publish_gap_report(network, as_of, return_state=True)
     if sign_off is None and all(s.is_completed() for s in gates):
-        form = SignOff.with_initial_data(description=summarise_gates(network, run_id), decided_by="")
+        form = SignOff.with_initial_data(description=summarise_gates(network, as_of, run_id), decided_by="")
         try:
             sign_off = pause_flow_run(wait_for_input=form, timeout=sign_off_timeout, key="sign-off",
                                       poll_interval=2)
         except FlowPauseTimeout:
             # Prefect has already failed the run ("never resumed"); what is left is to tell people.
             remind_sign_off(network, as_of, run_id)
-            publish_readiness(network, as_of, run_id, None)
+            publish_certification_summary(network, as_of, run_id, None)
             return Failed(message=f"not certified: no sign-off within {sign_off_timeout} s; "
                                   "the central coordinator was reminded; run again to decide")
     decision = decide_certification(network=network, as_of=as_of, run_id=run_id, sign_off=sign_off,
                                     return_state=True)
     certificate = decision.result() if decision.is_completed() else None
-    publish_readiness(network, as_of, run_id, certificate.number if certificate else None)
+    publish_certification_summary(network, as_of, run_id, certificate.number if certificate else None)
     if certificate is None:
         reasons = [s.message for s in gates if not s.is_completed()] or [decision.message]
         return Failed(message="not certified:\n" + "\n".join(r or "" for r in reasons))

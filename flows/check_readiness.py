@@ -9,7 +9,7 @@ from prefect.states import Failed, State
 
 from flows.certify_network import STAGES
 from flows.gate import this_run_id
-from tasks.gates import publish_readiness
+from tasks.gates import publish_certification_summary
 from tasks.reports import publish_gap_report
 
 
@@ -20,7 +20,7 @@ def check_readiness(network: str, as_of: date | None = None, report: bool = True
     as_of = as_of or date.today()
     run_id = this_run_id(None)
     gates = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True) for stage in STAGES]
-    readiness = publish_readiness(network, as_of, run_id, None)
+    readiness = publish_certification_summary(network, as_of, run_id, None)
     if report:  # a report that cannot be written shows as a Failed task, not a failed check
         publish_gap_report(network, as_of, return_state=True)
     blocked = [s.message or "" for s in gates if not s.is_completed()]

@@ -9,7 +9,8 @@ from prefect.states import State
 
 from flows.gate import settle_gate, this_run_id
 from flows.inputs import SignOff
-from tasks.certificates import IssuedCertificate, issue_certificate
+from services.certificates import IssuedCertificate
+from tasks.certificates import issue_certificate
 from tasks.gates import evaluate_decision
 
 
@@ -19,8 +20,10 @@ def decide_certification(network: str, as_of: date | None = None, run_id: str | 
     """Issue the network's certificate when every gate of this run passed and it was signed off."""
     as_of = as_of or date.today()
     run_id = this_run_id(run_id)
-    given = sign_off or SignOff(approve=False, decided_by="nobody")
-    decision = evaluate_decision(network, as_of, run_id, given.approve if sign_off else None,
-                                 given.decided_by, given.comment)
+    if sign_off is None:  # nobody signed off: the decision says so and issues nothing
+        decision = evaluate_decision(network, as_of, run_id, None)
+    else:
+        decision = evaluate_decision(network, as_of, run_id, sign_off.approve, sign_off.decided_by,
+                                     sign_off.comment)
     blocked = settle_gate(decision, run_id)
     return blocked or issue_certificate(network, as_of, run_id)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from models.catalogue import Stage
 from models.results import GateResult
-from tasks.gates import evaluate_gate_task, record_gate
+from tasks.gates import evaluate_gate, record_gate
 
 
 class GateOutcome(BaseModel):
@@ -33,7 +33,7 @@ def settle_gate(result: GateResult, run_id: str) -> State | None:
 
 
 def run_gate(stage: Stage, network: str, as_of: date | None, run_id: str | None) -> GateOutcome | State:
-    result = evaluate_gate_task(network, stage, as_of or date.today())
+    result = evaluate_gate(network, stage, as_of or date.today())
     blocked = settle_gate(result, this_run_id(run_id))
     return blocked or GateOutcome(network_id=network, stage=stage, passed=True,
                                   checks=len(result.checks), unmet=0)

@@ -11,8 +11,9 @@ from flows.audit_companies import audit_companies
 from flows.gate import GateOutcome, settle_gate, this_run_id
 from flows.review_management import review_management
 from models.catalogue import Stage
+from models.programme import SurveillanceVerdict
 from tasks.certificates import apply_surveillance
-from tasks.gates import evaluate_gate_task
+from tasks.gates import evaluate_gate
 
 
 @flow(name="survey-network", flow_run_name="survey-network-{network}")
@@ -22,15 +23,11 @@ def survey_network(network: str, as_of: date | None = None) -> list[GateOutcome 
     run_id = this_run_id(None)
     states = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True)
               for stage in (audit_companies, review_management)]
-    result = evaluate_gate_task(network, Stage.SURVEILLANCE, as_of)
-    blocked = settle_gate(result, run_id)
-    # Whether the network still meets its obligations; a suspension alone does not count here,
-    # or a suspended certificate could never be reinstated.
-    unmet = [s.message or "" for s in states if not s.is_completed()]
-    unmet += [c.line() for c in result.blockers if c.requirement != "certificate-in-force"]
-    consequence = apply_surveillance(network, as_of, not unmet, unmet, run_id)
-    if unmet:
-        lines = [m for m in [*(s.message for s in states if not s.is_completed()),
-                             blocked.message if blocked else None, consequence] if m]
-        return Failed(message="surveillance blocked:\n" + "\n".join(lines))
-    return [s.result() for s in states] + [consequence or "certificate stays valid"]
+    result = evaluate_gate(network, Stage.SURVEILLANCE, as_of)
+    settle_gate(result, run_id)
+    failures = tuple(s.message or "" for s in states if not s.is_completed())
+    verdict = SurveillanceVerdict(stage_failures=failures, gate=result)
+    consequence = apply_surveillance(network, as_of, verdict, run_id)
+    if not verdict.passed:
+        return Failed(message=verdict.summary(consequence))
+    return [s.result() for s in states] + [verdict.summary(consequence)]

@@ -1,7 +1,5 @@
 """hackefors: joint ISO 14001 certification of SME networks, as Prefect flows."""
 
-from pathlib import Path
+from tasks.settings import EXAMPLES_DIR, PROJECT_ROOT, TEMPLATES_DIR
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
-EXAMPLES_DIR = PROJECT_ROOT / "examples"
+__all__ = ["EXAMPLES_DIR", "PROJECT_ROOT", "TEMPLATES_DIR"]

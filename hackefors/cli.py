@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -39,20 +39,18 @@ def parse_as_of(value: str | None) -> date:
         raise BadInput(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
 
 
-def resolve_network(session, network: str | None) -> str:  # type: ignore[no-untyped-def]
-    from tasks.store import NetworkNotFound, network_ids
+def store():  # type: ignore[no-untyped-def]
+    """A unit of work on the configured store: what every command hands its service."""
+    from services.unit_of_work import SqlAlchemyUnitOfWork
 
-    known = network_ids(session)
-    if network is None:
-        if len(known) == 1:
-            return known[0]
-        if not known:
-            raise BadInput("the store holds no network yet: run `hackefors import FILE` first")
-        raise BadInput(f"the store holds {len(known)} networks; choose one with --network: "
-                       f"{', '.join(known)}")
-    if network not in known:
-        raise BadInput(str(NetworkNotFound(network, known)))
-    return network
+    return SqlAlchemyUnitOfWork()
+
+
+def resolve_network(network: str | None) -> str:
+    """The network meant: the one named, or the only one in the store."""
+    from services.networks import resolve_network as resolve
+
+    return resolve(store(), network)
 
 
 def _read(file: Path, as_of: date):  # type: ignore[no-untyped-def]
@@ -80,12 +78,10 @@ def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .ym
 def import_(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml or .json).")],
             as_of: AsOfOpt = None) -> None:
     """Validate a network file, then write the whole network in one transaction."""
-    from tasks.db import transaction
-    from tasks.store import save_network
+    from services.networks import import_network
 
     network = _read(file, parse_as_of(as_of))
-    with transaction() as session:
-        summary = save_network(session, network, actor=f"cli:import {file}")
+    summary = import_network(store(), network, actor=f"cli:import {file}")
     if not summary.changed:
         console.print(f"Network {network.id!r} is already up to date; nothing changed.")
         return
@@ -102,14 +98,12 @@ def export(network: NetworkOpt = None,
                                                         help="File to write; default stdout.")] = None,
            ) -> None:
     """Write a network from the store back out as a network file."""
-    from tasks.db import transaction
+    from services.networks import load_network
     from tasks.networkfile import dump_network
-    from tasks.store import load_network
 
     if fmt not in ("yaml", "json"):
         raise BadInput(f"--format {fmt!r}: choose yaml or json")
-    with transaction() as session:
-        loaded = load_network(session, resolve_network(session, network))
+    loaded = load_network(store(), resolve_network(network))
     text = dump_network(loaded, fmt)
     if output is None:
         sys.stdout.write(text)
@@ -134,11 +128,9 @@ def schema(output: Annotated[Path | None, typer.Option("--output", "-o")] = None
 @app.command()
 def networks() -> None:
     """List the networks in the store."""
-    from tasks.db import transaction
-    from tasks.store import network_ids
+    from services.networks import list_networks
 
-    with transaction() as session:
-        ids = network_ids(session)
+    ids = list_networks(store())
     for network_id in ids:
         console.print(network_id)
     if not ids:
@@ -148,20 +140,14 @@ def networks() -> None:
 @app.command()
 def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     """Show a network, its companies and each company's readiness figures."""
-    from models.gates import policy_for, readiness
-    from tasks.db import transaction
-    from tasks.store import load_network
+    from services.networks import network_status
 
     day = parse_as_of(as_of)
-    with transaction() as session:
-        loaded = load_network(session, resolve_network(session, network),
-                              parts={"training", "internal_audits", "certificates"})
-    policy = policy_for(loaded)
-    rows = readiness(loaded, day, policy)
+    found = network_status(store(), resolve_network(network), day)
+    loaded, policy, held, rows = found.network, found.policy, found.certificate, found.companies
     console.print(f"[bold]{loaded.name}[/] ({loaded.id}), operator {loaded.operator}, as of {day}")
-    certs = [c for c in loaded.certificates if c.status == "valid" and c.valid_until >= day]
-    console.print(f"Certificate: {certs[-1].number} valid until {certs[-1].valid_until}"
-                  if certs else "Certificate: none in force")
+    console.print(f"Certificate: {held.number} valid until {held.valid_until}"
+                  if held else "Certificate: none in force")
     table = Table("company", "name", "employees", f"training ≥{policy.training_hours:g} h",
                   "internal audits (12 mo)", "open NCs")
     for r in rows:
@@ -189,13 +175,11 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input."""
     from flows.certify_network import certify_network
     from flows.inputs import SignOff
-    from tasks.db import transaction
-    from tasks.gates import load_gate_results
-    from tasks.reports import report_stem, reports_folder
+    from services.gates import results_of_run
+    from tasks.reporting import report_stem, reports_folder
 
     day = parse_as_of(as_of)
-    with transaction() as session:
-        network_id = resolve_network(session, network)
+    network_id = resolve_network(network)
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
     with heartbeats_off():
         # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
@@ -203,7 +187,7 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         state = certify_network(network=network_id, as_of=day, sign_off=sign_off, report=report,
                                 return_state=True)
     run_id = str(state.state_details.flow_run_id)
-    gates = load_gate_results(network_id, run_id, include_decision=True)
+    gates = results_of_run(store(), network_id, run_id, include_decision=True)
     print_gate_table(gates)
     if report:
         stem = reports_folder(network_id) / report_stem("gap", network_id, None, day)
@@ -236,13 +220,11 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
            ) -> None:
     """Send coordinators their reminders (flow send-reminders); each reminder goes out once."""
     from flows.send_reminders import send_reminders
-    from hackefors.settings import get_settings
-    from tasks.db import transaction
+    from tasks.settings import get_settings
 
     day = parse_as_of(as_of)
     if network is not None:
-        with transaction() as session:
-            network = resolve_network(session, network)
+        network = resolve_network(network)
     with heartbeats_off():
         state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
     if dry_run:
@@ -330,41 +312,21 @@ def print_gate_table(gates) -> None:  # type: ignore[no-untyped-def]
 def history(network: NetworkOpt = None,
             limit: Annotated[int, typer.Option(help="How many of the newest entries.")] = 20) -> None:
     """Show the newest entries of the store's append-only history."""
-    from sqlalchemy import select
+    from services.history import newest_history
 
-    from models.tables import HistoryRow
-    from tasks.db import transaction
-
-    with transaction() as session:
-        network_id = resolve_network(session, network)
-        rows = session.scalars(select(HistoryRow).where(HistoryRow.network_id == network_id)
-                               .order_by(HistoryRow.id.desc()).limit(limit)).all()
-        table = Table("at", "actor", "entity", "id", "action")
-        for r in rows:
-            table.add_row(r.at.isoformat(timespec="seconds"), r.actor, r.entity, r.entity_id, r.action)
+    table = Table("at", "actor", "entity", "id", "action")
+    for r in newest_history(store(), resolve_network(network), limit):
+        table.add_row(r.at.isoformat(timespec="seconds"), r.actor, r.entity, r.entity_id, r.action)
     console.print(table)
 
 
 @app.command()
 def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     """Print the cycle's audit programme: dates, each audit's sample and its auditor-days."""
-    from models.certification import held_certificate
-    from models.gates import policy_for
-    from models.programme import audit_programme
-    from tasks.db import transaction
-    from tasks.store import load_network, record_history
+    from services.planning import plan_audits
 
     day = parse_as_of(as_of)
-    with transaction() as session:
-        loaded = load_network(session, resolve_network(session, network))
-        programme = audit_programme(loaded, day, policy_for(loaded),
-                                    held_certificate(loaded.certificates, day))
-        # The draws are reproducible from their seeds; the history keeps what was planned.
-        record_history(session, [dict(
-            at=datetime.now(UTC), actor="cli:plan", network_id=loaded.id, entity="audit_programme",
-            entity_id=f"{a.kind.value}/{a.due_by}", action="insert",
-            detail={"seed": a.sample.seed, "sample": list(a.sample.companies), "status": a.status,
-                    "days": a.time.total_days}) for a in programme.audits])
+    loaded, programme = plan_audits(store(), resolve_network(network), day, actor="cli:plan")
     cert = f"certificate {programme.certificate}, valid until {programme.valid_until}" \
         if programme.certificate else "no certificate yet"
     console.print(f"[bold]Audit programme of {loaded.name}[/] as of {day}: cycle from "
@@ -408,8 +370,8 @@ def report(kind: Annotated[str, typer.Argument(
            output: Annotated[Path | None, typer.Option(
                "--output", "-o", help="Folder to write to; default out/reports/<network>.")] = None) -> None:
     """Write a report of a network (or one company) as HTML or PDF and print where it is."""
-    from tasks.db import transaction
-    from tasks.reports import FORMATS, REPORT_KINDS, UnknownCompany, make_report
+    from services.reports import make_report
+    from tasks.reporting import FORMATS, REPORT_KINDS
 
     if kind not in REPORT_KINDS:
         raise BadInput(f"unknown report {kind!r}; choose one of {', '.join(REPORT_KINDS)}")
@@ -420,12 +382,7 @@ def report(kind: Annotated[str, typer.Argument(
     if output is not None and output.exists() and not output.is_dir():
         raise BadInput(f"--output {output} is a file, not a folder")
     day = parse_as_of(as_of)
-    with transaction() as session:
-        network_id = resolve_network(session, network)
-    try:
-        written, paths = make_report(kind, network_id, day, company, formats, output)
-    except UnknownCompany as exc:
-        raise BadInput(str(exc)) from None
+    written, paths = make_report(store(), kind, resolve_network(network), day, company, formats, output)
     errors.print(written.summary, markup=False, highlight=False)
     for path in paths:
         console.print(str(path), markup=False, highlight=False)
@@ -439,30 +396,26 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why; kept in the histo
 @certificate_app.command("show")
 def certificate_show(number: str, as_of: AsOfOpt = None) -> None:
     """Show a certificate: its data, companies, status and history of status changes."""
-    from models.programme import status_as_of
-    from tasks.certificates import certificate_row, domain_certificate, events_of
-    from tasks.db import transaction
+    from services.certificates import show_certificate
 
     day = parse_as_of(as_of)
-    with transaction() as session:
-        row = certificate_row(session, number)
-        events = events_of(session, [number])
-        status = status_as_of(domain_certificate(row), events, day)
-        console.print(f"[bold]{row.number}[/] · network {row.network_id} · cycle {row.cycle}")
-        console.print(f"issued {row.issued_on}, valid until {row.valid_until}; status on {day}: "
-                      f"[bold]{status.value}[/]" + (f"; replaces {row.replaces}" if row.replaces else ""))
-        console.print(f"scope: {row.scope}", markup=False)
-        console.print(f"companies ({len(row.companies)}): {', '.join(row.companies)}")
-        for e in events:
-            console.print(f"  {e.on} {e.status.value}: {e.reason}", markup=False)
-        console.print(f"signed with key {row.key_id}" if row.signature else "not signed")
+    shown = show_certificate(store(), number, day)
+    row = shown.record
+    console.print(f"[bold]{row.number}[/] · network {row.network_id} · cycle {row.cycle}")
+    console.print(f"issued {row.issued_on}, valid until {row.valid_until}; status on {day}: "
+                  f"[bold]{shown.status.value}[/]" + (f"; replaces {row.replaces}" if row.replaces else ""))
+    console.print(f"scope: {row.scope}", markup=False)
+    console.print(f"companies ({len(row.companies)}): {', '.join(row.companies)}")
+    for e in shown.events:
+        console.print(f"  {e.on} {e.status.value}: {e.reason}", markup=False)
+    console.print(f"signed with key {row.key_id}" if row.signature else "not signed")
 
 
 @certificate_app.command("verify")
 def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate's .json file or number.")],
                        as_of: AsOfOpt = None) -> None:
     """Verify a certificate's signature and status; exit 0 valid, 3 not valid, 4 altered or forged."""
-    from tasks.certificates import verify_document, verify_number
+    from services.certificates import verify_document, verify_number
 
     day = parse_as_of(as_of)
     path = Path(target)
@@ -474,11 +427,11 @@ def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadInput(f"{path}: not a certificate file ({exc})") from None
         try:
-            result = verify_document(document, day)
+            result = verify_document(store(), document, day)
         except ValueError as exc:
             raise BadInput(f"{path}: {exc}") from None
     else:
-        result = verify_number(target, day)
+        result = verify_number(store(), target, day)
     if result.problem:
         errors.print(f"INVALID {result.number}: {result.problem}", style="bold red", markup=False)
         raise typer.Exit(4)
@@ -491,14 +444,11 @@ def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate
 
 
 def _change(number: str, status: str, as_of: str | None, reason: str) -> None:
-    from models.programme import CertificateStatus
-    from tasks.certificates import change_status
+    from models.certification import CertificateStatus
+    from services.certificates import change_status
 
-    try:
-        change_status(number, CertificateStatus(status), parse_as_of(as_of), reason,
-                      f"cli:certificate {status}")
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+    change_status(store(), number, CertificateStatus(status), parse_as_of(as_of), reason,
+                  f"cli:certificate {status}")
     console.print(f"Certificate {number} is now {status}.")
 
 
@@ -525,18 +475,17 @@ def certificate_reduce(number: str,
                        remove: Annotated[list[str], typer.Option("--remove", help="Company id to drop.")],
                        reason: ReasonOpt, as_of: AsOfOpt = None) -> None:
     """Reissue a certificate without some companies (reduced scope); the old one is superseded."""
-    from tasks.certificates import reduce_scope
+    from services.certificates import reduce_scope
+    from tasks.certificates import certificates_folder
 
-    try:
-        issued = reduce_scope(number, remove, parse_as_of(as_of), reason, "cli:certificate reduce")
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+    issued = reduce_scope(store(), number, remove, parse_as_of(as_of), reason, "cli:certificate reduce",
+                          certificates_folder())
     console.print(f"Reissued {number} as {issued.number} without {', '.join(remove)}.")
     console.print(f"PDF:  {issued.pdf_path}\nJSON: {issued.json_path}")
 
 
 def main() -> None:
-    from tasks.store import CertificateNotFound, NetworkNotFound
+    from services.errors import ServiceError
 
     try:
         # Without standalone mode click returns, rather than raises, the code of typer.Exit.
@@ -545,7 +494,7 @@ def main() -> None:
     except BadInput as exc:
         errors.print(f"error: {exc}", style="red", markup=False)
         sys.exit(EXIT_BAD_INPUT)
-    except (NetworkNotFound, CertificateNotFound) as exc:
+    except ServiceError as exc:  # an unknown network or certificate, a change the rules refuse
         errors.print(f"error: {exc}", style="red", markup=False)
         sys.exit(EXIT_BAD_INPUT)
     except typer.Exit as exc:
@@ -553,10 +502,11 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         errors.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors (a missing argument, an unknown option) show themselves and carry their exit
+        # code; typer vendors click, so they are known by that, not by class.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise

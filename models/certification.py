@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,6 +24,63 @@ from models.results import Check, GateResult, check
 from models.sampling import sample_size
 
 CERTIFYING = (ExternalAuditKind.STAGE2, ExternalAuditKind.RECERTIFICATION)
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"  # reissued, e.g. with a reduced scope
+    EXPIRED = "expired"
+
+
+class CertificateEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    on: date
+    status: CertificateStatus
+    reason: str
+
+
+def status_as_of(certificate: Certificate, events: list[CertificateEvent], as_of: date) -> CertificateStatus:
+    """A certificate's status on `as_of`: its events up to then, and expiry."""
+    status = CertificateStatus.VALID
+    for event in sorted(events, key=lambda e: e.on):
+        if event.number == certificate.number and event.on <= as_of:
+            status = event.status
+    if status in (CertificateStatus.VALID, CertificateStatus.SUSPENDED) and as_of > certificate.valid_until:
+        return CertificateStatus.EXPIRED
+    return status
+
+
+# Which status each status change may start from (ISO/IEC 17021-1: suspend, reinstate, withdraw).
+TRANSITIONS: dict[CertificateStatus, frozenset[CertificateStatus]] = {
+    CertificateStatus.SUSPENDED: frozenset({CertificateStatus.VALID}),
+    CertificateStatus.VALID: frozenset({CertificateStatus.SUSPENDED}),
+    CertificateStatus.WITHDRAWN: frozenset({CertificateStatus.VALID, CertificateStatus.SUSPENDED}),
+}
+
+# The name of the event each status change is announced as.
+STATUS_EVENTS: dict[CertificateStatus, str] = {
+    CertificateStatus.SUSPENDED: "certificate.suspended",
+    CertificateStatus.WITHDRAWN: "certificate.withdrawn",
+    CertificateStatus.VALID: "certificate.reinstated",
+    CertificateStatus.SUPERSEDED: "certificate.superseded",
+    CertificateStatus.EXPIRED: "certificate.expired",
+}
+
+
+def check_transition(number: str, current: CertificateStatus, wanted: CertificateStatus) -> None:
+    """Refuse a status change the rules do not allow, saying why."""
+    if current not in TRANSITIONS.get(wanted, frozenset()):
+        raise ValueError(f"certificate {number} is {current.value}; it cannot become {wanted.value}")
+
+
+def in_force(certificate: Certificate, events: list[CertificateEvent], as_of: date) -> bool:
+    """Whether the certificate certifies anything on `as_of`: issued by then, and valid then."""
+    return (certificate.issued_on <= as_of
+            and status_as_of(certificate, events, as_of) == CertificateStatus.VALID)
 
 
 def add_years(day: date, years: int) -> date:
@@ -223,3 +282,55 @@ def check_surveillance(network: Network, as_of: date, policy: Policy) -> list[Ch
     checks.append(check("surveillance-held", None, problems, evidence))
     return checks
 
+
+
+class CertificateRecord(BaseModel):
+    """A certificate as the register holds it: its data, status, documents and signature."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: str
+    network_id: str
+    cycle: str
+    issued_on: date
+    valid_until: date
+    scope: str
+    companies: tuple[str, ...]
+    status: CertificateStatus
+    html: str
+    pdf: bytes
+    run_id: str | None = None
+    payload: dict[str, Any] | None = None
+    signature: str | None = None
+    key_id: str | None = None
+    replaces: str | None = None
+
+    def certificate(self) -> Certificate:
+        return Certificate(number=self.number, issued_on=self.issued_on, valid_until=self.valid_until,
+                           scope=self.scope, companies=self.companies, cycle=self.cycle,
+                           status=self.status.value)
+
+    def document(self) -> dict[str, object]:
+        """The verifiable form: the signed data, the signature and the key's id."""
+        return {"certificate": self.payload, "signature": self.signature, "key_id": self.key_id}
+
+
+def reduced_draft(record: CertificateRecord, remove: list[str], on: date, reissues: int) -> CertificateDraft:
+    """The certificate that replaces `record` without the companies in `remove`.
+
+    Only a valid or suspended certificate can be reissued; it must keep at least one company. The
+    new one keeps the cycle's expiry date, and its cycle is the old one's with a reissue suffix.
+    """
+    if record.status not in (CertificateStatus.VALID, CertificateStatus.SUSPENDED):
+        raise ValueError(f"certificate {record.number} is {record.status.value}; only a valid or "
+                         "suspended one can be reissued with a reduced scope")
+    unknown = sorted(set(remove) - set(record.companies))
+    if unknown:
+        raise ValueError(f"not on certificate {record.number}: {', '.join(unknown)}")
+    payload = dict(record.payload or {})
+    kept = tuple((cid, name) for cid, name in payload["companies"] if cid not in remove)
+    if not kept:
+        raise ValueError("a certificate must cover at least one company: withdraw it instead")
+    return CertificateDraft.model_validate({
+        **{k: v for k, v in payload.items() if k != "number"}, "companies": kept,
+        "issued_on": on, "cycle": f"{record.cycle}.r{reissues + 1}"})

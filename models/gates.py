@@ -1,4 +1,4 @@
-"""The gates: which checks each lifecycle stage runs, and the readiness figures built on them."""
+"""The gates: which checks each lifecycle stage runs, in which order, and per-company progress."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ RULES: dict[Stage, Rule] = {
 }
 
 # The parts of a network each gate reads: the store loads only these.
-PARTS: dict[Stage, frozenset[str]] = {
+STAGE_PARTS: dict[Stage, frozenset[str]] = {
     Stage.FORMATION: frozenset(),
     Stage.TRAINING: frozenset({"training"}),
     Stage.PLANNING: frozenset({"registers"}),
@@ -44,6 +44,7 @@ PARTS: dict[Stage, frozenset[str]] = {
     Stage.SURVEILLANCE: frozenset({"external_audits", "certificates"}),
 }
 
+# The gates a certificate needs, in the order the lifecycle runs them: the one source of that order.
 CERTIFICATION_GATES: tuple[Stage, ...] = (
     Stage.FORMATION, Stage.TRAINING, Stage.PLANNING, Stage.INTERNAL_AUDITS,
     Stage.MANAGEMENT_REVIEW, Stage.EXTERNAL_AUDIT,
@@ -61,7 +62,7 @@ def evaluate_gate(stage: Stage, network: Network, as_of: date, policy: Policy | 
     return GateResult(network_id=network.id, stage=stage, as_of=as_of, checks=tuple(checks))
 
 
-class CompanyReadiness(BaseModel):
+class CompanyProgress(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     company: str
@@ -72,11 +73,11 @@ class CompanyReadiness(BaseModel):
     open_findings: int
 
 
-def readiness(network: Network, as_of: date, policy: Policy | None = None) -> list[CompanyReadiness]:
-    """The figures `hackefors status` shows per company."""
+def company_progress(network: Network, as_of: date, policy: Policy | None = None) -> list[CompanyProgress]:
+    """The figures `hackefors status` shows per company: training coverage, audits, open findings."""
     policy = policy or policy_for(network)
     status = training_status(network, as_of, policy)
-    return [CompanyReadiness(company=c.id, name=c.name, employees=len(status[c.id]),
+    return [CompanyProgress(company=c.id, name=c.name, employees=len(status[c.id]),
                              training_coverage=coverage(status[c.id]),
                              audits_last_12_months=audits_in_window(c, as_of),
                              open_findings=len(open_nonconformities(c, as_of)))

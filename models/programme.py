@@ -4,47 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from models.audit_time import AuditTime, audit_time
-from models.certification import add_months, add_years
+from models.certification import CertificateStatus, add_months, add_years
 from models.findings import is_open, is_overdue, open_nonconformities
 from models.network import Certificate, ExternalAuditKind, Grade, Network
 from models.policy import Policy
+from models.results import GateResult
 from models.sampling import SamplePlan, SiteRisk, plan_sample
 from models.training import coverage, training_status
 
 K = ExternalAuditKind
-
-
-class CertificateStatus(StrEnum):
-    VALID = "valid"
-    SUSPENDED = "suspended"
-    WITHDRAWN = "withdrawn"
-    SUPERSEDED = "superseded"  # reissued, e.g. with a reduced scope
-    EXPIRED = "expired"
-
-
-class CertificateEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    number: str
-    on: date
-    status: CertificateStatus
-    reason: str
-
-
-def status_as_of(certificate: Certificate, events: list[CertificateEvent], as_of: date) -> CertificateStatus:
-    """A certificate's status on `as_of`: its events up to then, and expiry."""
-    status = CertificateStatus.VALID
-    for event in sorted(events, key=lambda e: e.on):
-        if event.number == certificate.number and event.on <= as_of:
-            status = event.status
-    if status in (CertificateStatus.VALID, CertificateStatus.SUSPENDED) and as_of > certificate.valid_until:
-        return CertificateStatus.EXPIRED
-    return status
 
 
 class SurveillanceAction(BaseModel):
@@ -71,6 +43,33 @@ def surveillance_consequence(status: CertificateStatus, suspended_on: date | Non
                                   reason=f"suspended since {suspended_on}, not resolved within "
                                          f"{policy.suspension_max_months} months")
     return None
+
+
+class SurveillanceVerdict(BaseModel):
+    """Whether a certified network still meets its obligations, and the words for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage_failures: tuple[str, ...]  # messages of the blocked internal-audit and review gates
+    gate: GateResult  # the surveillance gate itself
+
+    @property
+    def unmet(self) -> list[str]:
+        # A suspension alone does not count, or a suspended certificate could never be reinstated.
+        return [*self.stage_failures,
+                *(c.line() for c in self.gate.blockers if c.requirement != "certificate-in-force")]
+
+    @property
+    def passed(self) -> bool:
+        return not self.unmet
+
+    def summary(self, consequence: str | None) -> str:
+        """The run's message: what blocks, and what it did to the certificate."""
+        if self.passed:
+            return consequence or "certificate stays valid"
+        lines = [*self.stage_failures, *([] if self.gate.passed else [self.gate.message()]),
+                 *([consequence] if consequence else [])]
+        return "surveillance blocked:\n" + "\n".join(m for m in lines if m)
 
 
 class PlannedAudit(BaseModel):

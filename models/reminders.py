@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from models.certification import held_certificate
 from models.findings import audits_in_window, internal_findings, is_open
-from models.network import Company, Network
+from models.network import Company, Coordinator, Network, is_valid_email
 from models.policy import Policy
 from models.programme import Programme
 from models.reviews import latest_review, review_due_on
@@ -24,6 +24,7 @@ class Kind(StrEnum):
     LEGAL_EVALUATION = "legal_evaluation"
     EXTERNAL_AUDIT = "external_audit"
     CERTIFICATE_EXPIRY = "certificate_expiry"
+    SIGN_OFF = "sign_off"
 
 
 class CalendarEvent(BaseModel):
@@ -215,3 +216,88 @@ def reminder_items(network: Network, as_of: date, policy: Policy,
 
 def escalated(items: list[ReminderItem], policy: Policy) -> list[ReminderItem]:
     return [i for i in items if i.overdue_days > policy.escalation_days]
+
+
+class Letter(BaseModel):
+    """One coordinator's reminder email: whom it goes to and the items it carries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recipient_id: str  # the log's key for "already reminded"
+    person: Coordinator
+    company: str  # the company's name, or the network's for the central coordinator
+    items: tuple[ReminderItem, ...]
+
+
+class Digest(BaseModel):
+    """The central coordinator's summary of every company's items, the escalated ones apart."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recipient_id: str
+    person: Coordinator
+    companies: tuple[tuple[str, tuple[ReminderItem, ...]], ...]
+    escalated: tuple[tuple[str, ReminderItem], ...]
+
+    @property
+    def items(self) -> tuple[ReminderItem, ...]:
+        return tuple(i for _, items in self.companies for i in items)
+
+
+class Addressed(BaseModel):
+    """Who gets which reminder, and who could not be written to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    letters: tuple[Letter, ...]
+    digest: Digest | None
+    skipped_recently_sent: int
+    without_coordinator: tuple[str, ...]
+
+
+def central_coordinator(network: Network) -> Coordinator | None:
+    """The central coordinator, when the network has one with an email to write to."""
+    central = network.central_coordinator
+    owner = network.coordinators().get(central.coordinator) if central else None
+    return owner[1] if owner and is_valid_email(owner[1].email) else None
+
+
+def address_reminders(network: Network, items: dict[str, list[ReminderItem]], as_of: date,
+                      already_sent: set[tuple[str, str]], policy: Policy) -> Addressed:
+    """Each coordinator gets the items not sent to them within the cadence (`already_sent` holds
+    (recipient, item key) pairs); a company without a coordinator to write to goes into the
+    central coordinator's digest only, which also lists every item sent."""
+    letters: list[Letter] = []
+    digest: list[tuple[str, tuple[ReminderItem, ...]]] = []
+    skipped, missing = 0, []
+    for company in network.active_companies(as_of):
+        due = items.get(company.id, [])
+        coordinator = company.coordinator
+        if not due:
+            continue
+        if coordinator is None or not is_valid_email(coordinator.email):
+            missing.append(company.id)
+            digest.append((company.name, tuple(due)))
+            continue
+        fresh = tuple(i for i in due if (coordinator.id, i.key) not in already_sent)
+        skipped += len(due) - len(fresh)
+        if fresh:
+            letters.append(Letter(recipient_id=coordinator.id, person=coordinator, company=company.name,
+                                  items=fresh))
+            digest.append((company.name, fresh))
+    central = central_coordinator(network)
+    summary = None
+    if digest and central is not None:
+        late = tuple((name, i) for name, its in digest for i in escalated(list(its), policy))
+        summary = Digest(recipient_id=f"central:{central.id}", person=central, companies=tuple(digest),
+                         escalated=late)
+    return Addressed(letters=tuple(letters), digest=summary, skipped_recently_sent=skipped,
+                     without_coordinator=tuple(missing))
+
+
+def sign_off_item(network: Network, run_id: str) -> ReminderItem:
+    """The reminder that a certification run passed every gate and waits for its sign-off."""
+    return ReminderItem(key=f"sign-off/{run_id}", kind=Kind.SIGN_OFF, company=None,
+                        subject="Certification decision waiting for sign-off",
+                        lines=(f"Run {run_id} of {network.name} passed every gate and waits for the "
+                               "decision maker's sign-off in the Prefect UI.",))

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from models.gates import CompanyReadiness
+from models.gates import CompanyProgress
 from models.improvement import IndicatorTrend, ObjectiveProgress
 from models.maturity import LEVELS
 from models.network import Grade
@@ -62,7 +62,7 @@ def _empty(ax: Any, text: str) -> None:
     ax.set_yticks([])
 
 
-def training_coverage(companies: list[CompanyReadiness], required: float) -> Chart:
+def training_coverage(companies: list[CompanyProgress], required: float) -> Chart:
     """Share of each company's employees with complete training."""
     data = {c.company: c.training_coverage for c in companies}
     plt = _pyplot()

@@ -1,21 +1,19 @@
-"""Engine, sessions and migrations of the store."""
+"""The store's engine and migrations, and which of its errors are worth a retry."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DisconnectionError, OperationalError
 
-from hackefors import PROJECT_ROOT
-from hackefors.settings import get_settings
+from tasks.settings import MIGRATIONS_DIR, get_settings
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# A locked database or a dropped connection recovers; a broken constraint does not.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, DisconnectionError)
 
 
 @lru_cache(maxsize=8)
@@ -57,14 +55,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
-
-
-@contextmanager
-def transaction(engine: Engine | None = None) -> Iterator[Session]:
-    """One session in one transaction: committed on success, rolled back on any error."""
-    factory = sessionmaker(engine or get_engine(), expire_on_commit=False)
-    with factory.begin() as session:
-        yield session
 
 
 def reset_engines() -> None:

@@ -7,6 +7,9 @@ from typing import Any
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.events import emit_event
 
+from models.events import DomainEvent
+from services.unit_of_work import SqlAlchemyUnitOfWork
+
 
 def emit(event: str, network_id: str, payload: dict[str, Any], **labels: str) -> None:
     """Emit `hackefors.<event>` about a network, from inside a flow or task run only (the CLI's
@@ -17,3 +20,13 @@ def emit(event: str, network_id: str, payload: dict[str, Any], **labels: str) ->
                resource={"prefect.resource.id": f"hackefors.network.{network_id}",
                          "prefect.resource.name": network_id, **labels},
                payload=payload)
+
+
+def publish(event: DomainEvent) -> None:
+    """Publish a service's event to Prefect."""
+    emit(event.name, event.network_id, event.payload, **event.labels)
+
+
+def unit_of_work() -> SqlAlchemyUnitOfWork:
+    """The unit of work a task hands its service: the configured store, events to Prefect."""
+    return SqlAlchemyUnitOfWork(publish=publish)

@@ -13,10 +13,9 @@ from typing import Any
 
 import yaml
 
-from hackefors import TEMPLATES_DIR
-from hackefors.settings import Settings
 from models.reminders import CalendarEvent, ReminderItem
 from tasks.rendering import render
+from tasks.settings import TEMPLATES_DIR, Settings
 
 
 class HeaderInjection(ValueError):

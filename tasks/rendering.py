@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from hackefors import TEMPLATES_DIR
+from tasks.settings import TEMPLATES_DIR
 
 
 @lru_cache(maxsize=1)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import smtplib
 from typing import Any
 
-from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
+from tasks.db import TRANSIENT_ERRORS
 
 # Backoff of tasks that do I/O, in seconds: a locked database or a dropped connection recovers.
 RETRY_DELAYS = [1.0, 2.0, 4.0]
 TRANSIENT: tuple[type[BaseException], ...] = (
-    OperationalError, DisconnectionError, ConnectionError, TimeoutError, smtplib.SMTPException,
+    *TRANSIENT_ERRORS, ConnectionError, TimeoutError, smtplib.SMTPException,
 )
 
 
 def is_transient(error: BaseException | None) -> bool:
-    if isinstance(error, IntegrityError):
-        return False
     return isinstance(error, TRANSIENT)
 
 

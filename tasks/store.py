@@ -1,17 +1,24 @@
-"""The repository: a network to rows and back, set-based sync with history. Never commits."""
+"""The repositories: every SQL statement of the store, set-based, inside the caller's transaction.
+
+Each repository works on the session of one unit of work and never commits. What goes in and comes
+out are domain models (pydantic), never ORM rows.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, delete, insert, select, tuple_, update
+from sqlalchemy import Table, delete, func, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import tables as t
+from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
+from models.events import HistoryEntry
 from models.network import (
     Certificate,
     Company,
@@ -23,6 +30,8 @@ from models.network import (
     Network,
     TrainingSession,
 )
+from models.results import GateResult
+from services.errors import ConcurrentChange, NetworkNotFound
 
 # Parents before children: inserts run in this order, deletes in reverse.
 SYNCED: tuple[type[t.Base], ...] = (
@@ -31,8 +40,8 @@ SYNCED: tuple[type[t.Base], ...] = (
     t.ExternalAuditRow, t.FindingRow, t.CorrectiveActionRow, t.ManagementReviewRow,
 )
 
-# What each part of a partial load needs besides networks and companies.
-PARTS: dict[str, tuple[type[t.Base], ...]] = {
+# The tables each part of a partial load reads besides networks and companies.
+PART_TABLES: dict[str, tuple[type[t.Base], ...]] = {
     "employees": (t.EmployeeRow,),
     "training": (t.EmployeeRow, t.TrainingSessionRow, t.AttendanceRow),
     "registers": (t.AspectRow, t.LegalRequirementRow, t.ObjectiveRow, t.IndicatorRow),
@@ -41,24 +50,15 @@ PARTS: dict[str, tuple[type[t.Base], ...]] = {
     "external_audits": (t.ExternalAuditRow, t.FindingRow, t.CorrectiveActionRow),
     "certificates": (),
 }
-ALL_PARTS = frozenset(PARTS)
+ALL_PARTS = frozenset(PART_TABLES)
 CHUNK = 500
-
-
-class NetworkNotFound(LookupError):
-    def __init__(self, network_id: str, known: Sequence[str]) -> None:
-        hint = f"; known networks: {', '.join(known)}" if known else "; the store holds no network yet"
-        super().__init__(f"no network {network_id!r} in the store{hint}")
-
-
-class CertificateNotFound(LookupError):
-    """No certificate with that number in the store."""
 
 
 class SyncSummary(BaseModel):
     inserted: dict[str, int] = {}
     updated: dict[str, int] = {}
     deleted: dict[str, int] = {}
+    changes: list[HistoryEntry] = []
 
     @property
     def changed(self) -> bool:
@@ -170,152 +170,9 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def save_network(session: Session, network: Network, actor: str) -> SyncSummary:
-    """Write `network`: insert what is new, update what changed, delete what is gone.
-
-    Unchanged rows are not touched, so importing the same file twice changes nothing.
-    Every change is appended to history under `actor`.
-    """
-    wanted = network_rows(network)
-    summary = SyncSummary()
-    history: list[dict[str, Any]] = []
-    plans: list[tuple[type[t.Base], list[dict[str, Any]], list[dict[str, Any]], list[tuple]]] = []
-    now = datetime.now(UTC)
-
-    for orm in SYNCED:
-        table: Table = orm.__table__  # type: ignore[assignment]
-        pk = _pk(table)
-        existing = {tuple(r[c] for c in pk): dict(r)
-                    for r in session.execute(select(table).where(_scope(table, network.id))).mappings()}
-        new, changed = [], []
-        for row in wanted[orm]:
-            key = tuple(row[c] for c in pk)
-            old = existing.pop(key, None)
-            label = "/".join(str(k) for k in key[1:] or key)
-            if old is None:
-                new.append(row)
-                history.append(_event(now, actor, network.id, table.name, label, "insert", None))
-                continue
-            diff = {k: [_jsonable(old[k]), _jsonable(v)] for k, v in row.items() if old[k] != v}
-            if diff:
-                changed.append(row)
-                history.append(_event(now, actor, network.id, table.name, label, "update", diff))
-        gone = list(existing)
-        for key, old in existing.items():
-            label = "/".join(str(k) for k in key[1:] or key)
-            detail = {k: _jsonable(v) for k, v in old.items()}
-            history.append(_event(now, actor, network.id, table.name, label, "delete", detail))
-        plans.append((orm, new, changed, gone))
-        for counter, items in ((summary.inserted, new), (summary.updated, changed),
-                               (summary.deleted, gone)):
-            if items:
-                counter[table.name] = len(items)
-
-    # Inserts and updates first, parents before children, then deletes, children first: a row
-    # that moves to a new parent (a renamed finding's action) is repointed before the old parent
-    # goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
-    for orm, new, changed, _ in plans:
-        if new:
-            session.execute(insert(orm), new)
-        if changed:
-            session.execute(update(orm), changed)
-    for orm, _, _, gone in reversed(plans):
-        table = orm.__table__  # type: ignore[assignment]
-        columns = tuple_(*(table.c[c] for c in _pk(table)))
-        for chunk in _chunks(gone):
-            session.execute(delete(table).where(columns.in_(chunk)))
-    record_history(session, history)
-    return summary
-
-
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for i in range(0, len(items), CHUNK):
         yield items[i:i + CHUNK]
-
-
-def _event(at: datetime, actor: str, network_id: str, entity: str, entity_id: str, action: str,
-           detail: dict[str, Any] | None) -> dict[str, Any]:
-    return dict(at=at, actor=actor, network_id=network_id, entity=entity, entity_id=entity_id,
-                action=action, detail=detail)
-
-
-def record_history(session: Session, events: list[dict[str, Any]]) -> None:
-    if events:
-        session.execute(insert(t.HistoryRow), events)
-
-
-def network_ids(session: Session) -> list[str]:
-    return list(session.scalars(select(t.NetworkRow.id).order_by(t.NetworkRow.id)))
-
-
-def _select(session: Session, orm: type[t.Base], network_id: str) -> list[dict[str, Any]]:
-    table: Table = orm.__table__  # type: ignore[assignment]
-    query = select(table).where(_scope(table, network_id))
-    if "position" in table.c:
-        query = query.order_by(table.c.position)
-    return [dict(r) for r in session.execute(query).mappings()]
-
-
-def load_network(session: Session, network_id: str, parts: Iterable[str] = ALL_PARTS) -> Network:
-    """The network as stored, with only the `parts` asked for (companies are always loaded).
-
-    One SELECT per table, whatever the size of the network.
-    """
-    parts = frozenset(parts)
-    unknown = parts - ALL_PARTS
-    if unknown:
-        raise ValueError(f"unknown parts {sorted(unknown)}; known: {sorted(ALL_PARTS)}")
-    head = _select(session, t.NetworkRow, network_id)
-    if not head:
-        raise NetworkNotFound(network_id, network_ids(session))
-    needed = {orm for part in parts for orm in PARTS[part]}
-    data = {orm: _select(session, orm, network_id) if orm in needed else [] for orm in SYNCED[2:]}
-    by_company: dict[type[t.Base], dict[str, list[dict[str, Any]]]] = {}
-    for orm, rows in data.items():
-        grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in rows:
-            if row.get("company_id") is not None:
-                grouped[row["company_id"]].append(row)
-        by_company[orm] = grouped
-
-    actions: dict[str, list[CorrectiveAction]] = defaultdict(list)
-    for a in data[t.CorrectiveActionRow]:
-        actions[a["finding_id"]].append(CorrectiveAction.model_validate(_strip(a, "finding_id")))
-    internal: dict[str, list[Finding]] = defaultdict(list)
-    external: dict[str, list[ExternalFinding]] = defaultdict(list)
-    for f in data[t.FindingRow]:
-        fields = _strip(f, "audit_id", "external", "company_id")
-        fields["actions"] = actions[f["id"]]
-        if f["external"]:
-            external[f["audit_id"]].append(ExternalFinding(company=f["company_id"], **fields))
-        else:
-            internal[f["audit_id"]].append(Finding(**fields))
-
-    companies = []
-    for c in _select(session, t.CompanyRow, network_id):
-        cid = c["id"]
-        companies.append(Company.model_validate({
-            **_strip(c),
-            "employees": [_strip(e, "company_id") for e in by_company[t.EmployeeRow][cid]],
-            "aspects": [_strip(a, "company_id") for a in by_company[t.AspectRow][cid]],
-            "legal_register": [_strip(r, "company_id") for r in by_company[t.LegalRequirementRow][cid]],
-            "objectives": [_strip(o, "company_id") for o in by_company[t.ObjectiveRow][cid]],
-            "indicators": [_strip(k, "company_id") for k in by_company[t.IndicatorRow][cid]],
-            "internal_audits": [InternalAudit(**_strip(a, "company_id"), findings=internal[a["id"]])
-                                for a in by_company[t.InternalAuditRow][cid]],
-            "management_reviews": [_strip(r, "company_id")
-                                   for r in by_company[t.ManagementReviewRow][cid]],
-        }))
-    attendees: dict[str, list[str]] = defaultdict(list)
-    for a in data[t.AttendanceRow]:
-        attendees[a["session_id"]].append(a["employee_id"])
-    sessions = [TrainingSession(**_strip(s), attendees=attendees[s["id"]])
-                for s in data[t.TrainingSessionRow]]
-    audits = [ExternalAudit(**_strip(x), findings=external[x["id"]])
-              for x in data[t.ExternalAuditRow]]
-    certificates = load_certificates(session, network_id) if "certificates" in parts else []
-    return Network.model_validate({**head[0], "companies": companies, "training_sessions": sessions,
-                                   "external_audits": audits, "certificates": certificates})
 
 
 def _strip(row: dict[str, Any], *extra: str) -> dict[str, Any]:
@@ -323,12 +180,318 @@ def _strip(row: dict[str, Any], *extra: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in drop}
 
 
-def load_certificates(session: Session, network_id: str) -> list[Certificate]:
-    rows = session.execute(
-        select(t.CertificateRow).where(t.CertificateRow.network_id == network_id)
-        .order_by(t.CertificateRow.issued_on)
-    ).scalars()
-    return [Certificate(number=r.number, issued_on=r.issued_on, valid_until=r.valid_until,
-                        scope=r.scope, companies=tuple(r.companies), cycle=r.cycle, status=r.status)
-            for r in rows]
+class NetworkRepository:
+    """Networks and everything recorded about them, but certificates and runs."""
 
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def ids(self) -> list[str]:
+        return list(self.session.scalars(select(t.NetworkRow.id).order_by(t.NetworkRow.id)))
+
+    def save(self, network: Network, actor: str, at: datetime) -> SyncSummary:
+        """Write `network`: insert what is new, update what changed, delete what is gone.
+
+        Unchanged rows are not touched, so saving the same network twice changes nothing. The
+        summary lists every change as a history entry under `actor`, for the caller to record.
+        """
+        wanted = network_rows(network)
+        summary = SyncSummary()
+        plans: list[tuple[type[t.Base], list[dict[str, Any]], list[dict[str, Any]], list[tuple]]] = []
+
+        def entry(table: Table, key: tuple, action: str, detail: dict[str, Any] | None) -> HistoryEntry:
+            return HistoryEntry(at=at, actor=actor, network_id=network.id, entity=table.name,
+                                entity_id="/".join(str(k) for k in key[1:] or key), action=action,
+                                detail=detail)
+
+        for orm in SYNCED:
+            table: Table = orm.__table__  # type: ignore[assignment]
+            pk = _pk(table)
+            existing = {tuple(r[c] for c in pk): dict(r) for r in self.session.execute(
+                select(table).where(_scope(table, network.id))).mappings()}
+            new, changed = [], []
+            for row in wanted[orm]:
+                key = tuple(row[c] for c in pk)
+                old = existing.pop(key, None)
+                if old is None:
+                    new.append(row)
+                    summary.changes.append(entry(table, key, "insert", None))
+                    continue
+                diff = {k: [_jsonable(old[k]), _jsonable(v)] for k, v in row.items() if old[k] != v}
+                if diff:
+                    changed.append(row)
+                    summary.changes.append(entry(table, key, "update", diff))
+            gone = list(existing)
+            for key, old in existing.items():
+                summary.changes.append(entry(table, key, "delete",
+                                             {k: _jsonable(v) for k, v in old.items()}))
+            plans.append((orm, new, changed, gone))
+            for counter, items in ((summary.inserted, new), (summary.updated, changed),
+                                   (summary.deleted, gone)):
+                if items:
+                    counter[table.name] = len(items)
+
+        # Inserts and updates first, parents before children, then deletes, children first: a row
+        # that moves to a new parent (a renamed finding's action) is repointed before the old
+        # parent goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
+        for orm, new, changed, _ in plans:
+            if new:
+                self.session.execute(insert(orm), new)
+            if changed:
+                self.session.execute(update(orm), changed)
+        for orm, _, _, gone in reversed(plans):
+            table = orm.__table__  # type: ignore[assignment]
+            columns = tuple_(*(table.c[c] for c in _pk(table)))
+            for chunk in _chunks(gone):
+                self.session.execute(delete(table).where(columns.in_(chunk)))
+        return summary
+
+    def _select(self, orm: type[t.Base], network_id: str) -> list[dict[str, Any]]:
+        table: Table = orm.__table__  # type: ignore[assignment]
+        query = select(table).where(_scope(table, network_id))
+        if "position" in table.c:
+            query = query.order_by(table.c.position)
+        return [dict(r) for r in self.session.execute(query).mappings()]
+
+    def load(self, network_id: str, parts: Iterable[str] = ALL_PARTS) -> Network:
+        """The network as stored, with only the `parts` asked for (companies are always loaded).
+
+        One SELECT per table, whatever the size of the network.
+        """
+        parts = frozenset(parts)
+        unknown = parts - ALL_PARTS
+        if unknown:
+            raise ValueError(f"unknown parts {sorted(unknown)}; known: {sorted(ALL_PARTS)}")
+        head = self._select(t.NetworkRow, network_id)
+        if not head:
+            raise NetworkNotFound(network_id, self.ids())
+        needed = {orm for part in parts for orm in PART_TABLES[part]}
+        data = {orm: self._select(orm, network_id) if orm in needed else [] for orm in SYNCED[2:]}
+        by_company: dict[type[t.Base], dict[str, list[dict[str, Any]]]] = {}
+        for orm, rows in data.items():
+            grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for row in rows:
+                if row.get("company_id") is not None:
+                    grouped[row["company_id"]].append(row)
+            by_company[orm] = grouped
+
+        actions: dict[str, list[CorrectiveAction]] = defaultdict(list)
+        for a in data[t.CorrectiveActionRow]:
+            actions[a["finding_id"]].append(CorrectiveAction.model_validate(_strip(a, "finding_id")))
+        internal: dict[str, list[Finding]] = defaultdict(list)
+        external: dict[str, list[ExternalFinding]] = defaultdict(list)
+        for f in data[t.FindingRow]:
+            fields = _strip(f, "audit_id", "external", "company_id")
+            fields["actions"] = actions[f["id"]]
+            if f["external"]:
+                external[f["audit_id"]].append(ExternalFinding(company=f["company_id"], **fields))
+            else:
+                internal[f["audit_id"]].append(Finding(**fields))
+
+        companies = []
+        for c in self._select(t.CompanyRow, network_id):
+            cid = c["id"]
+            companies.append(Company.model_validate({
+                **_strip(c),
+                "employees": [_strip(e, "company_id") for e in by_company[t.EmployeeRow][cid]],
+                "aspects": [_strip(a, "company_id") for a in by_company[t.AspectRow][cid]],
+                "legal_register": [_strip(r, "company_id")
+                                   for r in by_company[t.LegalRequirementRow][cid]],
+                "objectives": [_strip(o, "company_id") for o in by_company[t.ObjectiveRow][cid]],
+                "indicators": [_strip(k, "company_id") for k in by_company[t.IndicatorRow][cid]],
+                "internal_audits": [InternalAudit(**_strip(a, "company_id"), findings=internal[a["id"]])
+                                    for a in by_company[t.InternalAuditRow][cid]],
+                "management_reviews": [_strip(r, "company_id")
+                                       for r in by_company[t.ManagementReviewRow][cid]],
+            }))
+        attendees: dict[str, list[str]] = defaultdict(list)
+        for a in data[t.AttendanceRow]:
+            attendees[a["session_id"]].append(a["employee_id"])
+        sessions = [TrainingSession(**_strip(s), attendees=attendees[s["id"]])
+                    for s in data[t.TrainingSessionRow]]
+        audits = [ExternalAudit(**_strip(x), findings=external[x["id"]])
+                  for x in data[t.ExternalAuditRow]]
+        certificates = (CertificateRepository(self.session).for_network(network_id)
+                        if "certificates" in parts else [])
+        return Network.model_validate({**head[0], "companies": companies, "training_sessions": sessions,
+                                       "external_audits": audits, "certificates": certificates})
+
+    def policy_overrides(self) -> dict[str, dict[str, Any]]:
+        """Each network's policy overrides, in one query."""
+        return {nid: dict(overrides or {}) for nid, overrides in self.session.execute(
+            select(t.NetworkRow.id, t.NetworkRow.policy_overrides))}
+
+    def set_recommendation(self, network_id: str, audit_id: str, recommendation: str) -> str | None:
+        """Store an external audit's recommendation; the one it replaces (None: no such audit)."""
+        row = self.session.get(t.ExternalAuditRow, (network_id, audit_id))
+        if row is None:
+            return None
+        before = row.recommendation
+        row.recommendation = recommendation
+        self.session.flush()
+        return before
+
+
+class GateResultRepository:
+    """Each run's gate results."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def replace(self, result: GateResult, run_id: str, at: datetime) -> None:
+        """Store a gate's result under `run_id`, replacing an earlier attempt of the same run."""
+        row = t.GateResultRow
+        self.session.execute(delete(row).where(row.run_id == run_id, row.network_id == result.network_id,
+                                               row.stage == result.stage.value))
+        self.session.execute(insert(row), [dict(
+            run_id=run_id, network_id=result.network_id, stage=result.stage.value, as_of=result.as_of,
+            passed=result.passed, evaluated_at=at,
+            checks=[c.model_dump(mode="json") for c in result.checks])])
+
+    def for_run(self, network_id: str, run_id: str, stages: Iterable[str] | None = None) -> list[GateResult]:
+        """The results stored for one run (only `stages`, when given), in the order evaluated."""
+        row = t.GateResultRow
+        query = select(row).where(row.run_id == run_id, row.network_id == network_id)
+        if stages is not None:
+            query = query.where(row.stage.in_(list(stages)))
+        return [GateResult(network_id=r.network_id, stage=r.stage, as_of=r.as_of, checks=tuple(r.checks))
+                for r in self.session.scalars(query.order_by(row.id))]
+
+
+def _record(row: t.CertificateRow) -> CertificateRecord:
+    return CertificateRecord(
+        number=row.number, network_id=row.network_id, cycle=row.cycle, issued_on=row.issued_on,
+        valid_until=row.valid_until, scope=row.scope, companies=tuple(row.companies),
+        status=CertificateStatus(row.status), html=row.html, pdf=row.pdf, run_id=row.run_id,
+        payload=row.payload, signature=row.signature, key_id=row.key_id, replaces=row.replaces)
+
+
+class CertificateRepository:
+    """The register of certificates and of their status changes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, number: str) -> CertificateRecord | None:
+        row = self.session.get(t.CertificateRow, number)
+        return None if row is None else _record(row)
+
+    def for_cycle(self, network_id: str, cycle: str) -> CertificateRecord | None:
+        row = self.session.scalar(select(t.CertificateRow).where(
+            t.CertificateRow.network_id == network_id, t.CertificateRow.cycle == cycle))
+        return None if row is None else _record(row)
+
+    def count_for_network(self, network_id: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(t.CertificateRow)
+                                   .where(t.CertificateRow.network_id == network_id)) or 0
+
+    def count_reissues(self, cycle: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(t.CertificateRow)
+                                   .where(t.CertificateRow.cycle.like(f"{cycle}.r%"))) or 0
+
+    def for_network(self, network_id: str) -> list[Certificate]:
+        rows = self.session.scalars(select(t.CertificateRow).where(t.CertificateRow.network_id == network_id)
+                                    .order_by(t.CertificateRow.issued_on))
+        return [_record(r).certificate() for r in rows]
+
+    def with_status(self, statuses: Iterable[CertificateStatus]) -> list[CertificateRecord]:
+        """Every certificate whose current status is one of `statuses`, soonest to expire first."""
+        rows = self.session.scalars(select(t.CertificateRow).where(
+            t.CertificateRow.status.in_([s.value for s in statuses])).order_by(t.CertificateRow.valid_until))
+        return [_record(r) for r in rows]
+
+    def add(self, record: CertificateRecord, at: datetime) -> None:
+        """Insert a new certificate; another process that issued the same one first wins."""
+        try:
+            self.session.execute(insert(t.CertificateRow), [dict(
+                record.model_dump(exclude={"status"}), status=record.status.value,
+                companies=list(record.companies), created_at=at)])
+        except IntegrityError as exc:  # the transaction is spoilt: the unit of work rolls it back
+            raise ConcurrentChange(f"certificate {record.number} or its cycle was issued by another "
+                                   "run") from exc
+
+    def events(self, numbers: list[str]) -> list[CertificateEvent]:
+        rows = self.session.scalars(select(t.CertificateEventRow).where(
+            t.CertificateEventRow.number.in_(numbers)).order_by(t.CertificateEventRow.id))
+        return [CertificateEvent(number=r.number, on=r.on, status=CertificateStatus(r.status),
+                                 reason=r.reason) for r in rows]
+
+    def add_event(self, event: CertificateEvent, actor: str, at: datetime) -> None:
+        """Record a status change: the event, and the certificate's current status."""
+        self.session.execute(insert(t.CertificateEventRow), [dict(
+            number=event.number, on=event.on, status=event.status.value, reason=event.reason, actor=actor,
+            recorded_at=at)])
+        self.session.execute(update(t.CertificateRow).where(t.CertificateRow.number == event.number)
+                             .values(status=event.status.value))
+
+
+class OutboxRow(BaseModel):
+    """A queued message to deliver."""
+
+    id: int
+    recipient: str
+    message: bytes
+
+
+class OutboxRepository:
+    """Messages to send, and the log of which reminder went to whom when."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def reminded(self, network_id: str, since: date, until: date) -> set[tuple[str, str]]:
+        """(recipient, item key) of every reminder logged between `since` and `until`."""
+        log = t.ReminderLogRow
+        return set(self.session.execute(
+            select(log.recipient_id, log.item_key).where(log.network_id == network_id, log.as_of >= since,
+                                                         log.as_of <= until)).tuples())
+
+    def has(self, idempotency_key: str) -> bool:
+        return self.session.scalar(select(t.OutboxRow.id).where(
+            t.OutboxRow.idempotency_key == idempotency_key)) is not None
+
+    def add(self, idempotency_key: str, network_id: str, recipient: str, subject: str, message: bytes,
+            as_of: date, at: datetime, log: list[dict[str, Any]]) -> int:
+        """Queue a message, and log the reminder items it carries; its outbox id."""
+        outbox_id = self.session.execute(insert(t.OutboxRow).returning(t.OutboxRow.id), [dict(
+            idempotency_key=idempotency_key, network_id=network_id, recipient=recipient, subject=subject,
+            status="queued", attempts=0, message=message, as_of=as_of, queued_at=at)]).scalar_one()
+        if log:
+            self.session.execute(insert(t.ReminderLogRow), [dict(entry, network_id=network_id,
+                                                                 outbox_id=outbox_id) for entry in log])
+        return int(outbox_id)
+
+    def queued(self, network_id: str | None = None) -> list[OutboxRow]:
+        query = select(t.OutboxRow.id, t.OutboxRow.recipient, t.OutboxRow.message).where(
+            t.OutboxRow.status == "queued")
+        if network_id:
+            query = query.where(t.OutboxRow.network_id == network_id)
+        return [OutboxRow(id=i, recipient=r, message=m)
+                for i, r, m in self.session.execute(query.order_by(t.OutboxRow.id))]
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        self.session.execute(update(t.OutboxRow).where(t.OutboxRow.id == outbox_id).values(
+            attempts=t.OutboxRow.attempts + 1, last_error=error))
+
+    def mark_delivered(self, outbox_id: int, status: str, where: str, at: datetime) -> None:
+        self.session.execute(update(t.OutboxRow).where(t.OutboxRow.id == outbox_id).values(
+            status=status, attempts=t.OutboxRow.attempts + 1, sent_at=at, delivered_to=where,
+            last_error=None))
+
+
+class HistoryRepository:
+    """The append-only history."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, entries: Iterable[HistoryEntry]) -> None:
+        rows = [e.model_dump() for e in entries]
+        if rows:
+            self.session.execute(insert(t.HistoryRow), rows)
+
+    def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
+        rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)
+                                    .order_by(t.HistoryRow.id.desc()).limit(limit))
+        return [HistoryEntry(at=r.at, actor=r.actor, network_id=r.network_id, entity=r.entity,
+                             entity_id=r.entity_id, action=r.action, detail=r.detail) for r in rows]

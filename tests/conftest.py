@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +23,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from hackefors import EXAMPLES_DIR  # noqa: E402
 from models.network import Network  # noqa: E402
@@ -61,10 +65,13 @@ def small() -> Callable[..., Network]:
 
 
 def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """Point the store and the output folder at `folder` (data/ and out/), with fresh caches."""
-    from hackefors.settings import reset_settings
+    """Point the store and the output folder at `folder` (data/ and out/), with fresh caches; the
+    store starts as a copy of the session's migrated template."""
     from tasks.db import reset_engines
+    from tasks.settings import reset_settings
 
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sqlite_template(), folder / "data" / "hackefors.sqlite3")
     monkeypatch.setenv("HACKEFORS_DATA_DIR", str(folder / "data"))
     monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(folder / "out"))
     monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
@@ -72,48 +79,88 @@ def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     reset_engines()
 
 
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    from tasks.db import upgrade
+def save(network: Network, engine: Engine | None = None, actor: str = "test") -> None:
+    """Import `network` into the configured store (or `engine`) through the service layer."""
+    from services.networks import import_network
+    from services.unit_of_work import SqlAlchemyUnitOfWork
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    import_network(SqlAlchemyUnitOfWork(engine), network, actor)
+
+
+def _sqlite_engine(path: Path) -> Engine:
     from sqlalchemy import event
 
     from tasks.db import _sqlite_pragmas
 
+    engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+@functools.cache
+def sqlite_template() -> Path:
+    """A SQLite store migrated once per test session; each store test starts from a copy."""
+    from tasks.db import upgrade
+
+    path = Path(tempfile.mkdtemp(prefix="hackefors-template-")) / "store.sqlite3"
+    engine = _sqlite_engine(path)
     upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    shutil.copyfile(sqlite_template(), tmp_path / "store.sqlite3")
+    engine = _sqlite_engine(tmp_path / "store.sqlite3")
     yield engine
     engine.dispose()
 
 
-def postgres_engine_or_skip() -> Iterator[Engine]:
-    """An engine on a fresh schema of the test PostgreSQL; skips when none is reachable."""
+def postgres_admin_or_skip() -> Engine:
+    """An engine on the test PostgreSQL server that may create databases; skips when none answers."""
     try:
-        admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
         with admin.connect() as conn:
             conn.execute(text("select 1"))
     except Exception as exc:  # any failure to connect means: no PostgreSQL here
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}")
-    schema = f"hk_test_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    return admin
+
+
+@contextlib.contextmanager
+def postgres_database(template: str | None = None) -> Iterator[Engine]:
+    """An engine on a new PostgreSQL database (a copy of `template`, or empty), dropped afterwards;
+    skips when no PostgreSQL answers."""
+    admin = postgres_admin_or_skip()
+    name = f"hk_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
+    engine = create_engine(admin.url.set(database=name))
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
 
 
-@pytest.fixture
-def postgres_engine() -> Iterator[Engine]:
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per session: the template each test's database copies."""
     from tasks.db import upgrade
 
-    for engine in postgres_engine_or_skip():
+    with postgres_database() as engine:
         upgrade(engine)
+        engine.dispose()  # a template must have no connections when it is copied
+        yield str(engine.url.database)
+
+
+@pytest.fixture
+def postgres_engine(postgres_template: str) -> Iterator[Engine]:
+    """An engine on a fresh copy of the migrated template database."""
+    with postgres_database(postgres_template) as engine:
         yield engine
 
 
@@ -121,3 +168,12 @@ def postgres_engine() -> Iterator[Engine]:
 def engine(request: pytest.FixtureRequest) -> Engine:
     """Each store test runs on SQLite and, where reachable, on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_engine")
+
+
+@contextlib.contextmanager
+def inspect_store(engine: Engine | None = None) -> Iterator[Session]:
+    """A session on the configured store (or `engine`) for a test to look at what was written."""
+    from tasks.db import get_engine
+
+    with Session(engine or get_engine()) as session:
+        yield session

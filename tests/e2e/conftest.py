@@ -9,10 +9,9 @@ import pytest
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from hackefors.settings import reset_settings
-from tasks.db import reset_engines, transaction
-from tasks.store import save_network
-from tests.conftest import build, example_data, use_store
+from tasks.db import reset_engines
+from tasks.settings import reset_settings
+from tests.conftest import build, example_data, save, use_store
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +26,8 @@ def prefect_api() -> Iterator[None]:
 def store(prefect_api: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A fresh SQLite store and output folder, holding the three example networks."""
     use_store(monkeypatch, tmp_path)
-    with transaction() as session:
-        for name in ("small", "blocked"):
-            save_network(session, build(example_data(name)), actor="test")
+    for name in ("small", "blocked"):
+        save(build(example_data(name)))
     yield tmp_path
     reset_engines()
     reset_settings()

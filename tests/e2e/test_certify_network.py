@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from flows.certify_network import certify_network
 from flows.inputs import SignOff
 from models.tables import CertificateRow, GateResultRow
-from tasks.db import transaction
-from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF
+from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, inspect_store
 
 pytestmark = pytest.mark.e2e
 APPROVED = SignOff(approve=True, decided_by="Test decision maker")
@@ -33,7 +32,7 @@ PLANTED = {
 
 
 def certificates(network: str) -> int:
-    with transaction() as s:
+    with inspect_store() as s:
         return s.scalar(select(func.count()).select_from(CertificateRow)
                         .where(CertificateRow.network_id == network)) or 0
 
@@ -90,7 +89,7 @@ def test_a_blocked_network_fails_naming_every_planted_reason(store: Path) -> Non
                             return_state=True)
     assert state.is_failed()
     message = state.message or ""
-    with transaction() as s:
+    with inspect_store() as s:
         rows = s.scalars(select(GateResultRow).where(
             GateResultRow.network_id == "hackefors-blocked")).all()
     failed = {(c["company"] or "network", c["requirement"])
@@ -107,8 +106,8 @@ def test_a_blocked_network_fails_naming_every_planted_reason(store: Path) -> Non
 
 def test_a_locked_database_is_retried_and_the_run_then_succeeds(
         store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hackefors.settings import reset_settings
     from tasks.db import reset_engines
+    from tasks.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_SQLITE_TIMEOUT", "0.2")
     reset_settings()
@@ -185,13 +184,11 @@ def test_an_attended_run_asks_the_auditors_then_the_decision_maker(store: Path) 
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
     from prefect.flow_runs import resume_flow_run
 
-    from tasks.store import save_network
-    from tests.conftest import build, example_data
+    from tests.conftest import build, example_data, save
 
     data = example_data("small")
     data["external_audits"][1]["recommendation"] = "pending"
-    with transaction() as session:
-        save_network(session, build(data), actor="test")
+    save(build(data))
     outcome: dict[str, object] = {}
     runner = threading.Thread(target=lambda: outcome.update(state=certify_network(
         network="ostgota-small", as_of=SMALL_AS_OF, return_state=True)))
@@ -217,7 +214,7 @@ def test_an_attended_run_asks_the_auditors_then_the_decision_maker(store: Path) 
     state = outcome["state"]
     assert state.is_completed(), state.message  # type: ignore[attr-defined]
     assert certificates("ostgota-small") == 1
-    with transaction() as session:
+    with inspect_store() as session:
         from models.tables import ExternalAuditRow
 
         audit = session.get(ExternalAuditRow, ("ostgota-small", "EXT-S2"))

@@ -11,11 +11,11 @@ import pytest
 from flows.certify_network import certify_network
 from flows.inputs import SignOff
 from flows.survey_network import survey_network
-from models.programme import CertificateStatus
-from tasks.certificates import verify_number
-from tasks.db import transaction
-from tasks.store import save_network
+from models.certification import CertificateStatus
+from services.certificates import verify_number
+from services.unit_of_work import SqlAlchemyUnitOfWork
 from tests.conftest import SMALL_AS_OF, build, example_data
+from tests.conftest import save as save_network
 from tests.e2e.conftest import events_seen
 
 pytestmark = pytest.mark.e2e
@@ -41,12 +41,11 @@ def keep_up(data: dict[str, Any], year: int, surveillance_on: str | None) -> Non
 
 
 def save(data: dict[str, Any]) -> None:
-    with transaction() as session:
-        save_network(session, build(data), actor="test")
+    save_network(build(data))
 
 
 def status(on: date) -> CertificateStatus | None:
-    return verify_number(NUMBER, on).status
+    return verify_number(SqlAlchemyUnitOfWork(), NUMBER, on).status
 
 
 def test_three_years_surveillance_passes_then_fails_suspends_and_is_reinstated(store: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flows.send_reminders import send_reminders
-from hackefors.settings import reset_settings
+from tasks.settings import reset_settings
 from tests.smtp import Inbox, SmtpServer, free_port
 
 pytestmark = pytest.mark.e2e

@@ -9,21 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from tasks.certificates import issue, verify_number
-from tasks.db import transaction
+from services.certificates import IssuedCertificate, issue_certificate, verify_number
+from services.unit_of_work import SqlAlchemyUnitOfWork
+from tasks.certificates import certificates_folder
 from tasks.signing import key_path
-from tasks.store import save_network
-from tests.conftest import SMALL_AS_OF, build, example_data, use_store
+from tests.conftest import SMALL_AS_OF, build, example_data, save, use_store
 from tests.integration.test_cli import run
+
+
+def issue(network_id: str, run_id: str) -> IssuedCertificate:
+    """Issue the network's certificate of this cycle in the configured store, as the flow's task does."""
+    return issue_certificate(SqlAlchemyUnitOfWork(), network_id, SMALL_AS_OF, run_id, certificates_folder())
 
 
 @pytest.fixture
 def issued(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A store holding the small network and its certificate; the certificate's JSON path."""
     use_store(monkeypatch, tmp_path)
-    with transaction() as session:
-        save_network(session, build(example_data("small")), actor="test")
-    certificate = issue("ostgota-small", SMALL_AS_OF, "run-1")
+    save(build(example_data("small")))
+    certificate = issue("ostgota-small", "run-1")
+    assert certificate.newly_issued and certificate.json_path.is_file()
     yield certificate.json_path
 
 
@@ -32,14 +37,15 @@ def test_the_signing_key_is_created_once_outside_the_database_with_mode_0600(iss
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "hackefors.sqlite3" not in str(path)
     before = path.read_bytes()
-    issue("ostgota-small", SMALL_AS_OF, "run-2")  # the same cycle: no new certificate, same key
+    again = issue("ostgota-small", "run-2")  # the same cycle: no new certificate, same key
+    assert not again.newly_issued and again.json_path == issued
     assert path.read_bytes() == before
 
 
 def test_a_genuine_certificate_verifies_as_valid(issued: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("certificate", "verify", str(issued), "--as-of", "2025-06-01") == 0
     assert "VALID HKF-OSTGOTA-SMALL-2025-01: signature verified" in capsys.readouterr().out
-    assert verify_number("HKF-OSTGOTA-SMALL-2025-01", SMALL_AS_OF).valid
+    assert verify_number(SqlAlchemyUnitOfWork(), "HKF-OSTGOTA-SMALL-2025-01", SMALL_AS_OF).valid
 
 
 @pytest.mark.parametrize("field,value", [("valid_until", "2035-03-02"), ("companies", [["NSM", "X"]]),

@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from hackefors.cli import main
 from models import tables as t
-from tasks.db import get_engine, transaction
-from tests.conftest import EXAMPLES_DIR, example_data
+from tests.conftest import EXAMPLES_DIR, example_data, inspect_store
 
 
 def run(*args: str) -> int:
@@ -32,7 +31,7 @@ def run(*args: str) -> int:
 
 
 def snapshot() -> dict[str, list[tuple]]:
-    with transaction(get_engine()) as s:
+    with inspect_store() as s:
         return {table.name: sorted(map(tuple, s.execute(select(table)).all()), key=repr)
                 for table in t.Base.metadata.sorted_tables if table.name != "history"}
 
@@ -131,11 +130,11 @@ def test_a_malformed_file_never_leaves_a_partial_import(
     code = run("import", str(path))
     after = snapshot()
     if code == 0:
+        from services.networks import load_network
+        from services.unit_of_work import SqlAlchemyUnitOfWork
         from tasks.networkfile import read_network
-        from tasks.store import load_network
 
-        with transaction(get_engine()) as s:
-            assert load_network(s, "ostgota-small") == read_network(path)
+        assert load_network(SqlAlchemyUnitOfWork(), "ostgota-small") == read_network(path)
     else:
         assert code == 2
         assert after == before

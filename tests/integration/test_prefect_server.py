@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from deployments.server import start_server, stop
 from hackefors import PROJECT_ROOT
-from tests.conftest import POSTGRES_URL, build, example_data
+from tests.conftest import POSTGRES_URL, build, example_data, save
 
 pytestmark = pytest.mark.e2e
 
@@ -102,12 +102,10 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
         database: str, tmp_path: Path) -> None:
     store = tmp_path / "data"
     env_store = {"HACKEFORS_DATA_DIR": str(store), "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out")}
-    from tasks.db import get_engine, transaction
-    from tasks.store import save_network
+    from tasks.db import get_engine
 
     engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")
-    with transaction(engine) as session:
-        save_network(session, build(example_data("small")), actor="test")
+    save(build(example_data("small")), engine)
 
     for db_url in prefect_database(database):
         old = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
@@ -138,13 +136,11 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
 
 
 def test_a_process_worker_runs_a_deployment_from_prefect_yaml(tmp_path: Path) -> None:
-    from tasks.db import get_engine, transaction
-    from tasks.store import save_network
+    from tasks.db import get_engine
 
     store = tmp_path / "data"
     engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")
-    with transaction(engine) as session:
-        save_network(session, build(example_data("small")), actor="test")
+    save(build(example_data("small")), engine)
     server, api = start_server(tmp_path / "prefect")
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect"),
            "HACKEFORS_HOME": str(PROJECT_ROOT), "HACKEFORS_DATA_DIR": str(store),

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hackefors.settings import reset_settings
 from models.tables import OutboxRow
-from tasks.db import reset_engines, transaction
-from tasks.mail import HeaderInjection, compose_reminder
-from tasks.reminders import deliver_queued, plan_reminders
-from tasks.store import save_network
-from tests.conftest import HACKEFORS_AS_OF, build, example_data, use_store
+from services import reminders
+from services.reminders import DeliveryResult, QueueResult
+from services.unit_of_work import SqlAlchemyUnitOfWork
+from tasks.db import reset_engines
+from tasks.mail import HeaderInjection, Mailer, compose_reminder
+from tasks.settings import get_settings, reset_settings
+from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save, use_store
 from tests.smtp import Inbox, SmtpServer, free_port, parts
 
 REVIEW_SEASON = date(2025, 12, 20)  # the small network's management reviews fall due within 30 days
@@ -29,9 +30,8 @@ def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     for name in ("HACKEFORS_SMTP_HOST", "HACKEFORS_SMTP_USER", "HACKEFORS_SMTP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     use_store(monkeypatch, tmp_path)
-    with transaction() as session:
-        for name in ("blocked", "small"):
-            save_network(session, build(example_data(name)), actor="test")
+    for name in ("blocked", "small"):
+        save(build(example_data(name)))
     yield tmp_path
     reset_engines()
     reset_settings()
@@ -46,10 +46,22 @@ def use_smtp(monkeypatch: pytest.MonkeyPatch, port: int, **extra: str) -> None:
     reset_settings()
 
 
+def plan_reminders(network_id: str, as_of: date, queue: bool) -> QueueResult:
+    """Plan (and queue) a network's reminders on the configured store, as the queue task does."""
+    return reminders.plan_reminders(SqlAlchemyUnitOfWork(), network_id, as_of, queue=queue,
+                                    mail_from=get_settings().mail_from)
+
+
+def deliver_queued() -> DeliveryResult:
+    """Deliver what is queued with a mailer on the current settings, as the deliver task does."""
+    settings = get_settings()
+    return reminders.deliver_queued(SqlAlchemyUnitOfWork(), Mailer(settings, settings.output_dir / "outbox"))
+
+
 def outbox() -> list[Any]:
-    with transaction() as session:
+    with inspect_store() as session:
         return list(session.execute(select(OutboxRow.recipient, OutboxRow.status, OutboxRow.attempts,
-                                           OutboxRow.last_error)).all())
+                                           OutboxRow.last_error).order_by(OutboxRow.id)).all())
 
 
 def test_each_coordinator_gets_one_email_with_their_items_and_the_central_one_a_digest(
@@ -94,8 +106,7 @@ def test_the_digest_escalates_what_is_long_overdue_and_reviews_come_with_invitat
         {"id": "SKT-OLD", "grade": "minor", "clause": "7.5", "description": "Binder outdated",
          "actions": [{"id": "SKT-OLD-A", "description": "Update binder", "owner": "Per",
                       "due": "2025-11-01"}]})
-    with transaction() as session:
-        save_network(session, build(data), actor="test")
+    save(build(data))
     inbox = Inbox()
     with SmtpServer(inbox) as server:
         use_smtp(monkeypatch, server.port)
@@ -163,7 +174,7 @@ def test_the_password_is_never_stored_or_logged(store: Path, monkeypatch: pytest
         use_smtp(monkeypatch, server.port, user="altea", password="right-horse-battery")
         assert deliver_queued().sent > 0
     assert "wrong-staple-s3cret" not in caplog.text and "right-horse-battery" not in caplog.text
-    with transaction() as session:
+    with inspect_store() as session:
         blobs = b"".join(m for m in session.scalars(select(OutboxRow.message)))
     assert b"right-horse-battery" not in blobs
 

@@ -10,23 +10,29 @@ import pytest
 from pypdf import PdfReader
 
 from models.findings import is_open
-from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for, readiness
+from models.gates import CERTIFICATION_GATES, company_progress, evaluate_gate, policy_for
 from models.maturity import DIMENSIONS
 from models.network import Network
-from tasks.db import transaction
+from services import reports
+from services.errors import UnknownCompany
+from services.unit_of_work import SqlAlchemyUnitOfWork
 from tasks.networkfile import read_network
-from tasks.reports import REPORT_KINDS, build_report, make_report
-from tasks.store import save_network
-from tests.conftest import EXAMPLES, EXAMPLES_DIR, build, example_data
+from tasks.reporting import REPORT_KINDS, Report, build_report
+from tests.conftest import EXAMPLES, EXAMPLES_DIR, build, example_data, save
 from tests.integration.test_cli import run
 
 
 def imported(name: str) -> Network:
     """Import the example into the store; the network as the file says it."""
     network = read_network(EXAMPLES_DIR / f"{name}.yaml")
-    with transaction() as session:
-        save_network(session, network, "test")
+    save(network)
     return network
+
+
+def make_report(kind: str, network_id: str, as_of: date, company_id: str | None = None,
+                formats: tuple[str, ...] = ("html",)) -> tuple[Report, list[Path]]:
+    """Make a report from the configured store into the default folder, as the CLI does."""
+    return reports.make_report(SqlAlchemyUnitOfWork(), kind, network_id, as_of, company_id, formats)
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
@@ -54,7 +60,7 @@ def test_the_charts_plot_what_the_rules_compute_from_the_store(store: Path) -> N
     gap, _ = make_report("gap", network.id, as_of)
 
     coverage = gap.chart("training-coverage").data
-    assert coverage == {r.company: r.training_coverage for r in readiness(network, as_of, policy)}
+    assert coverage == {r.company: r.training_coverage for r in company_progress(network, as_of, policy)}
     lby = network.company("LBY")
     active = [e for e in lby.employees if e.hired_on <= as_of and (e.left_on is None or e.left_on > as_of)]
     # Three planted short of training, one new hire within the grace period.
@@ -118,6 +124,13 @@ def test_a_company_report_covers_that_company_only(store: Path) -> None:
     assert set(report.chart("training-coverage").data) == {"MLT"}
     assert "MLT-IA1-F9-A1" in report.html and "LBY-E01" not in report.html
     assert report.stem == f"gap-hackefors-blocked-MLT-{EXAMPLES['blocked']}"
+
+
+def test_a_report_of_an_unknown_company_is_refused_before_anything_is_written(store: Path) -> None:
+    network = imported("blocked")
+    with pytest.raises(UnknownCompany, match="no company 'NOPE' in network 'hackefors-blocked'; known: "):
+        make_report("gap", network.id, EXAMPLES["blocked"], company_id="NOPE")
+    assert not (store / "out" / "reports").exists()
 
 
 def test_the_report_command_writes_the_files_and_prints_their_paths(

@@ -5,19 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from models.certification import check_external_audit
+from models.certification import CertificateEvent, CertificateStatus, check_external_audit, status_as_of
 from models.gates import policy_for
 from models.network import Certificate, ExternalAuditKind
 from models.policy import DEFAULT_POLICY
-from models.programme import (
-    CertificateEvent,
-    CertificateStatus,
-    audit_programme,
-    site_risks,
-    spread_checks,
-    status_as_of,
-    surveillance_consequence,
-)
+from models.programme import audit_programme, site_risks, spread_checks, surveillance_consequence
 from models.sampling import plan_sample
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, build, example_data
 

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from models.policy import Policy
+from services.errors import NetworkNotFound
 from tasks.retrying import RETRY_DELAYS, is_transient
-from tasks.store import NetworkNotFound
 
 
 def test_a_locked_database_or_a_dropped_connection_is_transient() -> None:

@@ -1,4 +1,6 @@
-"""Settings from the environment, read lazily so that flows import without secrets."""
+"""Settings from the environment, read lazily so that flows import without secrets.
+
+The lowest layer that does I/O reads them; nothing here imports the command line."""
 
 from __future__ import annotations
 
@@ -8,7 +10,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hackefors import PROJECT_ROOT
+# The checkout: templates, migrations and the default data and output folders live under it.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+EXAMPLES_DIR = PROJECT_ROOT / "examples"
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,33 @@
+"""What happened, as a value: the service layer collects these and publishes them after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DomainEvent(BaseModel):
+    """`hackefors.<name>` about one network, with its payload and extra resource labels."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    network_id: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class HistoryEntry(BaseModel):
+    """One line of the store's append-only history: who changed what, when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    actor: str
+    network_id: str | None
+    entity: str
+    entity_id: str
+    action: str  # insert, update or delete
+    detail: dict[str, Any] | None = None

@@ -1,0 +1,258 @@
+"""Use cases of certificates: issue once per cycle, change status, reduce scope, verify, expire."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from models.certification import (
+    STATUS_EVENTS,
+    CertificateDraft,
+    CertificateEvent,
+    CertificateRecord,
+    CertificateStatus,
+    certificate_payload,
+    check_transition,
+    draft_certificate,
+    held_certificate,
+    reduced_draft,
+    status_as_of,
+)
+from models.events import DomainEvent, HistoryEntry
+from models.gates import policy_for
+from models.policy import DEFAULT_POLICY
+from models.programme import SurveillanceVerdict, surveillance_consequence
+from services.errors import CertificateNotFound, ConcurrentChange, RefusedChange
+from services.unit_of_work import AbstractUnitOfWork
+from tasks.documents import export_certificate, render_certificate
+from tasks.signing import sign, verify
+
+
+class IssuedCertificate(BaseModel):
+    number: str
+    network_id: str
+    cycle: str
+    issued_on: date
+    valid_until: date
+    html_path: Path
+    pdf_path: Path
+    json_path: Path
+    newly_issued: bool
+
+
+def _issued(record: CertificateRecord, folder: Path, new: bool) -> IssuedCertificate:
+    html_path, pdf_path, json_path = export_certificate(record, folder)
+    return IssuedCertificate(number=record.number, network_id=record.network_id, cycle=record.cycle,
+                             issued_on=record.issued_on, valid_until=record.valid_until,
+                             html_path=html_path, pdf_path=pdf_path, json_path=json_path, newly_issued=new)
+
+
+def _get(uow: AbstractUnitOfWork, number: str) -> CertificateRecord:
+    record = uow.certificates.get(number)
+    if record is None:
+        raise CertificateNotFound(number)
+    return record
+
+
+def _record_new(uow: AbstractUnitOfWork, draft: CertificateDraft, actor: str, run_id: str | None = None,
+                replaces: str | None = None) -> CertificateRecord:
+    """Number, render, sign and add a certificate, with its history and event."""
+    number = f"HKF-{draft.network_id.upper()}-{draft.issued_on.year}-" \
+             f"{uow.certificates.count_for_network(draft.network_id) + 1:02d}"
+    html, pdf = render_certificate(draft, number)
+    payload = certificate_payload(draft, number)
+    signature, key = sign(payload)
+    record = CertificateRecord(
+        number=number, network_id=draft.network_id, cycle=draft.cycle, issued_on=draft.issued_on,
+        valid_until=draft.valid_until, scope=draft.scope, status=CertificateStatus.VALID,
+        companies=tuple(cid for cid, _ in draft.companies), html=html, pdf=pdf, run_id=run_id,
+        payload=payload, signature=signature, key_id=key, replaces=replaces)
+    now = datetime.now(UTC)
+    uow.certificates.add(record, now)
+    uow.history.add([HistoryEntry(
+        at=now, actor=actor, network_id=draft.network_id, entity="certificates", entity_id=number,
+        action="insert", detail={"cycle": draft.cycle, "valid_until": draft.valid_until.isoformat(),
+                                 "companies": len(draft.companies), "replaces": replaces})])
+    uow.collect(DomainEvent(name="certificate.issued", network_id=draft.network_id, payload={
+        "number": number, "cycle": draft.cycle, "valid_until": draft.valid_until.isoformat()}))
+    return record
+
+
+def issue_certificate(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str,
+                      folder: Path) -> IssuedCertificate:
+    """The certificate of the network's current cycle: the one already issued, or a new one.
+
+    Rendering happens in memory before anything is written, and the files only after the commit,
+    so a crash anywhere leaves no certificate file without its record. When another run issues
+    the same cycle at the same moment, its certificate stands and is returned.
+    """
+    for attempt in (1, 2):
+        with uow:
+            network = uow.networks.load(network_id, parts={"external_audits"})
+            draft = draft_certificate(network, as_of, policy_for(network))
+            found = uow.certificates.for_cycle(network_id, draft.cycle)
+            if found is not None:
+                return _issued(found, folder, new=False)
+            try:
+                record = _record_new(uow, draft, f"flow-run:{run_id}", run_id=run_id)
+                uow.commit()
+            except ConcurrentChange:
+                if attempt == 2:
+                    raise
+                continue
+        return _issued(record, folder, new=True)
+    raise AssertionError("unreachable")
+
+
+def _set_status(uow: AbstractUnitOfWork, record: CertificateRecord, status: CertificateStatus, on: date,
+                reason: str, actor: str) -> None:
+    """Record a status change: the event, the current status, the history and the announcement."""
+    now = datetime.now(UTC)
+    uow.certificates.add_event(CertificateEvent(number=record.number, on=on, status=status, reason=reason),
+                               actor, now)
+    uow.history.add([HistoryEntry(
+        at=now, actor=actor, network_id=record.network_id, entity="certificates", entity_id=record.number,
+        action="update", detail={"status": [record.status.value, status.value], "on": on.isoformat(),
+                                 "reason": reason})])
+    uow.collect(DomainEvent(name=STATUS_EVENTS[status], network_id=record.network_id,
+                            payload={"number": record.number, "on": on.isoformat(), "reason": reason}))
+
+
+def change_status(uow: AbstractUnitOfWork, number: str, status: CertificateStatus, on: date, reason: str,
+                  actor: str) -> None:
+    """Suspend, reinstate or withdraw a certificate, as the rules allow."""
+    with uow:
+        record = _get(uow, number)
+        try:
+            check_transition(number, record.status, status)
+        except ValueError as exc:
+            raise RefusedChange(str(exc)) from None
+        _set_status(uow, record, status, on, reason, actor)
+        uow.commit()
+
+
+def reduce_scope(uow: AbstractUnitOfWork, number: str, remove: list[str], on: date, reason: str, actor: str,
+                 folder: Path) -> IssuedCertificate:
+    """Reissue a certificate without `remove` (companies leave the appendix); the old one is
+    superseded. The new certificate keeps the cycle's expiry date."""
+    with uow:
+        old = _get(uow, number)
+        try:
+            draft = reduced_draft(old, remove, on, uow.certificates.count_reissues(old.cycle))
+        except ValueError as exc:
+            raise RefusedChange(str(exc)) from None
+        new = _record_new(uow, draft, actor, replaces=number)
+        _set_status(uow, old, CertificateStatus.SUPERSEDED, on,
+                    f"reissued as {new.number} without {', '.join(remove)}: {reason}", actor)
+        uow.commit()
+    return _issued(new, folder, new=True)
+
+
+class CertificateView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    record: CertificateRecord
+    events: list[CertificateEvent]
+    status: CertificateStatus  # on the date asked for
+
+
+def show_certificate(uow: AbstractUnitOfWork, number: str, as_of: date) -> CertificateView:
+    with uow:
+        record = _get(uow, number)
+        events = uow.certificates.events([number])
+    return CertificateView(record=record, events=events,
+                           status=status_as_of(record.certificate(), events, as_of))
+
+
+class Verification(BaseModel):
+    number: str
+    status: CertificateStatus | None  # None: the document itself does not verify
+    problem: str | None = None
+    valid_until: date | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None and self.status == CertificateStatus.VALID
+
+
+def verify_document(uow: AbstractUnitOfWork, document: dict[str, Any], as_of: date) -> Verification:
+    """Check a signed certificate document and look up its status in the register."""
+    payload, signature = document.get("certificate"), document.get("signature")
+    if not isinstance(payload, dict) or not isinstance(signature, str):
+        raise ValueError("not a signed certificate: expected 'certificate' data and a 'signature'")
+    number = str(payload.get("number", "?"))
+    problem = verify(payload, signature, document.get("key_id"))
+    if problem:
+        return Verification(number=number, status=None, problem=problem)
+    with uow:
+        record = uow.certificates.get(number)
+        if record is None:
+            return Verification(number=number, status=None,
+                                problem="signed by this store's key, but not in its register")
+        if record.payload != payload:
+            return Verification(number=number, status=None,
+                                problem="the signed data differs from the register's record")
+        status = status_as_of(record.certificate(), uow.certificates.events([number]), as_of)
+    return Verification(number=number, status=status, valid_until=record.valid_until)
+
+
+def verify_number(uow: AbstractUnitOfWork, number: str, as_of: date) -> Verification:
+    with uow:
+        document = _get(uow, number).document()
+    if document["signature"] is None:
+        return Verification(number=number, status=None, problem="issued before signatures existed")
+    return verify_document(uow, document, as_of)
+
+
+def apply_surveillance(uow: AbstractUnitOfWork, network_id: str, as_of: date, verdict: SurveillanceVerdict,
+                       actor: str) -> str | None:
+    """Suspend, reinstate or withdraw the network's certificate as the surveillance verdict demands;
+    what was done, or None."""
+    with uow:
+        network = uow.networks.load(network_id, parts={"certificates"})
+        held = held_certificate(network.certificates, as_of)
+        if held is None:
+            return None
+        events = uow.certificates.events([held.number])
+        status = status_as_of(held, events, as_of)
+        suspended_on = max((e.on for e in events if e.status == CertificateStatus.SUSPENDED), default=None)
+        action = surveillance_consequence(status, suspended_on, verdict.passed, verdict.unmet, as_of,
+                                          policy_for(network))
+        if action is None:
+            return None
+        _set_status(uow, _get(uow, held.number), action.status, as_of, action.reason, actor)
+        uow.commit()
+    return f"{held.number}: {action.status.value} ({action.reason})"
+
+
+class CertificateNotice(BaseModel):
+    number: str
+    network_id: str
+    valid_until: date
+    status: str
+    days_left: int
+
+
+def review_certificates(uow: AbstractUnitOfWork, as_of: date) -> list[CertificateNotice]:
+    """Expire every certificate past its validity; those expired or expiring within their network's
+    reminder period (its policy, 90 days by default)."""
+    notices = []
+    with uow:
+        overrides = uow.networks.policy_overrides()
+        for record in uow.certificates.with_status([CertificateStatus.VALID, CertificateStatus.SUSPENDED]):
+            expired = record.valid_until < as_of
+            if expired:
+                _set_status(uow, record, CertificateStatus.EXPIRED, as_of,
+                            f"validity ended on {record.valid_until}", "flow:check-certificates")
+            policy = DEFAULT_POLICY.with_overrides(overrides.get(record.network_id) or {})
+            days_left = (record.valid_until - as_of).days
+            if days_left <= policy.certificate_expiry_reminder_days:
+                notices.append(CertificateNotice(
+                    number=record.number, network_id=record.network_id, valid_until=record.valid_until,
+                    status=CertificateStatus.EXPIRED.value if expired else record.status.value,
+                    days_left=days_left))
+        uow.commit()
+    return notices

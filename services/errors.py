@@ -1,0 +1,37 @@
+"""What a service refuses, in words an operator can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ServiceError(Exception):
+    """A request the service cannot carry out as asked; the message says why."""
+
+
+class NetworkNotFound(ServiceError, LookupError):
+    def __init__(self, network_id: str, known: Sequence[str]) -> None:
+        hint = f"; known networks: {', '.join(known)}" if known else "; the store holds no network yet"
+        super().__init__(f"no network {network_id!r} in the store{hint}")
+
+
+class NetworkNotChosen(ServiceError):
+    """The store holds several networks (or none) and the request named none."""
+
+
+class CertificateNotFound(ServiceError, LookupError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"no certificate {number!r} in the store")
+
+
+class UnknownCompany(ServiceError, LookupError):
+    def __init__(self, company: str, network_id: str, known: Sequence[str]) -> None:
+        super().__init__(f"no company {company!r} in network {network_id!r}; known: {', '.join(known)}")
+
+
+class RefusedChange(ServiceError, ValueError):
+    """A change the rules do not allow (a withdrawn certificate reinstated, say)."""
+
+
+class ConcurrentChange(ServiceError):
+    """Another process wrote the same thing first; reading again shows what stands."""

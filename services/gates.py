@@ -1,0 +1,103 @@
+"""Use cases of the gates: evaluate one, record it under a run, decide, take the auditors' word."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from models.catalogue import Stage
+from models.certification import certification_audit, check_decision, check_sign_off
+from models.events import DomainEvent, HistoryEntry
+from models.gates import CERTIFICATION_GATES, STAGE_PARTS, evaluate_gate, policy_for
+from models.network import Recommendation
+from models.results import GateResult
+from services.unit_of_work import AbstractUnitOfWork
+
+
+def evaluate(uow: AbstractUnitOfWork, network_id: str, stage: Stage, as_of: date) -> GateResult:
+    """Load the parts of the network a gate reads and run every one of its checks."""
+    with uow:
+        network = uow.networks.load(network_id, parts=STAGE_PARTS[stage])
+    return evaluate_gate(stage, network, as_of, policy_for(network))
+
+
+def record(uow: AbstractUnitOfWork, result: GateResult, run_id: str) -> None:
+    """Store a gate's result under `run_id` (replacing a retried attempt), with its history, and
+    announce it once stored."""
+    now = datetime.now(UTC)
+    with uow:
+        uow.gate_results.replace(result, run_id, now)
+        uow.history.add([HistoryEntry(
+            at=now, actor=f"flow-run:{run_id}", network_id=result.network_id, entity="gate_results",
+            entity_id=f"{run_id}/{result.stage.value}", action="insert",
+            detail={"passed": result.passed, "blockers": len(result.blockers)})])
+        uow.collect(DomainEvent(
+            name=f"gate.{'passed' if result.passed else 'failed'}", network_id=result.network_id,
+            payload={"stage": result.stage.value, "as_of": result.as_of.isoformat(), "run_id": run_id,
+                     "unmet": [c.line() for c in result.blockers][:50]},
+            labels={"hackefors.stage": result.stage.value}))
+        uow.commit()
+
+
+def results_of_run(uow: AbstractUnitOfWork, network_id: str, run_id: str,
+                   include_decision: bool = False) -> list[GateResult]:
+    """The gate results stored for one run, in the order they were evaluated."""
+    stages = [s.value for s in Stage if include_decision or s != Stage.DECISION]
+    with uow:
+        return uow.gate_results.for_run(network_id, run_id, stages)
+
+
+def decide(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str, approved: bool | None,
+           decided_by: str = "", comment: str = "") -> GateResult:
+    """The certification decision: every gate of this run passed, and a person signed off
+    (`approved` None: nobody has)."""
+    gates = results_of_run(uow, network_id, run_id)
+    checks = check_decision(gates, CERTIFICATION_GATES) + [check_sign_off(approved, decided_by, comment)]
+    return GateResult(network_id=network_id, stage=Stage.DECISION, as_of=as_of, checks=tuple(checks))
+
+
+class RunSummary(BaseModel):
+    """A run's gates and the share of their checks that were met (its readiness)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    network_id: str
+    as_of: date
+    gates: list[GateResult]
+
+    @property
+    def checks(self) -> int:
+        return sum(len(g.checks) for g in self.gates)
+
+    @property
+    def readiness(self) -> float:
+        met = sum(c.passed for g in self.gates for c in g.checks)
+        return 100.0 * met / self.checks if self.checks else 0.0
+
+
+def summarise_run(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str) -> RunSummary:
+    return RunSummary(network_id=network_id, as_of=as_of, gates=results_of_run(uow, network_id, run_id))
+
+
+def pending_recommendation(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> str | None:
+    """The certification audit whose recommendation the store does not hold yet, if any."""
+    with uow:
+        network = uow.networks.load(network_id, parts={"external_audits"})
+    audit = certification_audit(network, as_of)
+    return audit.id if audit and audit.recommendation == Recommendation.PENDING else None
+
+
+def record_recommendation(uow: AbstractUnitOfWork, network_id: str, audit_id: str,
+                          recommendation: Recommendation, lead_auditor: str, note: str, actor: str) -> None:
+    """Store the auditors' recommendation for an external audit, with its history."""
+    with uow:
+        before = uow.networks.set_recommendation(network_id, audit_id, recommendation.value)
+        if before is None:
+            raise LookupError(f"no external audit {audit_id!r} in network {network_id!r}")
+        uow.history.add([HistoryEntry(
+            at=datetime.now(UTC), actor=actor, network_id=network_id, entity="external_audits",
+            entity_id=audit_id, action="update",
+            detail={"recommendation": [before, recommendation.value], "lead_auditor": lead_auditor,
+                    "note": note})])
+        uow.commit()

@@ -1,0 +1,90 @@
+"""Use cases about networks as a whole: import, export, list, choose, status, schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from models.certification import held_certificate, in_force
+from models.gates import CompanyProgress, company_progress, policy_for
+from models.network import Certificate, ExternalAuditKind, Network
+from models.policy import Policy
+from models.programme import audit_programme
+from services.errors import NetworkNotChosen, NetworkNotFound
+from services.unit_of_work import AbstractUnitOfWork
+from tasks.store import ALL_PARTS, SyncSummary
+
+
+def resolve_network(uow: AbstractUnitOfWork, network_id: str | None) -> str:
+    """The network a request means: the one named, or the only one in the store."""
+    with uow:
+        known = uow.networks.ids()
+    if network_id is None:
+        if len(known) == 1:
+            return known[0]
+        if not known:
+            raise NetworkNotChosen("the store holds no network yet: run `hackefors import FILE` first")
+        raise NetworkNotChosen(f"the store holds {len(known)} networks; choose one with --network: "
+                               f"{', '.join(known)}")
+    if network_id not in known:
+        raise NetworkNotFound(network_id, known)
+    return network_id
+
+
+def list_networks(uow: AbstractUnitOfWork) -> list[str]:
+    with uow:
+        return uow.networks.ids()
+
+
+def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] = ALL_PARTS) -> Network:
+    """The network as stored, with the parts asked for."""
+    with uow:
+        return uow.networks.load(network_id, parts)
+
+
+def import_network(uow: AbstractUnitOfWork, network: Network, actor: str) -> SyncSummary:
+    """Write a validated network in one transaction, each change in the history; a network that
+    is already stored as given changes nothing."""
+    with uow:
+        summary = uow.networks.save(network, actor, datetime.now(UTC))
+        uow.history.add(summary.changes)
+        uow.commit()
+    return summary
+
+
+class NetworkStatus(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    network: Network
+    policy: Policy
+    certificate: Certificate | None  # the newest certificate in force on the date
+    companies: list[CompanyProgress]
+
+
+def network_status(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> NetworkStatus:
+    """The network, the certificate in force and each active company's progress on `as_of`."""
+    with uow:
+        network = uow.networks.load(network_id, parts={"training", "internal_audits", "certificates"})
+        events = uow.certificates.events([c.number for c in network.certificates])
+    policy = policy_for(network)
+    held = [c for c in network.certificates if in_force(c, events, as_of)]
+    return NetworkStatus(network=network, policy=policy, certificate=held[-1] if held else None,
+                         companies=company_progress(network, as_of, policy))
+
+
+def surveillance_due_dates(uow: AbstractUnitOfWork, as_of: date) -> list[tuple[str, date | None]]:
+    """Each network in the store and the due date of its next surveillance audit, if certified."""
+    plans = []
+    with uow:
+        for network_id in uow.networks.ids():
+            network = uow.networks.load(network_id, parts={"external_audits", "certificates"})
+            certificate = held_certificate(network.certificates, as_of)
+            due = None
+            if certificate:
+                programme = audit_programme(network, as_of, policy_for(network), certificate)
+                due = next((a.due_by for a in programme.audits
+                            if a.kind == ExternalAuditKind.SURVEILLANCE and a.status != "done"), None)
+            plans.append((network_id, due))
+    return plans

@@ -1,0 +1,101 @@
+"""The unit of work: one transaction and the repositories that work inside it.
+
+A service opens it with `with uow:`, reads and writes through its repositories and calls
+`uow.commit()`; leaving the block without a commit rolls everything back. The events a service
+collected are published only after the commit, so nothing announces a change that did not land.
+A unit of work can be entered again after it was left: each time is a new transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.events import DomainEvent
+from services.errors import ConcurrentChange
+from tasks import store
+from tasks.db import get_engine
+
+Publisher = Callable[[DomainEvent], None]
+
+
+def publish_nothing(event: DomainEvent) -> None:
+    """The default publisher: the store's history already records every change."""
+
+
+class AbstractUnitOfWork:
+    """What services see; the SQLAlchemy one below and the fake of the unit tests implement it."""
+
+    networks: store.NetworkRepository
+    gate_results: store.GateResultRepository
+    certificates: store.CertificateRepository
+    outbox: store.OutboxRepository
+    history: store.HistoryRepository
+
+    def __init__(self, publish: Publisher = publish_nothing) -> None:
+        self.publish = publish
+        self.events: list[DomainEvent] = []
+
+    def __enter__(self) -> Self:
+        self.events = []
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.rollback()
+
+    def collect(self, event: DomainEvent) -> None:
+        """Publish `event` once this unit of work commits."""
+        self.events.append(event)
+
+    def commit(self) -> None:
+        self._commit()
+        events, self.events = self.events, []
+        for event in events:
+            self.publish(event)
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+
+class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
+    """A unit of work on the configured store (or `engine`)."""
+
+    def __init__(self, engine: Engine | None = None, publish: Publisher = publish_nothing) -> None:
+        super().__init__(publish)
+        self._engine = engine
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        factory = sessionmaker(self._engine or get_engine(), expire_on_commit=False)
+        self._session = session = factory()
+        self.networks = store.NetworkRepository(session)
+        self.gate_results = store.GateResultRepository(session)
+        self.certificates = store.CertificateRepository(session)
+        self.outbox = store.OutboxRepository(session)
+        self.history = store.HistoryRepository(session)
+        return super().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        super().__exit__(*exc_info)
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _commit(self) -> None:
+        assert self._session is not None, "commit outside `with uow:`"
+        try:
+            self._session.commit()
+        except IntegrityError as exc:
+            self._session.rollback()
+            raise ConcurrentChange(str(exc.orig)) from exc
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()

@@ -1,0 +1,35 @@
+"""Certificates as documents: rendered to HTML and PDF in memory, written to files atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from models.certification import CertificateDraft, CertificateRecord
+from tasks.rendering import html_to_pdf, render
+
+
+def render_certificate(draft: CertificateDraft, number: str) -> tuple[str, bytes]:
+    """The certificate's HTML and PDF."""
+    html = render("certificate.html.j2", certificate=draft, number=number)
+    return html, html_to_pdf(html)
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Replace `path` with `content` in one step: a reader sees the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        tmp.write(content)
+    os.replace(tmp.name, path)
+
+
+def export_certificate(record: CertificateRecord, folder: Path) -> tuple[Path, Path, Path]:
+    """Write the stored HTML, PDF and signed JSON where operators find them (again, if removed)."""
+    html, pdf, data = (folder / f"{record.number}.{ext}" for ext in ("html", "pdf", "json"))
+    document = json.dumps(record.document(), indent=2, ensure_ascii=False).encode("utf-8")
+    for path, content in ((html, record.html.encode("utf-8")), (pdf, record.pdf), (data, document)):
+        if not path.exists() or path.read_bytes() != content:
+            write_atomically(path, content)
+    return html, pdf, data

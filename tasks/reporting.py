@@ -1,0 +1,166 @@
+"""Reports as documents: gap analysis, continual improvement, environmental statement, maturity.
+
+Building a report is pure (network + date -> HTML with its charts); writing it is a separate step
+that replaces files atomically, so a failed PDF never leaves half a report behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from models.gap import gap_analysis
+from models.gates import company_progress, policy_for
+from models.improvement import TargetChange, continual_improvement
+from models.maturity import DIMENSIONS, LEVELS, level_counts, maturity
+from models.network import Company, Network
+from models.policy import Policy
+from models.progress import (
+    ageing_buckets,
+    findings_by_clause_and_grade,
+    open_action_ages,
+    readiness_over_time,
+)
+from models.statement import company_view, statement_figures
+from tasks import charts
+from tasks.documents import write_atomically
+from tasks.rendering import html_to_pdf, render
+from tasks.settings import get_settings
+
+LAYOUT = "report.html.j2"
+TITLES: dict[str, str] = {
+    "gap": "Gap analysis",
+    "improvement": "Continual improvement",
+    "statement": "Environmental statement",
+    "maturity": "EMS maturity",
+}
+REPORT_KINDS: tuple[str, ...] = tuple(TITLES)
+FORMATS: tuple[str, ...] = ("html", "pdf")
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    network_id: str
+    company: str | None
+    as_of: date
+    summary: str  # one line: what the report found
+    html: str
+    charts: tuple[charts.Chart, ...]
+
+    @property
+    def stem(self) -> str:
+        return report_stem(self.kind, self.network_id, self.company, self.as_of)
+
+    def chart(self, name: str) -> charts.Chart:
+        return next(c for c in self.charts if c.name == name)
+
+
+def report_stem(kind: str, network_id: str, company: str | None, as_of: date) -> str:
+    """The file name of a report, without its extension."""
+    who = f"{network_id}-{company}" if company else network_id
+    return f"{kind}-{who}-{as_of.isoformat()}"
+
+
+def companies(n: int) -> str:
+    return f"{n} company" if n == 1 else f"{n} companies"
+
+
+def _gap(network: Network, as_of: date, policy: Policy, company: Company | None) -> dict[str, Any]:
+    cid = company.id if company else None
+    analysis = gap_analysis(network, as_of, policy)
+    people = [r for r in company_progress(network, as_of, policy) if cid is None or r.company == cid]
+    ages = open_action_ages(network, as_of, cid)
+    shown = [c for c in analysis.companies if cid is None or c.company == cid]
+    gaps = [i for i in analysis.gaps if cid is None or i.company in (cid, None)]
+    return {
+        "summary": (f"{len(gaps)} gap(s) to close before certification" if gaps else
+                    "No gaps: every requirement checked is met") + f"; {companies(len(shown))} checked.",
+        "analysis": analysis,
+        "companies": shown,
+        "items": {c.company: analysis.for_company(c.company) for c in shown},
+        "network_items": analysis.for_company(None),
+        "requirements": analysis.by_requirement() if cid is None else [],
+        "gaps": gaps,
+        "ages": ages,
+        "charts": [
+            charts.training_coverage(people, policy.low_training_coverage),
+            charts.readiness(readiness_over_time(network, as_of, policy, company=cid)),
+            charts.findings(findings_by_clause_and_grade(network, as_of, cid)),
+            charts.action_ageing(ageing_buckets(ages)),
+        ],
+    }
+
+
+def _improvement(network: Network, as_of: date, policy: Policy, company: Company | None) -> dict[str, Any]:
+    improvement = continual_improvement(company_view(network, company), as_of)
+    return {
+        "summary": f"{improvement.improved} of {improvement.measured} measured objective(s) improved on "
+                   f"their baseline; {improvement.count(TargetChange.RAISED)} target(s) raised.",
+        "improvement": improvement,
+        "changes": {change: improvement.count(change) for change in TargetChange},
+        "charts": [charts.objectives(improvement.objectives),
+                   charts.indicators(list(improvement.indicators))],
+    }
+
+
+def _statement(network: Network, as_of: date, policy: Policy, company: Company | None) -> dict[str, Any]:
+    figures = statement_figures(network, as_of, company)
+    return {
+        "summary": f"{len(figures.members)} site(s), {len(figures.improvement.indicators)} core indicator(s) "
+                   "reported.",
+        **vars(figures),
+        "objectives": figures.improvement.objectives,
+        "charts": [charts.indicators(list(figures.improvement.indicators))],
+    }
+
+
+def _maturity(network: Network, as_of: date, policy: Policy, company: Company | None) -> dict[str, Any]:
+    rated = maturity(company_view(network, company), as_of, policy)
+    counts = level_counts(rated)
+    mature = sum(c.level == len(LEVELS) - 1 for c in rated)
+    return {"summary": f"{mature} of {companies(len(rated))} mature on every dimension.",
+            "companies": rated, "counts": counts, "levels": LEVELS, "dimensions": DIMENSIONS,
+            "charts": [charts.maturity_levels(counts)]}
+
+
+BUILDERS = {"gap": _gap, "improvement": _improvement, "statement": _statement, "maturity": _maturity}
+
+
+def build_report(kind: str, network: Network, as_of: date, company_id: str | None = None,
+                 policy: Policy | None = None) -> Report:
+    """Render one report of `network` as of `as_of`, for the network or one of its companies."""
+    if kind not in BUILDERS:
+        raise ValueError(f"unknown report {kind!r}; choose one of {', '.join(REPORT_KINDS)}")
+    company = network.company(company_id) if company_id is not None else None
+    policy = policy or policy_for(network)
+    context = BUILDERS[kind](network, as_of, policy, company)
+    html = render(f"{kind}.html.j2", layout=LAYOUT, title=TITLES[kind], network=network, company=company,
+                  as_of=as_of, policy=policy, **context)
+    return Report(kind=kind, network_id=network.id, company=company_id, as_of=as_of, html=html,
+                  summary=context["summary"], charts=tuple(context["charts"]))
+
+
+def write_report(report: Report, folder: Path, formats: Iterable[str] = ("html",)) -> list[Path]:
+    """Write the report in each format; PDFs are rendered before anything is written."""
+    formats = list(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
+    content = {f: report.html.encode("utf-8") if f == "html" else html_to_pdf(report.html) for f in formats}
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt, data in content.items():
+        path = folder / f"{report.stem}.{fmt}"
+        write_atomically(path, data)
+        paths.append(path)
+    return paths
+
+
+def reports_folder(network_id: str) -> Path:
+    return get_settings().output_dir / "reports" / network_id

@@ -1,0 +1,174 @@
+"""An in-memory unit of work for the services' unit tests: the repositories' contract, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
+from models.events import DomainEvent, HistoryEntry
+from models.network import Certificate, Network
+from models.results import GateResult
+from services.errors import ConcurrentChange, NetworkNotFound
+from services.unit_of_work import AbstractUnitOfWork
+from tasks.store import ALL_PARTS, OutboxRow, SyncSummary
+
+
+class FakeNetworks:
+    def __init__(self, certificates: FakeCertificates) -> None:
+        self.stored: dict[str, Network] = {}
+        self.certificates = certificates
+
+    def ids(self) -> list[str]:
+        return sorted(self.stored)
+
+    def load(self, network_id: str, parts: Iterable[str] = ALL_PARTS) -> Network:
+        if network_id not in self.stored:
+            raise NetworkNotFound(network_id, self.ids())
+        certificates = self.certificates.for_network(network_id) if "certificates" in set(parts) else []
+        return self.stored[network_id].model_copy(update={"certificates": tuple(certificates)})
+
+    def save(self, network: Network, actor: str, at: datetime) -> SyncSummary:
+        old = self.stored.get(network.id)
+        self.stored[network.id] = network
+        if old == network:
+            return SyncSummary()
+        action = "insert" if old is None else "update"
+        counts = {"networks": 1}
+        return SyncSummary(inserted=counts if old is None else {}, updated={} if old is None else counts,
+                           changes=[HistoryEntry(at=at, actor=actor, network_id=network.id, entity="networks",
+                                                 entity_id=network.id, action=action)])
+
+    def policy_overrides(self) -> dict[str, dict[str, Any]]:
+        return {nid: dict(n.policy_overrides) for nid, n in self.stored.items()}
+
+    def set_recommendation(self, network_id: str, audit_id: str, recommendation: str) -> str | None:
+        network = self.stored[network_id]
+        audits = list(network.external_audits)
+        for i, audit in enumerate(audits):
+            if audit.id == audit_id:
+                audits[i] = audit.model_copy(update={"recommendation": recommendation})
+                self.stored[network_id] = network.model_copy(update={"external_audits": tuple(audits)})
+                return audit.recommendation.value
+        return None
+
+
+class FakeGateResults:
+    def __init__(self) -> None:
+        self.stored: list[tuple[str, GateResult]] = []
+
+    def replace(self, result: GateResult, run_id: str, at: datetime) -> None:
+        self.stored = [(r, g) for r, g in self.stored
+                       if not (r == run_id and g.network_id == result.network_id and g.stage == result.stage)]
+        self.stored.append((run_id, result))
+
+    def for_run(self, network_id: str, run_id: str, stages: Iterable[str] | None = None) -> list[GateResult]:
+        wanted = None if stages is None else set(stages)
+        return [g for r, g in self.stored if r == run_id and g.network_id == network_id
+                and (wanted is None or g.stage.value in wanted)]
+
+
+class FakeCertificates:
+    def __init__(self) -> None:
+        self.stored: dict[str, CertificateRecord] = {}
+        self.history: list[CertificateEvent] = []
+
+    def get(self, number: str) -> CertificateRecord | None:
+        return self.stored.get(number)
+
+    def for_cycle(self, network_id: str, cycle: str) -> CertificateRecord | None:
+        found = [r for r in self.stored.values() if r.network_id == network_id and r.cycle == cycle]
+        return found[0] if found else None
+
+    def count_for_network(self, network_id: str) -> int:
+        return sum(r.network_id == network_id for r in self.stored.values())
+
+    def count_reissues(self, cycle: str) -> int:
+        return sum(r.cycle.startswith(f"{cycle}.r") for r in self.stored.values())
+
+    def for_network(self, network_id: str) -> list[Certificate]:
+        return [r.certificate() for r in sorted(self.stored.values(), key=lambda r: r.issued_on)
+                if r.network_id == network_id]
+
+    def with_status(self, statuses: Iterable[CertificateStatus]) -> list[CertificateRecord]:
+        wanted = set(statuses)
+        return sorted((r for r in self.stored.values() if r.status in wanted), key=lambda r: r.valid_until)
+
+    def add(self, record: CertificateRecord, at: datetime) -> None:
+        if record.number in self.stored or self.for_cycle(record.network_id, record.cycle):
+            raise ConcurrentChange(f"certificate {record.number} exists")
+        self.stored[record.number] = record
+
+    def events(self, numbers: list[str]) -> list[CertificateEvent]:
+        return [e for e in self.history if e.number in numbers]
+
+    def add_event(self, event: CertificateEvent, actor: str, at: datetime) -> None:
+        self.history.append(event)
+        self.stored[event.number] = self.stored[event.number].model_copy(update={"status": event.status})
+
+
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.log: list[dict[str, Any]] = []
+
+    def reminded(self, network_id: str, since: date, until: date) -> set[tuple[str, str]]:
+        return {(e["recipient_id"], e["item_key"]) for e in self.log
+                if e["network_id"] == network_id and since <= e["as_of"] <= until}
+
+    def has(self, idempotency_key: str) -> bool:
+        return any(m["key"] == idempotency_key for m in self.messages)
+
+    def add(self, idempotency_key: str, network_id: str, recipient: str, subject: str, message: bytes,
+            as_of: date, at: datetime, log: list[dict[str, Any]]) -> int:
+        outbox_id = len(self.messages) + 1
+        self.messages.append(dict(id=outbox_id, key=idempotency_key, network_id=network_id,
+                                  recipient=recipient, subject=subject, message=message, status="queued",
+                                  attempts=0))
+        self.log += [dict(entry, network_id=network_id, outbox_id=outbox_id) for entry in log]
+        return outbox_id
+
+    def queued(self, network_id: str | None = None) -> list[OutboxRow]:
+        return [OutboxRow(id=m["id"], recipient=m["recipient"], message=m["message"]) for m in self.messages
+                if m["status"] == "queued" and network_id in (None, m["network_id"])]
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        message = self.messages[outbox_id - 1]
+        message.update(attempts=message["attempts"] + 1, error=error)
+
+    def mark_delivered(self, outbox_id: int, status: str, where: str, at: datetime) -> None:
+        message = self.messages[outbox_id - 1]
+        message.update(status=status, attempts=message["attempts"] + 1, delivered_to=where)
+
+
+class FakeHistory:
+    def __init__(self) -> None:
+        self.entries: list[HistoryEntry] = []
+
+    def add(self, entries: Iterable[HistoryEntry]) -> None:
+        self.entries += list(entries)
+
+    def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
+        return [e for e in reversed(self.entries) if e.network_id == network_id][:limit]
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """Writes land at once (there is nothing to roll back to); `commits` counts the commits and
+    `published` holds the events in the order they were published."""
+
+    def __init__(self) -> None:
+        self.published: list[DomainEvent] = []
+        super().__init__(publish=self.published.append)
+        self.certificates = FakeCertificates()  # type: ignore[assignment]
+        self.networks = FakeNetworks(self.certificates)  # type: ignore[assignment,arg-type]
+        self.gate_results = FakeGateResults()  # type: ignore[assignment]
+        self.outbox = FakeOutbox()  # type: ignore[assignment]
+        self.history = FakeHistory()  # type: ignore[assignment]
+        self.commits = 0
+
+    def _commit(self) -> None:
+        self.commits += 1
+
+    def rollback(self) -> None:
+        pass

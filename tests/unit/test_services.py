@@ -1,0 +1,245 @@
+"""The use cases against an in-memory unit of work: what they store, refuse and announce."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from models.catalogue import Stage
+from models.certification import CertificateStatus
+from models.network import Network
+from services import certificates, gates, networks, reminders
+from services.errors import NetworkNotChosen, NetworkNotFound, RefusedChange
+from tasks.mail import Mailer
+from tasks.settings import get_settings, reset_settings
+from tests.conftest import SMALL_AS_OF, build, example_data
+from tests.fakes import FakeUnitOfWork
+
+NUMBER = "HKF-OSTGOTA-SMALL-2025-01"
+REVIEW_SEASON = date(2025, 12, 20)  # the small network's management reviews fall due within 30 days
+
+
+@pytest.fixture(autouse=True)
+def folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """The signing key and any file a service writes stay in the test's folder."""
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.delenv("HACKEFORS_SMTP_HOST", raising=False)
+    reset_settings()
+    yield tmp_path
+    reset_settings()
+
+
+def small(**overrides: object) -> Network:
+    data = example_data("small")
+    data.update(overrides)
+    return build(data)
+
+
+def stored(network: Network | None = None) -> FakeUnitOfWork:
+    uow = FakeUnitOfWork()
+    networks.import_network(uow, network or small(), actor="test")
+    uow.published.clear()
+    uow.commits = 0
+    return uow
+
+
+def certified(folder: Path) -> FakeUnitOfWork:
+    uow = stored()
+    certificates.issue_certificate(uow, "ostgota-small", SMALL_AS_OF, "run-1", folder)
+    uow.published.clear()
+    return uow
+
+
+# --- networks -----------------------------------------------------------------------------------
+
+def test_importing_the_same_network_twice_changes_nothing_the_second_time() -> None:
+    uow = FakeUnitOfWork()
+    first = networks.import_network(uow, small(), actor="test")
+    second = networks.import_network(uow, small(), actor="test")
+    assert first.changed and not second.changed
+    assert [e.action for e in uow.history.entries] == ["insert"]
+
+
+def test_a_request_without_a_network_means_the_only_one_or_is_refused() -> None:
+    uow = stored()
+    assert networks.resolve_network(uow, None) == "ostgota-small"
+    with pytest.raises(NetworkNotFound, match="known networks: ostgota-small"):
+        networks.resolve_network(uow, "nowhere")
+    with pytest.raises(NetworkNotChosen, match="no network yet"):
+        networks.resolve_network(FakeUnitOfWork(), None)
+
+
+def test_status_shows_no_certificate_in_force_while_it_is_suspended(folders: Path) -> None:
+    uow = certified(folders)
+    assert networks.network_status(uow, "ostgota-small", SMALL_AS_OF).certificate is not None
+    certificates.change_status(uow, NUMBER, CertificateStatus.SUSPENDED, date(2025, 6, 1), "missed", "test")
+    assert networks.network_status(uow, "ostgota-small", date(2025, 6, 1)).certificate is None
+    # Before the suspension it was in force; before its issue it was not.
+    assert networks.network_status(uow, "ostgota-small", date(2025, 5, 31)).certificate is not None
+    assert networks.network_status(uow, "ostgota-small", date(2025, 3, 2)).certificate is None
+
+
+# --- gates --------------------------------------------------------------------------------------
+
+def test_recording_a_gate_stores_it_once_per_run_and_announces_it_after_the_commit() -> None:
+    uow = stored()
+    result = gates.evaluate(uow, "ostgota-small", Stage.TRAINING, SMALL_AS_OF)
+    assert result.passed
+    gates.record(uow, result, "run-1")
+    gates.record(uow, result, "run-1")  # a retried task replaces its first attempt
+    assert gates.results_of_run(uow, "ostgota-small", "run-1") == [result]
+    assert [e.name for e in uow.published] == ["gate.passed", "gate.passed"]
+    assert uow.published[0].labels == {"hackefors.stage": "training"}
+    assert uow.commits == 2
+    assert [e.entity_id for e in uow.history.entries[-2:]] == ["run-1/training", "run-1/training"]
+
+
+def test_a_blocked_gate_is_announced_as_failed_with_its_unmet_requirements() -> None:
+    data = example_data("small")
+    data["companies"][0]["coordinator"] = None
+    uow = stored(build(data))
+    result = gates.evaluate(uow, "ostgota-small", Stage.FORMATION, SMALL_AS_OF)
+    gates.record(uow, result, "run-1")
+    event = uow.published[0]
+    assert event.name == "gate.failed"
+    assert any("coordinator" in line for line in event.payload["unmet"])
+
+
+def test_the_decision_needs_every_gate_of_the_run_and_a_named_sign_off() -> None:
+    uow = stored()
+    for stage in (Stage.FORMATION, Stage.TRAINING):
+        gates.record(uow, gates.evaluate(uow, "ostgota-small", stage, SMALL_AS_OF), "run-1")
+    decision = gates.decide(uow, "ostgota-small", SMALL_AS_OF, "run-1", approved=True, decided_by="Karin")
+    assert not decision.passed
+    assert "planning gate did not run" in decision.message()
+    unsigned = gates.decide(uow, "ostgota-small", SMALL_AS_OF, "run-1", approved=None)
+    assert "no sign-off given" in unsigned.message()
+
+
+# --- certificates -------------------------------------------------------------------------------
+
+def test_a_certificate_is_issued_once_per_cycle(folders: Path) -> None:
+    uow = stored()
+    first = certificates.issue_certificate(uow, "ostgota-small", SMALL_AS_OF, "run-1", folders)
+    again = certificates.issue_certificate(uow, "ostgota-small", SMALL_AS_OF, "run-2", folders)
+    assert (first.number, first.newly_issued) == (NUMBER, True)
+    assert (again.number, again.newly_issued) == (NUMBER, False)
+    assert list(uow.certificates.stored) == [NUMBER]
+    assert [e.name for e in uow.published] == ["certificate.issued"]
+    assert first.json_path.exists() and first.pdf_path.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(("steps", "refused"), [
+    ([CertificateStatus.SUSPENDED, CertificateStatus.VALID, CertificateStatus.WITHDRAWN], None),
+    ([CertificateStatus.SUSPENDED, CertificateStatus.SUSPENDED], "is suspended; it cannot become suspended"),
+    ([CertificateStatus.VALID], "is valid; it cannot become valid"),
+    ([CertificateStatus.WITHDRAWN, CertificateStatus.VALID], "is withdrawn; it cannot become valid"),
+])
+def test_status_changes_follow_the_rules(folders: Path, steps: list[CertificateStatus],
+                                         refused: str | None) -> None:
+    uow = certified(folders)
+    day = date(2025, 6, 1)
+    *allowed, last = steps
+    for step in allowed:
+        certificates.change_status(uow, NUMBER, step, day, "test", "test")
+    before = (len(uow.certificates.history), len(uow.published), uow.certificates.stored[NUMBER].status)
+    if refused is None:
+        certificates.change_status(uow, NUMBER, last, day, "test", "test")
+        assert uow.certificates.stored[NUMBER].status == last
+        assert uow.published[-1].name == {CertificateStatus.WITHDRAWN: "certificate.withdrawn"}[last]
+        return
+    with pytest.raises(RefusedChange, match=refused):
+        certificates.change_status(uow, NUMBER, last, day, "test", "test")
+    assert (len(uow.certificates.history), len(uow.published),
+            uow.certificates.stored[NUMBER].status) == before
+
+
+def test_reducing_the_scope_reissues_without_the_company_and_supersedes_the_old(folders: Path) -> None:
+    uow = certified(folders)
+    new = certificates.reduce_scope(uow, NUMBER, ["VTR"], date(2025, 9, 1), "left the network", "test",
+                                    folders)
+    record = uow.certificates.stored[new.number]
+    assert record.companies == ("NSM", "SKT") and record.cycle == "EXT-S2.r1" and record.replaces == NUMBER
+    assert record.valid_until == uow.certificates.stored[NUMBER].valid_until
+    assert uow.certificates.stored[NUMBER].status == CertificateStatus.SUPERSEDED
+    assert [e.name for e in uow.published] == ["certificate.issued", "certificate.superseded"]
+    with pytest.raises(RefusedChange, match="only a valid or suspended one"):
+        certificates.reduce_scope(uow, NUMBER, ["SKT"], date(2025, 9, 2), "again", "test", folders)
+
+
+@pytest.mark.parametrize(("remove", "refused"), [
+    (["XYZ"], "not on certificate .*: XYZ"),
+    (["NSM", "SKT", "VTR"], "at least one company"),
+])
+def test_a_reduction_that_makes_no_sense_is_refused_and_writes_nothing(
+        folders: Path, remove: list[str], refused: str) -> None:
+    uow = certified(folders)
+    with pytest.raises(RefusedChange, match=refused):
+        certificates.reduce_scope(uow, NUMBER, remove, date(2025, 9, 1), "test", "test", folders)
+    assert list(uow.certificates.stored) == [NUMBER] and not uow.published
+
+
+def test_expiry_notices_follow_each_networks_own_policy(folders: Path) -> None:
+    # Regression: the check used the default 90 days whatever the network's policy said.
+    seven_weeks_before = date(2028, 3, 2) - timedelta(days=47)
+    uow = certified(folders)
+    assert [n.number for n in certificates.review_certificates(uow, seven_weeks_before)] == [NUMBER]
+    uow.networks.stored["ostgota-small"] = uow.networks.stored["ostgota-small"].model_copy(
+        update={"policy_overrides": {"certificate_expiry_reminder_days": 30}})
+    assert certificates.review_certificates(uow, seven_weeks_before) == []
+    assert [n.days_left for n in certificates.review_certificates(uow, date(2028, 2, 20))] == [11]
+
+
+def test_a_certificate_past_its_validity_is_expired_once(folders: Path) -> None:
+    uow = certified(folders)
+    notices = certificates.review_certificates(uow, date(2028, 3, 3))
+    assert [(n.status, n.days_left) for n in notices] == [("expired", -1)]
+    assert certificates.review_certificates(uow, date(2028, 3, 4)) == []
+    assert [e.name for e in uow.published] == ["certificate.expired"]
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+def eml_mailer(folder: Path) -> Mailer:
+    return Mailer(get_settings(), folder / "outbox")
+
+
+def test_reminders_are_queued_once_per_day_and_not_again_within_the_cadence(folders: Path) -> None:
+    uow = stored()
+    mail_from = "hackefors@example.org"
+    first = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from=mail_from)
+    assert first.messages and len(uow.outbox.messages) == len(first.messages)
+    again = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from=mail_from)
+    assert len(uow.outbox.messages) == len(first.messages)  # the same day's run queues nothing new
+    next_day = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON + timedelta(days=1), queue=True,
+                                        mail_from=mail_from)
+    assert again.messages == next_day.messages == []
+    to_coordinators = [e for e in uow.outbox.log if not e["recipient_id"].startswith("central:")]
+    assert to_coordinators and again.skipped_recently_sent == next_day.skipped_recently_sent == len(
+        to_coordinators)
+    assert len(uow.outbox.messages) == len(first.messages)
+    delivered = reminders.deliver_queued(uow, eml_mailer(folders))
+    assert len(delivered.written) == len(first.messages)
+    assert {m["status"] for m in uow.outbox.messages} == {"written"}
+    assert reminders.deliver_queued(uow, eml_mailer(folders)).written == []
+
+
+def test_a_dry_run_composes_the_reminders_and_queues_nothing() -> None:
+    uow = stored()
+    result = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=False, mail_from="x@y.se")
+    assert result.messages and uow.outbox.messages == [] and uow.commits == 0
+
+
+def test_a_company_without_a_coordinator_email_reaches_the_central_coordinator_only() -> None:
+    data = example_data("small")
+    data["companies"][1]["coordinator"]["email"] = None
+    uow = stored(build(data))
+    result = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    skt = data["companies"][1]["id"]
+    assert result.without_coordinator == [skt]
+    digest = [m for m in result.messages if any(k.endswith(f"/{skt}") for k in m.items)]
+    assert len(digest) == 1  # only the central coordinator's digest carries that company's items
