@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT := false
 export HACKEFORS_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install run test ui lint typecheck bench clean
+.PHONY: install run test test-fast ui lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+## The fast lane while working: lint, the unit tests and the quick integration tests (SQLite and
+## PostgreSQL where reachable), no Prefect server, no PDFs.
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not e2e and not slow" tests/unit tests/integration
 
 ## The Prefect server and UI on http://127.0.0.1:4200, serving every deployment; Ctrl-C stops it.
 ui: install

@@ -119,6 +119,7 @@ def malformed(draw):  # type: ignore[no-untyped-def]
     return data
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=malformed())
 def test_a_malformed_file_never_leaves_a_partial_import(

@@ -35,6 +35,7 @@ def make_report(kind: str, network_id: str, as_of: date, company_id: str | None 
     return reports.make_report(SqlAlchemyUnitOfWork(), kind, network_id, as_of, company_id, formats)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
 def test_every_report_of_every_example_renders_as_html_and_a_pdf_that_opens(
         store: Path, example: str) -> None:
