@@ -27,6 +27,7 @@ from models.progress import (
 )
 from models.statement import company_view, statement_figures
 from tasks import charts
+from tasks.charts import Chart
 from tasks.documents import write_atomically
 from tasks.rendering import html_to_pdf, render
 from tasks.settings import get_settings
@@ -51,13 +52,13 @@ class Report(BaseModel):
     as_of: date
     summary: str  # one line: what the report found
     html: str
-    charts: tuple[charts.Chart, ...]
+    charts: tuple[Chart, ...]
 
     @property
     def stem(self) -> str:
         return report_stem(self.kind, self.network_id, self.company, self.as_of)
 
-    def chart(self, name: str) -> charts.Chart:
+    def chart(self, name: str) -> Chart:
         return next(c for c in self.charts if c.name == name)
 
 
