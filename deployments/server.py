@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+# A record in Prefect's log format: "19:01:50.989 | ERROR   | docket.dependencies - ...".
+LOG_RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| (?P<level>[A-Z]+) *\| ")
 
 
 def free_port() -> int:
@@ -64,3 +68,25 @@ def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(grace)
+
+
+def server_log_problems(log: Path) -> list[str]:
+    """Every error the server logged, its background services' (scheduler, late runs, event
+    persister...) included: each ERROR or CRITICAL record and each traceback, as its first line
+    and, for a traceback, the exception it ended in. Empty when the log is clean or missing."""
+    if not log.exists():
+        return []
+    problems: list[list[str]] = []  # each problem's lines: the first, then the unindented ones
+    reading = False  # inside an error record or a traceback
+    for line in log.read_text(errors="replace").splitlines():
+        record = LOG_RECORD.match(line)
+        if record:
+            reading = record["level"] in ("ERROR", "CRITICAL")
+            if reading:
+                problems.append([line])
+        elif line.startswith("Traceback (most recent call last):") and not reading:
+            reading = True  # printed without a record, or under a lower level
+            problems.append([line])
+        elif reading and line and not line[0].isspace():
+            problems[-1].append(line)  # the exception; a traceback's frames are indented
+    return [lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}" for lines in problems]

@@ -64,6 +64,24 @@ def small() -> Callable[..., Network]:
     return make
 
 
+@pytest.fixture
+def prefect_home(tmp_path: Path) -> Iterator[Path]:
+    """The Prefect home of a server the test starts; the test fails when that server logged an error."""
+    home = tmp_path / "prefect"
+    yield home
+    assert_server_log_clean(home)
+
+
+def assert_server_log_clean(home: Path) -> None:
+    """No error, no traceback in the log of the server under `home`, its background services' included."""
+    from deployments.server import server_log_problems
+
+    log = home / "server.log"
+    problems = server_log_problems(log)
+    assert not problems, f"the Prefect server logged {len(problems)} error(s) ({log}):\n" \
+        + "\n".join(problems[:5])
+
+
 def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     """Point the store and the output folder at `folder` (data/ and out/), with fresh caches; the
     store starts as a copy of the session's migrated template."""

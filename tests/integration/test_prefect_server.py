@@ -1,5 +1,6 @@
 """Operating through a real Prefect server: deployments served, a run triggered and signed off
-through the API, the certificate issued. On SQLite, and on PostgreSQL where one is reachable."""
+through the API, the certificate issued. On SQLite, and on PostgreSQL where one is reachable.
+Every server's log is checked for errors (the `prefect_home` fixture)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ def certify_through_the_api(client: httpx.Client, log: Path) -> str:
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
-        database: str, tmp_path: Path) -> None:
+        database: str, prefect_home: Path, tmp_path: Path) -> None:
     store = tmp_path / "data"
     env_store = {"HACKEFORS_DATA_DIR": str(store), "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out")}
     from tasks.db import get_engine
@@ -112,13 +113,13 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
         if db_url:
             os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = db_url
         try:
-            server, api = start_server(tmp_path / "prefect")
+            server, api = start_server(prefect_home)
         finally:
             os.environ.pop("PREFECT_SERVER_DATABASE_CONNECTION_URL", None)
             if old is not None:
                 os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = old
         env = {**os.environ, **env_store, "PREFECT_API_URL": api,
-               "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+               "PREFECT_HOME": str(prefect_home), "PREFECT_RUNNER_POLL_FREQUENCY": "2",
                "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         runner = subprocess.Popen([sys.executable, "-m", "deployments.serve"], cwd=PROJECT_ROOT,
                                   env=env, stdout=(tmp_path / "serve.log").open("wb"),
@@ -135,14 +136,14 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
     engine.dispose()
 
 
-def test_a_process_worker_runs_a_deployment_from_prefect_yaml(tmp_path: Path) -> None:
+def test_a_process_worker_runs_a_deployment_from_prefect_yaml(prefect_home: Path, tmp_path: Path) -> None:
     from tasks.db import get_engine
 
     store = tmp_path / "data"
     engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")
     save(build(example_data("small")), engine)
-    server, api = start_server(tmp_path / "prefect")
-    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect"),
+    server, api = start_server(prefect_home)
+    env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(prefect_home),
            "HACKEFORS_HOME": str(PROJECT_ROOT), "HACKEFORS_DATA_DIR": str(store),
            "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out"), "PREFECT_WORKER_QUERY_SECONDS": "2",
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

@@ -1,0 +1,51 @@
+"""Reading a Prefect server's log for errors: what fails every test that starts a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployments.server import server_log_problems
+
+# Shortened from a real server.log: Prefect 3.8.8's scheduler on SQLAlchemy 2.1.
+RECORD = ("19:01:50.989 | ERROR   | docket.dependencies - "
+          "↩ [   143ms] schedule_deployments(){schedule_deployments}")
+EXCEPTION = ("sqlalchemy.exc.InvalidRequestError: Can't evaluate bulk DML statement; "
+             "please supply a bulk_dml decorated function")
+BROKEN_SCHEDULER = "\n".join([
+    "Check out the dashboard at http://127.0.0.1:49165",
+    "",
+    RECORD,
+    "Traceback (most recent call last):",
+    '  File "prefect/server/services/scheduler.py", line 273, in schedule_deployments',
+    "    inserted_runs = await models.deployments._insert_scheduled_flow_runs(",
+    '  File "sqlalchemy/ext/hybrid.py", line 1851, in prop',
+    "    raise exc.InvalidRequestError(",
+    EXCEPTION,
+    "19:01:51.200 | INFO    | prefect.server - still serving",
+])
+
+
+def test_a_failing_service_is_one_problem_with_its_exception(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(BROKEN_SCHEDULER)
+    assert server_log_problems(log) == [f"{RECORD} ... {EXCEPTION}"]
+
+
+def test_a_traceback_without_an_error_record_and_a_critical_record_are_problems(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("10:00:00.000 | WARNING | prefect.server - retrying\n"
+                   "Traceback (most recent call last):\n"
+                   '  File "x.py", line 1, in f\n'
+                   "ValueError: boom\n"
+                   "10:00:01.000 | CRITICAL | uvicorn.error - gave up\n")
+    assert server_log_problems(log) == ["Traceback (most recent call last): ... ValueError: boom",
+                                        "10:00:01.000 | CRITICAL | uvicorn.error - gave up"]
+
+
+def test_a_clean_or_missing_log_has_no_problems(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    assert server_log_problems(log) == []
+    log.write_text("Check out the dashboard at http://127.0.0.1:4200\n"
+                   "10:00:00.000 | WARNING | prefect.server - slow query\n"
+                   "10:00:01.000 | INFO    | prefect.server - Scheduled 9 runs.\n")
+    assert server_log_problems(log) == []
