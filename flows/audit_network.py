@@ -8,10 +8,10 @@ from prefect import flow, pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.states import State
 
-from flows.gate import GateOutcome, run_gate
+from flows.gate import GateOutcome, run_gate, this_run_id
 from flows.inputs import AuditorInput
 from models.catalogue import Stage
-from tasks.gates import pending_recommendation, record_recommendation
+from tasks.gates import pending_recommendation, prepare_auditor_input, record_recommendation
 
 
 @flow(name="audit-network", flow_run_name="audit-network-{network}")
@@ -23,9 +23,8 @@ def audit_network(
     as_of = as_of or date.today()
     audit_id = pending_recommendation(network, as_of) if wait_for_auditors else None
     if audit_id:
-        form = AuditorInput.with_initial_data(
-            description=f"Audit **{audit_id}** of `{network}` has no recommendation in the store yet. "
-                        "The lead auditor records it here.", lead_auditor="")
+        form = AuditorInput.with_initial_data(description=prepare_auditor_input(network, audit_id,
+                                                                                run_id or this_run_id(None)))
         try:
             answer = pause_flow_run(wait_for_input=form, timeout=auditors_timeout, key="auditors",
                                     poll_interval=2)

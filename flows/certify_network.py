@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow, pause_flow_run
+from prefect import flow, get_run_logger, pause_flow_run, runtime
 from prefect.exceptions import FlowPauseTimeout
-from prefect.states import Failed, State
+from prefect.states import Completed, Failed, State
 
 from flows.audit_companies import audit_companies
 from flows.audit_network import audit_network
@@ -20,7 +20,7 @@ from flows.train_employees import train_employees
 from models.catalogue import Stage
 from models.gates import CERTIFICATION_GATES
 from services.certificates import IssuedCertificate
-from tasks.gates import publish_certification_summary, summarise_gates
+from tasks.gates import pending_recommendation, prepare_sign_off, publish_certification_summary
 from tasks.reminders import remind_sign_off
 from tasks.reports import publish_gap_report
 
@@ -37,19 +37,37 @@ DAY = 24 * 3600
 def certify_network(network: str, as_of: date | None = None, sign_off: SignOff | None = None,
                     sign_off_timeout: int = 7 * DAY, report: bool = True) -> IssuedCertificate | State:
     """Run every lifecycle gate for a network and publish its gap analysis; when all gates pass, take
-    the decision maker's sign-off (a form in the UI, unless given as a parameter) and issue the
-    certificate."""
+    the decision maker's sign-off (a form in the UI; only an unattended run started from the command
+    line brings its own) and issue the certificate."""
     as_of = as_of or date.today()
     run_id = this_run_id(None)
-    waits = sign_off is None  # an attended run: people answer in the UI
-    gates = [stage(network=network, as_of=as_of, run_id=run_id, return_state=True,
-                   **({"wait_for_auditors": waits, "auditors_timeout": sign_off_timeout}
-                      if stage is audit_network else {}))
-             for stage in STAGES]
+    if sign_off is not None and runtime.deployment.id:
+        get_run_logger().warning("A sign-off given as a parameter is ignored in a deployment run: "
+                                 "a person signs off in the form.")
+        sign_off = None
+    attended = sign_off is None  # people answer in the UI
+    gates: list[State] = []
+    for stage in CERTIFICATION_GATES:
+        if stage is not Stage.EXTERNAL_AUDIT:
+            gates.append(STAGE_FLOWS[stage](network=network, as_of=as_of, run_id=run_id, return_state=True))
+            continue
+        # The auditors are asked only when their answer can decide: every earlier gate passed.
+        ask = (attended and all(s.is_completed() for s in gates)
+               and bool(pending_recommendation(network, as_of)))
+        if ask:  # what stands so far, before the run waits
+            publish_certification_summary(network, as_of, run_id, None)
+            if report:
+                publish_gap_report(network, as_of, return_state=True)
+        gates.append(audit_network(network=network, as_of=as_of, run_id=run_id, wait_for_auditors=ask,
+                                   auditors_timeout=sign_off_timeout, return_state=True))
+    passed = all(s.is_completed() for s in gates)
+    written: list[str] = []
     if report:  # before the sign-off, so that the decision maker can read it; never a blocker
-        publish_gap_report(network, as_of, return_state=True)
-    if sign_off is None and all(s.is_completed() for s in gates):
-        form = SignOff.with_initial_data(description=summarise_gates(network, as_of, run_id), decided_by="")
+        gap = publish_gap_report(network, as_of, return_state=True)
+        written = gap.result() if gap.is_completed() else []
+    if attended and passed:
+        publish_certification_summary(network, as_of, run_id, None)
+        form = SignOff.with_initial_data(description=prepare_sign_off(network, as_of, run_id, written))
         try:
             sign_off = pause_flow_run(wait_for_input=form, timeout=sign_off_timeout, key="sign-off",
                                       poll_interval=2)
@@ -66,4 +84,10 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
     if certificate is None:
         reasons = [s.message for s in gates if not s.is_completed()] or [decision.message]
         return Failed(message="not certified:\n" + "\n".join(r or "" for r in reasons))
-    return certificate
+    assert sign_off is not None  # the decision passes only with an approval
+    issued = "issued" if certificate.newly_issued else "already issued for this cycle"
+    message = (f"certified: {certificate.number} {issued}, valid {certificate.issued_on} to "
+               f"{certificate.valid_until}, approved by {sign_off.decided_by}; files: {certificate.pdf_path} "
+               f"(and .html, .json beside it)")
+    get_run_logger().info(message)
+    return Completed(message=message, data=certificate)

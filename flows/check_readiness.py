@@ -25,5 +25,7 @@ def check_readiness(network: str, as_of: date | None = None, report: bool = True
         publish_gap_report(network, as_of, return_state=True)
     blocked = [s.message or "" for s in gates if not s.is_completed()]
     if blocked:
-        return Failed(message=f"readiness {readiness:.1f}%; blocked:\n" + "\n".join(blocked))
+        passed = len(gates) - len(blocked)
+        return Failed(message=f"readiness {readiness:.0f}% ({passed} of {len(gates)} gates passed); "
+                              "blocked:\n" + "\n".join(blocked))
     return readiness

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import runtime
+from prefect import get_run_logger, runtime
 from prefect.states import Failed, State
 from pydantic import BaseModel
 
@@ -29,7 +29,10 @@ def this_run_id(run_id: str | None) -> str:
 def settle_gate(result: GateResult, run_id: str) -> State | None:
     """Record a gate's result; a Failed state naming every unmet requirement if it is blocked."""
     record_gate(result, run_id)
-    return None if result.passed else Failed(message=result.message())
+    if result.passed:
+        return None
+    get_run_logger().warning(result.message())  # the state's message shows escaped; the log, as written
+    return Failed(message=result.message())
 
 
 def run_gate(stage: Stage, network: str, as_of: date | None, run_id: str | None) -> GateOutcome | State:

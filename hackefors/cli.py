@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -167,14 +169,15 @@ def heartbeats_off():  # type: ignore[no-untyped-def]
 
 @app.command()
 def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
-        decided_by: Annotated[str, typer.Option(
-            "--decided-by", help="Who signs off the decision in this unattended run.")] = "hackefors run",
+        decided_by: Annotated[str | None, typer.Option(
+            "--decided-by", help="Who signs off the decision in this unattended run; default: your login "
+                                 "name.")] = None,
         report: Annotated[bool, typer.Option(
             "--report/--no-report", help="Write the gap analysis (HTML and PDF) during the run.")] = True,
         ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input."""
     from flows.certify_network import certify_network
-    from flows.inputs import SignOff
+    from flows.inputs import Decision, SignOff
     from services.gates import results_of_run
     from tasks.reporting import report_stem, reports_folder
 
@@ -183,7 +186,9 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
     with heartbeats_off():
         # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
-        sign_off = SignOff(approve=True, decided_by=decided_by, comment="signed off on the command line")
+        who = decided_by or f"{getpass.getuser()} (unattended hackefors run)"
+        sign_off = SignOff(decision=Decision.APPROVE, decided_by=who,
+                           comment="signed off on the command line")
         state = certify_network(network=network_id, as_of=day, sign_off=sign_off, report=report,
                                 return_state=True)
     run_id = str(state.state_details.flow_run_id)
@@ -250,7 +255,6 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
 def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1") -> None:
     """Start the Prefect server and UI, then register and serve the deployments; Ctrl-C stops all."""
-    import os
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -487,6 +491,9 @@ def certificate_reduce(number: str,
 def main() -> None:
     from services.errors import ServiceError
 
+    # The temporary Prefect server of `run` and `remind` gets time to start on a slow or busy machine
+    # (Prefect's default is 20 s); a value the user set wins.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         # Without standalone mode click returns, rather than raises, the code of typer.Exit.
         code = app(standalone_mode=False)

@@ -17,6 +17,7 @@ class DomainEvent(BaseModel):
     network_id: str
     payload: dict[str, Any] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
+    subject: str = ""  # what the event is about, in words: an event card shows it
 
 
 class HistoryEntry(BaseModel):

@@ -59,7 +59,8 @@ def evaluate_gate(stage: Stage, network: Network, as_of: date, policy: Policy | 
     """Run every check of `stage` for every company and for the network."""
     rule = RULES[stage]
     checks = rule(network, as_of, policy or policy_for(network))
-    return GateResult(network_id=network.id, stage=stage, as_of=as_of, checks=tuple(checks))
+    return GateResult(network_id=network.id, stage=stage, as_of=as_of, checks=tuple(checks),
+                      network_name=network.name, companies={c.id: c.name for c in network.companies})
 
 
 class CompanyProgress(BaseModel):

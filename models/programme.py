@@ -57,7 +57,8 @@ class SurveillanceVerdict(BaseModel):
     def unmet(self) -> list[str]:
         # A suspension alone does not count, or a suspended certificate could never be reinstated.
         return [*self.stage_failures,
-                *(c.line() for c in self.gate.blockers if c.requirement != "certificate-in-force")]
+                *(c.line(self.gate.companies) for c in self.gate.blockers
+                  if c.requirement != "certificate-in-force")]
 
     @property
     def passed(self) -> bool:

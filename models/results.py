@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
@@ -27,8 +28,11 @@ class Check(BaseModel):
     def title(self) -> str:
         return CATALOGUE[self.requirement].title
 
-    def line(self) -> str:
+    def line(self, names: Mapping[str, str] | None = None) -> str:
+        """One line: who (a company's name and code when `names` has it), requirement, clause, why."""
         who = self.company or "network"
+        if self.company and names and self.company in names:
+            who = f"{names[self.company]} ({self.company})"
         return f"{who}: {self.requirement} ({self.clause}): {self.detail}"
 
 
@@ -39,6 +43,8 @@ class GateResult(BaseModel):
     stage: Stage
     as_of: date
     checks: tuple[Check, ...]
+    network_name: str = ""  # for people; results read back from the store leave these empty
+    companies: dict[str, str] = {}  # company id -> name
 
     @property
     def passed(self) -> bool:
@@ -53,7 +59,7 @@ class GateResult(BaseModel):
         if self.passed:
             return f"{self.stage.value} gate passed ({len(self.checks)} checks)"
         lines = [f"{self.stage.value} gate blocked by {len(self.blockers)} unmet requirement(s):"]
-        lines += [f"- {c.line()}" for c in self.blockers]
+        lines += [f"- {c.line(self.companies)}" for c in self.blockers]
         return "\n".join(lines)
 
 

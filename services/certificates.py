@@ -77,7 +77,8 @@ def _record_new(uow: AbstractUnitOfWork, draft: CertificateDraft, actor: str, ru
         action="insert", detail={"cycle": draft.cycle, "valid_until": draft.valid_until.isoformat(),
                                  "companies": len(draft.companies), "replaces": replaces})])
     uow.collect(DomainEvent(name="certificate.issued", network_id=draft.network_id, payload={
-        "number": number, "cycle": draft.cycle, "valid_until": draft.valid_until.isoformat()}))
+        "number": number, "cycle": draft.cycle, "valid_until": draft.valid_until.isoformat()},
+        subject=f"{draft.network_name}: certificate {number}"))
     return record
 
 
@@ -118,7 +119,8 @@ def _set_status(uow: AbstractUnitOfWork, record: CertificateRecord, status: Cert
         action="update", detail={"status": [record.status.value, status.value], "on": on.isoformat(),
                                  "reason": reason})])
     uow.collect(DomainEvent(name=STATUS_EVENTS[status], network_id=record.network_id,
-                            payload={"number": record.number, "on": on.isoformat(), "reason": reason}))
+                            payload={"number": record.number, "on": on.isoformat(), "reason": reason},
+                            subject=f"{record.network_id}: certificate {record.number} {status.value}"))
 
 
 def change_status(uow: AbstractUnitOfWork, number: str, status: CertificateStatus, on: date, reason: str,

@@ -7,10 +7,17 @@ from datetime import UTC, date, datetime
 from pydantic import BaseModel, ConfigDict
 
 from models.catalogue import Stage
-from models.certification import certification_audit, check_decision, check_sign_off
+from models.certification import (
+    CertificateDraft,
+    certification_audit,
+    check_decision,
+    check_sign_off,
+    draft_certificate,
+)
 from models.events import DomainEvent, HistoryEntry
+from models.findings import is_open
 from models.gates import CERTIFICATION_GATES, STAGE_PARTS, evaluate_gate, policy_for
-from models.network import Recommendation
+from models.network import Grade, Recommendation
 from models.results import GateResult
 from services.unit_of_work import AbstractUnitOfWork
 
@@ -35,8 +42,9 @@ def record(uow: AbstractUnitOfWork, result: GateResult, run_id: str) -> None:
         uow.collect(DomainEvent(
             name=f"gate.{'passed' if result.passed else 'failed'}", network_id=result.network_id,
             payload={"stage": result.stage.value, "as_of": result.as_of.isoformat(), "run_id": run_id,
-                     "unmet": [c.line() for c in result.blockers][:50]},
-            labels={"hackefors.stage": result.stage.value}))
+                     "unmet": [c.line(result.companies) for c in result.blockers][:50]},
+            labels={"hackefors.stage": result.stage.value},
+            subject=f"{result.network_name or result.network_id}: {result.stage.value} gate"))
         uow.commit()
 
 
@@ -58,7 +66,8 @@ def decide(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str, a
 
 
 class RunSummary(BaseModel):
-    """A run's gates and the share of their checks that were met (its readiness)."""
+    """A run's gates, how many of the certification gates passed (its readiness) and the share of
+    their checks that were met."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -71,9 +80,23 @@ class RunSummary(BaseModel):
         return sum(len(g.checks) for g in self.gates)
 
     @property
+    def gates_passed(self) -> int:
+        return sum(g.passed for g in self.gates if g.stage in CERTIFICATION_GATES)
+
+    @property
     def readiness(self) -> float:
+        """Per cent of the certification gates passed."""
+        return 100.0 * self.gates_passed / len(CERTIFICATION_GATES)
+
+    @property
+    def checks_met(self) -> float:
+        """Per cent of the run's checks met: a second figure, for progress within blocked gates."""
         met = sum(c.passed for g in self.gates for c in g.checks)
         return 100.0 * met / self.checks if self.checks else 0.0
+
+    def headline(self) -> str:
+        return (f"readiness {self.readiness:.0f}%: {self.gates_passed} of {len(CERTIFICATION_GATES)} gates "
+                f"passed, {self.checks_met:.0f}% of {self.checks} checks met")
 
 
 def summarise_run(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str) -> RunSummary:
@@ -101,3 +124,29 @@ def record_recommendation(uow: AbstractUnitOfWork, network_id: str, audit_id: st
             detail={"recommendation": [before, recommendation.value], "lead_auditor": lead_auditor,
                     "note": note})])
         uow.commit()
+
+
+class SignOffBrief(BaseModel):
+    """What the decision maker reads above the sign-off form."""
+
+    model_config = ConfigDict(frozen=True)
+
+    network_name: str
+    as_of: date
+    certificate: CertificateDraft  # what would be issued: scope, validity, members
+    open_minors: list[str]  # minor findings of the certification audit still open, with their plans
+    run: RunSummary
+
+
+def sign_off_brief(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str) -> SignOffBrief:
+    """The certificate a sign-off would issue and what is still open, for a run whose gates passed."""
+    with uow:
+        network = uow.networks.load(network_id, parts={"external_audits"})
+    audit = certification_audit(network, as_of)
+    minors = [f"{f.id} at {f.company or 'the central function'} ({f.clause}): {f.description}"
+              + (f"; plan accepted on {f.plan_accepted_on}" if f.plan_accepted_on else "")
+              for f in (audit.findings if audit else ())
+              if f.grade == Grade.MINOR and is_open(f.closed_on, as_of)]
+    return SignOffBrief(network_name=network.name, as_of=as_of,
+                        certificate=draft_certificate(network, as_of, policy_for(network)),
+                        open_minors=minors, run=summarise_run(uow, network_id, as_of, run_id))

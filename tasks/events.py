@@ -11,20 +11,21 @@ from models.events import DomainEvent
 from services.unit_of_work import SqlAlchemyUnitOfWork
 
 
-def emit(event: str, network_id: str, payload: dict[str, Any], **labels: str) -> None:
+def emit(event: str, network_id: str, payload: dict[str, Any], subject: str = "", **labels: str) -> None:
     """Emit `hackefors.<event>` about a network, from inside a flow or task run only (the CLI's
-    own changes are in the store's history; emitting there would start a server just for that)."""
+    own changes are in the store's history; emitting there would start a server just for that).
+    `subject` names what it is about in words, for the event's card in the UI."""
     if FlowRunContext.get() is None and TaskRunContext.get() is None:
         return
     emit_event(event=f"hackefors.{event}",
                resource={"prefect.resource.id": f"hackefors.network.{network_id}",
-                         "prefect.resource.name": network_id, **labels},
+                         "prefect.resource.name": subject or network_id, **labels},
                payload=payload)
 
 
 def publish(event: DomainEvent) -> None:
     """Publish a service's event to Prefect."""
-    emit(event.name, event.network_id, event.payload, **event.labels)
+    emit(event.name, event.network_id, event.payload, event.subject, **event.labels)
 
 
 def unit_of_work() -> SqlAlchemyUnitOfWork:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 
 from models.catalogue import Stage
 from models.network import Recommendation
 from models.results import GateResult
 from services import gates
-from tasks.events import unit_of_work
+from tasks.events import emit, unit_of_work
 from tasks.retrying import IO_TASK
 
 
@@ -34,16 +34,47 @@ def evaluate_decision(network_id: str, as_of: date, run_id: str, approved: bool 
     return gates.decide(unit_of_work(), network_id, as_of, run_id, approved, decided_by, comment)
 
 
-@task(name="summarise-gates", task_run_name="summarise-gates-{network_id}", **IO_TASK)
-def summarise_gates(network_id: str, as_of: date, run_id: str) -> str:
-    """The gate summary shown above the sign-off form: markdown, one line per gate."""
-    summary = gates.summarise_run(unit_of_work(), network_id, as_of, run_id)
-    lines = [f"### Certification of `{network_id}`: gate results", "",
-             "| gate | result | checks |", "|---|---|---|"]
+RESUME_HINT = ("In the Prefect UI: open this run, then its ⋮ menu → **Resume** shows the form "
+               "(the run waits until someone answers).")
+
+
+@task(name="prepare-sign-off", task_run_name="prepare-sign-off-{network_id}", **IO_TASK)
+def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list[str]) -> str:
+    """Write what the decision maker reads above the sign-off form, and announce that it waits."""
+    brief = gates.sign_off_brief(unit_of_work(), network_id, as_of, run_id)
+    draft = brief.certificate
+    lines = [f"### Sign-off: certification of {brief.network_name} as of {as_of}", "",
+             RESUME_HINT, "",
+             f"**Would issue:** a certificate valid {draft.issued_on} to {draft.valid_until} "
+             f"(cycle {draft.cycle}), certified by {draft.certification_body}.", "",
+             f"**Scope:** {draft.scope}", "",
+             f"**Member companies ({len(draft.companies)}):** "
+             + ", ".join(f"{name} ({cid})" for cid, name in draft.companies), "",
+             f"**Gates:** {brief.run.headline()}", ""]
+    lines += ["| gate | result | checks |", "|---|---|---|"]
     lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.checks)} |"
-              for g in summary.gates]
-    lines += ["", "Approve to issue the certificate; refuse to stop this run without one."]
+              for g in brief.run.gates]
+    lines += ["", f"**Open minor findings ({len(brief.open_minors)}):**"]
+    lines += [f"- {m}" for m in brief.open_minors] or ["- none"]
+    lines += ["", "**Gap analysis:** " + (", ".join(f"`{p}`" for p in gap_report) if gap_report else
+                                        "not written in this run (see the `gap-analysis` artifact)"),
+              "", "Choose **approve** to issue the certificate or **refuse** to end this run without one, "
+                  "and give your name."]
+    emit("sign_off.awaited", network_id, {"run_id": run_id, "as_of": as_of.isoformat()},
+         subject=f"{brief.network_name}: sign-off awaited")
+    get_run_logger().warning("Waiting for the decision maker's sign-off. %s", RESUME_HINT.replace("**", ""))
     return "\n".join(lines)
+
+
+@task(name="prepare-auditor-input", task_run_name="prepare-auditor-input-{network_id}", **IO_TASK)
+def prepare_auditor_input(network_id: str, audit_id: str, run_id: str) -> str:
+    """Write what the lead auditor reads above the recommendation form, and announce that it waits."""
+    emit("auditor_input.awaited", network_id, {"run_id": run_id, "audit_id": audit_id},
+         subject=f"{network_id}: recommendation for {audit_id} awaited")
+    get_run_logger().warning("Waiting for the auditors' recommendation on %s. %s", audit_id,
+                             RESUME_HINT.replace("**", ""))
+    return (f"### Recommendation for audit {audit_id} of `{network_id}`\n\nThe store holds no "
+            f"recommendation for this audit yet; the lead auditor records it here.\n\n{RESUME_HINT}")
 
 
 @task(name="record-gate", task_run_name="record-{result.stage}-{result.network_id}", **IO_TASK)
@@ -62,14 +93,13 @@ def record_gate(result: GateResult, run_id: str) -> None:
 @task(name="publish-summary", task_run_name="publish-summary-{network_id}", **IO_TASK)
 def publish_certification_summary(network_id: str, as_of: date, run_id: str,
                                   certificate: str | None) -> float:
-    """Publish the run's markdown summary and its readiness (share of checks met)."""
+    """Publish the run's markdown summary and its readiness: the share of certification gates passed."""
     summary = gates.summarise_run(unit_of_work(), network_id, as_of, run_id)
-    readiness = summary.readiness
-    create_progress_artifact(progress=readiness, key=artifact_key("readiness", network_id),
-                             description=f"Share of requirement checks passed for {network_id}")
+    create_progress_artifact(progress=round(summary.readiness), key=artifact_key("readiness", network_id),
+                             description=f"{network_id}: {summary.headline()}")
+    state = f"Certified: {certificate}" if certificate else "Not certified (yet)"
     lines = [f"# Certification of `{network_id}` as of {as_of}", "",
-             f"**{'Certified: ' + certificate if certificate else 'Not certified'}** · "
-             f"readiness {readiness:.1f}% of {summary.checks} checks", "",
+             f"**{state}** · {summary.headline()}", "",
              "| gate | result | unmet |", "|---|---|---|"]
     lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.blockers)} |"
               for g in summary.gates]
@@ -80,7 +110,7 @@ def publish_certification_summary(network_id: str, as_of: date, run_id: str,
                   for c in blockers]
     create_markdown_artifact(markdown="\n".join(lines), key=artifact_key("certification", network_id),
                              description=f"Certification summary for {network_id}")
-    return readiness
+    return summary.readiness
 
 
 @task(name="pending-recommendation", task_run_name="pending-recommendation-{network_id}", **IO_TASK)

@@ -20,7 +20,7 @@ from models.tables import CertificateRow, GateResultRow
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, inspect_store
 
 pytestmark = pytest.mark.e2e
-APPROVED = SignOff(approve=True, decided_by="Test decision maker")
+APPROVED = SignOff(decision="approve", decided_by="Test decision maker")
 
 PLANTED = {
     ("OAK", "group-agreement"), ("HTR", "coordinator"), ("network", "central-coordinator"),
@@ -43,6 +43,9 @@ def test_a_ready_network_is_certified_with_a_pdf_and_artifacts(store: Path) -> N
     certificate = state.result()
     assert certificate.number == "HKF-OSTGOTA-SMALL-2025-01"
     assert certificate.valid_until.isoformat() == "2028-03-02"
+    assert state.message == (f"certified: {certificate.number} issued, valid 2025-03-03 to 2028-03-02, "
+                             f"approved by Test decision maker; files: {certificate.pdf_path} (and .html, "
+                             ".json beside it)")
     reader = PdfReader(certificate.pdf_path)
     assert len(reader.pages) == 2
     text = "".join(page.extract_text() for page in reader.pages)
@@ -96,7 +99,9 @@ def test_a_blocked_network_fails_naming_every_planted_reason(store: Path) -> Non
               for r in rows if r.stage != "decision" for c in r.checks if not c["passed"]}
     assert failed == PLANTED
     for company, requirement in PLANTED:
-        assert f"{company}: {requirement} (" in message, (company, requirement)
+        who = "network" if company == "network" else f"({company})"  # companies by name and code
+        assert f"{who}: {requirement} (" in message, (company, requirement)
+    assert "Östgöta Åkeri AB (OAK): group-agreement (IAF MD 1)" in message
     gates = {r.stage: r.passed for r in rows}
     assert gates == {"formation": False, "training": False, "planning": False,
                      "internal_audits": False, "management_review": False,
@@ -146,16 +151,18 @@ def test_the_readiness_check_publishes_readiness_and_issues_nothing(store: Path)
 
     assert check_readiness(network="ostgota-small", as_of=SMALL_AS_OF) == 100.0
     blocked = check_readiness(network="hackefors-blocked", as_of=HACKEFORS_AS_OF, return_state=True)
-    assert blocked.is_failed() and (blocked.message or "").startswith("readiness 9")
+    assert blocked.is_failed() and (blocked.message or "").startswith("readiness 0% (0 of 6 gates passed)")
     assert certificates("ostgota-small") == 0
     progress = Artifact.get("readiness-hackefors-blocked")
-    assert progress is not None and progress.type == "progress" and 90 < float(progress.data) < 100
+    # Readiness counts gates: blocked at all six is 0 %, however many checks are met.
+    assert progress is not None and progress.type == "progress" and float(progress.data) == 0
+    assert "0 of 6 gates passed, 97% of" in (progress.description or "")
     gap = Artifact.get("gap-analysis-hackefors-blocked")
     assert gap is not None and "14 gap(s) to close" in str(gap.data)
 
 
 def test_a_refused_sign_off_issues_nothing_and_says_who_refused(store: Path) -> None:
-    refused = SignOff(approve=False, decided_by="Karin Holm, Altea", comment="binder 2 not seen")
+    refused = SignOff(decision="refuse", decided_by="Karin Holm, Altea", comment="binder 2 not seen")
     state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=refused,
                             return_state=True)
     assert state.is_failed()
@@ -208,8 +215,18 @@ def test_an_attended_run_asks_the_auditors_then_the_decision_maker(store: Path) 
 
     resume_flow_run(paused("audit-network-ostgota-small"), run_input={
         "recommendation": "recommended", "lead_auditor": "Gösta Wennberg", "note": "no majors"})
-    resume_flow_run(paused("certify-network-ostgota-small"), run_input={
-        "approve": True, "decided_by": "Karin Holm, Altea", "comment": ""})
+    signing = paused("certify-network-ostgota-small")
+    from prefect.input.actions import read_flow_run_input
+
+    with get_client(sync_client=True) as client:
+        keyset = client.read_flow_run(signing).state.state_details.run_input_keyset  # type: ignore[union-attr]
+    brief = str(read_flow_run_input(keyset["description"], flow_run_id=signing))
+    for shown in ("as of 2025-03-03", "valid 2025-03-03 to 2028-03-02", "Valdemarsviks Tryck AB (VTR)",
+                  "Open minor findings", "⋮ menu → **Resume**", f"gap-ostgota-small-{SMALL_AS_OF}.pdf",
+                  "readiness 100%: 6 of 6 gates passed"):
+        assert shown in brief, shown
+    resume_flow_run(signing, run_input={
+        "decision": "approve", "decided_by": "Karin Holm, Altea", "comment": ""})
     runner.join(120)
     state = outcome["state"]
     assert state.is_completed(), state.message  # type: ignore[attr-defined]
@@ -232,3 +249,26 @@ def test_gate_and_certificate_events_reach_prefect(store: Path) -> None:
               ("hackefors.gate.failed", "hackefors.network.hackefors-blocked")}
     seen = events_seen(wanted)
     assert wanted <= seen, seen
+    # An event's card shows its resource's name: the network's name and the stage, in words.
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        reply = client._client.post("/events/filter", json={
+            "filter": {"event": {"name": ["hackefors.gate.passed"]},
+                       "resource": {"id": ["hackefors.network.ostgota-small"]}}, "limit": 50})
+    names = {e["resource"]["prefect.resource.name"] for e in reply.json()["events"]}
+    assert "Östgöta Småföretag Miljönätverk: training gate" in names, names
+
+
+def test_an_attended_run_of_a_blocked_network_asks_nobody(store: Path) -> None:
+    """The blocked example's certification audit has no recommendation yet, but five gates already
+    fail: asking the auditors could not lead to a certificate, so the run never pauses."""
+    from prefect.client.orchestration import get_client
+
+    state = certify_network(network="hackefors-blocked", as_of=HACKEFORS_AS_OF, sign_off_timeout=600,
+                            report=False, return_state=True)
+    assert state.is_failed() and (state.message or "").startswith("not certified:")
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_flow_runs(limit=200) if r.name.endswith("-hackefors-blocked")]
+        paused = [r.name for r in runs for st in client.read_flow_run_states(r.id) if st.is_paused()]
+    assert any(r.name == "audit-network-hackefors-blocked" for r in runs) and paused == []

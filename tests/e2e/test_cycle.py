@@ -19,7 +19,7 @@ from tests.conftest import save as save_network
 from tests.e2e.conftest import events_seen
 
 pytestmark = pytest.mark.e2e
-APPROVED = SignOff(approve=True, decided_by="Test decision maker")
+APPROVED = SignOff(decision="approve", decided_by="Test decision maker")
 NUMBER = "HKF-OSTGOTA-SMALL-2025-01"
 
 

@@ -22,7 +22,7 @@ from hackefors import PROJECT_ROOT
 from tests.conftest import SMALL_AS_OF
 
 pytestmark = pytest.mark.e2e
-APPROVED = SignOff(approve=True, decided_by="Test decision maker")
+APPROVED = SignOff(decision="approve", decided_by="Test decision maker")
 PREFECT_YAML = PROJECT_ROOT / "deployments" / "prefect.yaml"
 
 

@@ -76,7 +76,9 @@ def certify_through_the_api(client: httpx.Client, log: Path) -> str:
 
     found = wait_for("the deployment to register", deployment)
     created = call(client, "POST", f"/deployments/{found['id']}/create_flow_run",
-                   json={"parameters": {"network": "ostgota-small", "as_of": "2025-03-03"}})
+                   # An approval given in advance as a parameter is ignored: the run still waits for a person.
+                   json={"parameters": {"network": "ostgota-small", "as_of": "2025-03-03", "sign_off": {
+                       "decision": "approve", "decided_by": "Nobody in advance"}}})
     assert created.status_code == 201, created.text
     run_id = str(created.json()["id"])
 
@@ -90,11 +92,16 @@ def certify_through_the_api(client: httpx.Client, log: Path) -> str:
 
     wait_for("the run to pause for the sign-off", paused)
     resumed = call(client, "POST", f"/flow_runs/{run_id}/resume", json={"run_input": {
-        "approve": True, "decided_by": "Integration test, Altea", "comment": "binders seen"}})
+        "decision": "approve", "decided_by": "Integration test, Altea", "comment": "binders seen"}})
     assert resumed.status_code == 201 and resumed.json()["status"] == "ACCEPT", resumed.text
     final = wait_for("the run to finish",
                      lambda: (now := state()) in ("COMPLETED", "FAILED", "CRASHED") and now)
     assert final == "COMPLETED", log.read_text()[-3000:]
+    message = call(client, "GET", f"/flow_runs/{run_id}").json()["state"]["message"]
+    assert "approved by Integration test, Altea" in message, message
+    logs = call(client, "POST", "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}},
+                                                      "limit": 200}).json()
+    assert any("ignored in a deployment run" in entry["message"] for entry in logs), logs
     return run_id
 
 

@@ -63,7 +63,7 @@ def hackefors_serve(home: Path, folder: Path) -> Iterator[tuple[httpx.Client, su
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(60)
+            process.wait(180)  # a loaded machine drains logs and stops the server slowly
         finally:
             stop(process)  # only if Ctrl-C did not stop it
 

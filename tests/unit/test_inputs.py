@@ -1,0 +1,37 @@
+"""The forms a paused run shows: no blank names, no decision taken for the person."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from flows.inputs import AuditorInput, Decision, SignOff
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_a_blank_decision_maker_or_lead_auditor_is_refused(name: str) -> None:
+    with pytest.raises(ValidationError, match="decided_by"):
+        SignOff(decision=Decision.REFUSE, decided_by=name)
+    with pytest.raises(ValidationError, match="lead_auditor"):
+        AuditorInput(recommendation="recommended", lead_auditor=name)
+
+
+def test_approve_or_refuse_must_be_chosen() -> None:
+    with pytest.raises(ValidationError, match="decision"):
+        SignOff(decided_by="Karin Holm")  # type: ignore[call-arg]
+    refused = SignOff(decision="refuse", decided_by="  Karin Holm ")
+    assert not refused.approve and refused.decided_by == "Karin Holm"
+    assert SignOff(decision="approve", decided_by="Karin Holm").approve
+
+
+@pytest.mark.parametrize(("form", "required"), [
+    (SignOff, {"decision", "decided_by"}),
+    (AuditorInput, {"recommendation", "lead_auditor"}),
+])
+def test_the_form_the_ui_shows_keeps_every_field_required(form: type, required: set[str]) -> None:
+    shown = form.with_initial_data(description="what the person reads above the form")
+    schema = shown.model_json_schema()
+    assert required <= set(schema["required"])
+    name = "decided_by" if form is SignOff else "lead_auditor"
+    assert schema["properties"][name]["minLength"] == 1
+    assert "default" not in schema["properties"][name]
