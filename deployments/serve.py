@@ -6,6 +6,7 @@ process work pool (see the README).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,7 @@ from prefect.schedules import Cron
 from flows.certify_network import certify_network
 from flows.check_certificates import check_certificates
 from flows.check_readiness import check_readiness
+from flows.notify_operator import notify_operator
 from flows.send_reminders import send_reminders
 from flows.survey_network import survey_network
 
@@ -22,6 +24,8 @@ TIMEZONE = "Europe/Stockholm"
 DAILY_REMINDERS = "0 6 * * *"  # 06:00 every day
 WEEKLY_READINESS = "0 5 * * 1"  # 05:00 on Mondays
 DAILY_CERTIFICATES = "30 5 * * *"
+SIGN_OFF_NOTICE = "on-sign-off-awaited"
+SIGN_OFF_AUTOMATION = "hackefors: email the operator when a sign-off is awaited"
 
 
 def surveillance_cron(due: date) -> str:
@@ -47,6 +51,9 @@ def build_deployments(as_of: date | None = None) -> list[Any]:
                                       description="Run the certification lifecycle of a network."),
         check_certificates.to_deployment(name="daily", schedule=Cron(DAILY_CERTIFICATES, timezone=TIMEZONE),
                                          description="Expire certificates and list those expiring."),
+        notify_operator.to_deployment(name=SIGN_OFF_NOTICE,
+                                      description="Email the operator that a run waits for its sign-off; "
+                                                  "started by an automation."),
     ]
     for network_id, surveillance_due in network_plans(as_of or date.today()):
         deployments.append(check_readiness.to_deployment(
@@ -61,8 +68,34 @@ def build_deployments(as_of: date | None = None) -> list[Any]:
     return deployments
 
 
+def sign_off_automation(deployments: list[Any]) -> str:
+    """Register the operator's notice deployment and (re)create the one automation that runs it on
+    every `hackefors.sign_off.awaited` event; the automation's id."""
+    from prefect.automations import Automation
+    from prefect.events.actions import RunDeployment
+    from prefect.events.schemas.automations import EventTrigger, Posture
+
+    notice = next(d for d in deployments if d.name == SIGN_OFF_NOTICE)
+    deployment_id = notice.apply()
+    with contextlib.suppress(ValueError):  # ValueError: none yet
+        Automation.read(name=SIGN_OFF_AUTOMATION).delete()  # one automation, however often serve starts
+    automation = Automation(
+        name=SIGN_OFF_AUTOMATION,
+        description="A certification run paused for the decision maker: tell the operator by email.",
+        trigger=EventTrigger(expect={"hackefors.sign_off.awaited"},
+                             match={"prefect.resource.id": "hackefors.network.*"},
+                             posture=Posture.Reactive, threshold=1),
+        actions=[RunDeployment(source="selected", deployment_id=deployment_id, parameters={
+            "network": "{{ event.payload.network_id }}", "run_id": "{{ event.payload.run_id }}",
+            "as_of": "{{ event.payload.as_of }}"})],
+    ).create()
+    return str(automation.id)
+
+
 def main() -> None:
-    serve(*build_deployments())
+    deployments = build_deployments()
+    sign_off_automation(deployments)
+    serve(*deployments)
 
 
 if __name__ == "__main__":

@@ -258,8 +258,9 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from deployments.serve import build_deployments
+    from deployments.serve import build_deployments, sign_off_automation
     from deployments.server import start_server, stop
+    from tasks.settings import get_settings
 
     home = Path(os.environ.get("PREFECT_HOME", Path.cwd() / ".prefect"))
     where = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL", "SQLite under PREFECT_HOME")
@@ -272,9 +273,13 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
     try:
         with temporary_settings(updates={PREFECT_API_URL: api}):
             deployments = build_deployments()
+            sign_off_automation(deployments)
             console.print(f"[bold]Prefect UI: http://{host}:{port}[/]  (API {api})")
             console.print(f"Serving {len(deployments)} deployments: "
                           + ", ".join(sorted(d.name for d in deployments)))
+            operator = get_settings().operator_email
+            whom = operator or "the operator (set HACKEFORS_OPERATOR_EMAIL; none is set)"
+            console.print(f"Automation: emails {whom} when a certification run waits for its sign-off.")
             console.print("Ctrl-C stops the deployments and the server.")
             from prefect import serve as prefect_serve
 

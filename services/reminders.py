@@ -129,6 +129,23 @@ def deliver_queued(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str | No
     return DeliveryResult(sent=sent, written=written)
 
 
+def notify_operator_of_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as_of: date,
+                                run_id: str, operator_email: str | None, mail_from: str) -> str | None:
+    """Queue and deliver, once per run, an email telling the operator that a run waits for its
+    sign-off; to whom (None: no operator address is configured)."""
+    if not operator_email:
+        return None
+    with uow:
+        network = uow.networks.load(network_id, parts=())
+        item = sign_off_item(network, run_id)
+        message = compose_reminder(network.name, network.operator, network.name, network.operator,
+                                   operator_email, [item], network.language, mail_from, as_of)
+        _queue(uow, network_id, as_of, as_of, [(f"operator:{operator_email}", message, (item,))])
+        uow.commit()
+    deliver_queued(uow, mailer, network_id)
+    return operator_email
+
+
 def remind_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as_of: date, run_id: str,
                     mail_from: str) -> str | None:
     """Queue and deliver a reminder to the central coordinator that a sign-off is waiting; to whom."""

@@ -60,7 +60,8 @@ def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list
                                         "not written in this run (see the `gap-analysis` artifact)"),
               "", "Choose **approve** to issue the certificate or **refuse** to end this run without one, "
                   "and give your name."]
-    emit("sign_off.awaited", network_id, {"run_id": run_id, "as_of": as_of.isoformat()},
+    emit("sign_off.awaited", network_id,
+         {"network_id": network_id, "run_id": run_id, "as_of": as_of.isoformat()},
          subject=f"{brief.network_name}: sign-off awaited")
     get_run_logger().warning("Waiting for the decision maker's sign-off. %s", RESUME_HINT.replace("**", ""))
     return "\n".join(lines)

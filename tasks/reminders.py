@@ -39,6 +39,14 @@ def list_networks() -> list[str]:
     return networks.list_networks(unit_of_work())
 
 
+@task(name="notify-operator", task_run_name="notify-operator-{network_id}", **IO_TASK)
+def notify_operator_of_sign_off(network_id: str, as_of: date, run_id: str) -> str | None:
+    """Email the operator, once per run, that a certification run waits for its sign-off."""
+    settings = get_settings()
+    return reminders.notify_operator_of_sign_off(unit_of_work(), mailer(), network_id, as_of, run_id,
+                                                 settings.operator_email, settings.mail_from)
+
+
 @task(name="remind-sign-off", task_run_name="remind-sign-off-{network_id}", **IO_TASK)
 def remind_sign_off(network_id: str, as_of: date, run_id: str) -> str | None:
     """Queue and deliver a reminder to the central coordinator that a sign-off is waiting."""

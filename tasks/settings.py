@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     smtp_security: str = Field(default="starttls", description="starttls, ssl or none.")
     smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the SMTP server.")
     mail_from: str = "hackefors@localhost"
+    operator_email: str | None = Field(
+        default=None, description="The operator's address: emailed when a certification run waits for its "
+                                  "sign-off (through the automation `hackefors serve` creates).")
 
     @property
     def effective_database_url(self) -> str:

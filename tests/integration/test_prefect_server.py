@@ -91,6 +91,14 @@ def certify_through_the_api(client: httpx.Client, log: Path) -> str:
         return now == "PAUSED"
 
     wait_for("the run to pause for the sign-off", paused)
+    # The automation `serve` created runs notify_operator, which emails the operator (.eml here).
+    outbox = log.parent / "out" / "outbox"
+
+    def operator_emailed() -> bool:
+        emails = [p.read_bytes().replace(b"=\r\n", b"") for p in outbox.rglob("*.eml")]
+        return any(b"operator@altea.example" in e and run_id.encode() in e for e in emails)
+
+    wait_for("the operator's email about the waiting sign-off", operator_emailed, timeout=120)
     resumed = call(client, "POST", f"/flow_runs/{run_id}/resume", json={"run_input": {
         "decision": "approve", "decided_by": "Integration test, Altea", "comment": "binders seen"}})
     assert resumed.status_code == 201 and resumed.json()["status"] == "ACCEPT", resumed.text
@@ -105,15 +113,34 @@ def certify_through_the_api(client: httpx.Client, log: Path) -> str:
     return run_id
 
 
+def a_blocked_run_ends_failed_with_its_reasons_and_no_traceback(client: httpx.Client) -> None:
+    """The blocked example, run from the deployment as an operator would: five gates fail, so nobody
+    is asked anything; the run ends Failed naming what blocks, and no log line is a traceback."""
+    found = call(client, "GET", "/deployments/name/certify-network/on-demand").json()
+    created = call(client, "POST", f"/deployments/{found['id']}/create_flow_run", json={"parameters": {
+        "network": "hackefors-blocked", "as_of": "1999-02-15", "report": False}})
+    run_id = str(created.json()["id"])
+    final = wait_for("the blocked run to end", lambda: (state := call(
+        client, "GET", f"/flow_runs/{run_id}").json()["state"])["type"] in ("COMPLETED", "FAILED", "CRASHED")
+        and state)
+    assert final["type"] == "FAILED" and final["message"].startswith("not certified:"), final
+    assert "Östgöta Åkeri AB (OAK): group-agreement" in final["message"]
+    logs = call(client, "POST", "/logs/filter", json={"limit": 200, "sort": "TIMESTAMP_DESC"}).json()
+    tracebacks = [e["message"] for e in logs if "Traceback" in e["message"]]
+    assert logs and not tracebacks, "\n\n".join(tracebacks)
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
         database: str, prefect_home: Path, tmp_path: Path) -> None:
     store = tmp_path / "data"
-    env_store = {"HACKEFORS_DATA_DIR": str(store), "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out")}
+    env_store = {"HACKEFORS_DATA_DIR": str(store), "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out"),
+                 "HACKEFORS_OPERATOR_EMAIL": "operator@altea.example"}
     from tasks.db import get_engine
 
     engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")
     save(build(example_data("small")), engine)
+    save(build(example_data("blocked")), engine)
 
     for db_url in prefect_database(database):
         old = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
@@ -134,6 +161,7 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
         try:
             with httpx.Client(base_url=api, timeout=30) as api_client:
                 run_id = certify_through_the_api(api_client, tmp_path / "serve.log")
+                a_blocked_run_ends_failed_with_its_reasons_and_no_traceback(api_client)
         finally:
             stop(runner)
             stop(server)

@@ -35,3 +35,27 @@ def test_the_form_the_ui_shows_keeps_every_field_required(form: type, required: 
     name = "decided_by" if form is SignOff else "lead_auditor"
     assert schema["properties"][name]["minLength"] == 1
     assert "default" not in schema["properties"][name]
+
+
+def test_a_run_that_ends_failed_on_purpose_is_logged_without_a_traceback() -> None:
+    import logging
+    import sys
+
+    from prefect.exceptions import FailedRun
+
+    from flows import EndedFailedOnPurpose
+
+    try:
+        raise FailedRun("not certified: training gate blocked")
+    except FailedRun:
+        record = logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1,
+                                   "Engine execution exited with unexpected exception", (), sys.exc_info())
+    assert EndedFailedOnPurpose().filter(record)
+    assert record.exc_info is None and record.levelname == "WARNING"
+    assert "Traceback" not in logging.Formatter().format(record)
+    try:
+        raise ValueError("a real crash")
+    except ValueError:
+        crash = logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    EndedFailedOnPurpose().filter(crash)
+    assert "Traceback" in logging.Formatter().format(crash)  # real crashes keep theirs
