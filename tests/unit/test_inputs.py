@@ -35,3 +35,18 @@ def test_the_form_the_ui_shows_keeps_every_field_required(form: type, required: 
     name = "decided_by" if form is SignOff else "lead_auditor"
     assert schema["properties"][name]["minLength"] == 1
     assert "default" not in schema["properties"][name]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_the_server_refuses_a_blank_name_when_the_form_is_submitted(name: str) -> None:
+    """Prefect's server checks a Resume form against its JSON schema (the same function its resume
+    endpoint calls); a name of spaces must be refused there, not fail the run afterwards."""
+    from prefect.utilities.schema_tools import ValidationError as SchemaError
+    from prefect.utilities.schema_tools import validate
+
+    for form, choice, field in ((SignOff, {"decision": "approve"}, "decided_by"),
+                                (AuditorInput, {"recommendation": "recommended"}, "lead_auditor")):
+        schema = form.with_initial_data(description="above the form").model_json_schema()
+        with pytest.raises(SchemaError, match=field):
+            validate({**choice, field: name}, schema, raise_on_error=True)
+        validate({**choice, field: " Karin Holm "}, schema, raise_on_error=True)
