@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT := false
 export HACKEFORS_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install run test test-fast ui lint typecheck bench clean
+.PHONY: install browser run test test-fast ui lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -24,8 +24,23 @@ run: install
 	$(BIN)/hackefors import examples/hackefors.yaml --as-of 1999-02-15
 	$(BIN)/hackefors run --network hackefors --as-of 1999-02-15
 
-## The whole suite: unit, integration (SQLite, PostgreSQL where reachable) and end-to-end flows.
-test: install
+## Chromium for the browser tests (tests/e2e/test_browser.py): Debian's package, installed when it is
+## missing and we are root with apt-get; anywhere else those tests are skipped with the reason (CI,
+## with HACKEFORS_REQUIRE_BROWSER=1, fails instead). HACKEFORS_CHROMIUM names another Chromium.
+browser:
+	@if [ -n "$$HACKEFORS_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+			|| echo "Could not install chromium: the browser tests will be skipped."; \
+	else \
+		echo "No Chromium (and not root with apt-get): the browser tests will be skipped."; \
+	fi
+
+## The whole suite: unit, integration (SQLite, PostgreSQL where reachable), end-to-end flows and the
+## browser test of the Prefect UI.
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -10,8 +10,11 @@ from pydantic import Field, StringConstraints
 
 from models.network import Recommendation
 
-# A person's name: required, and blank is no name.
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A person's name: required, and blank is no name. The pattern (some character that is not a space)
+# goes into the form's JSON schema, so that Prefect's server refuses a name of spaces when the form
+# is submitted; min_length alone is checked there before stripping, and the run would fail later.
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                              pattern=r"\S")]
 
 
 class Decision(StrEnum):

@@ -59,3 +59,18 @@ def test_a_run_that_ends_failed_on_purpose_is_logged_without_a_traceback() -> No
         crash = logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
     EndedFailedOnPurpose().filter(crash)
     assert "Traceback" in logging.Formatter().format(crash)  # real crashes keep theirs
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_the_server_refuses_a_blank_name_when_the_form_is_submitted(name: str) -> None:
+    """Prefect's server checks a Resume form against its JSON schema (the same function its resume
+    endpoint calls); a name of spaces must be refused there, not fail the run afterwards."""
+    from prefect.utilities.schema_tools import ValidationError as SchemaError
+    from prefect.utilities.schema_tools import validate
+
+    for form, choice, field in ((SignOff, {"decision": "approve"}, "decided_by"),
+                                (AuditorInput, {"recommendation": "recommended"}, "lead_auditor")):
+        schema = form.with_initial_data(description="above the form").model_json_schema()
+        with pytest.raises(SchemaError, match=field):
+            validate({**choice, field: name}, schema, raise_on_error=True)
+        validate({**choice, field: " Karin Holm "}, schema, raise_on_error=True)

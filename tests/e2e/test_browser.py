@@ -1,0 +1,177 @@
+"""The operator's way through Prefect's UI, in a real browser: `hackefors serve`, the on-demand
+deployment's form starts a certification, the paused run's Resume form refuses a blank answer and
+takes the approval, and the run's final state names the certificate.
+
+Playwright drives a Chromium that is already on the machine (Debian's `chromium`, or the binary in
+HACKEFORS_CHROMIUM); it never downloads a browser. Without one the test is skipped, with the
+reason; with HACKEFORS_REQUIRE_BROWSER=1 (CI) it fails instead. Each step leaves a screenshot in
+the test's folder (`screenshots/`), the last one also when a step fails."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_prefect_server import call, wait_for
+from tests.integration.test_schedules import hackefors_serve
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+NETWORK = "ostgota-small"  # examples/small.yaml, imported as of 2025-03-03 by hackefors_serve
+AS_OF = "2025-03-03"
+CERTIFICATE = "HKF-OSTGOTA-SMALL-2025-01"
+APPROVER = "Karin Holm, certification manager"
+# Sandboxed containers have no user namespaces; nothing may reach out to the internet.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STEP_MS = 60_000  # one click or page on a loaded 2-core machine
+RUN_SECONDS = 420  # a certification run to its pause, or to its end
+
+
+def chromium() -> str:
+    """The Chromium to drive: HACKEFORS_CHROMIUM, else `chromium` (or `chromium-browser`) on the PATH."""
+    wanted = os.environ.get("HACKEFORS_CHROMIUM")
+    found = shutil.which(wanted) if wanted else shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    reason = (f"HACKEFORS_CHROMIUM={wanted} is not an executable" if wanted else "no Chromium: install "
+              "Debian's `chromium` (`make test` does, as root) or set HACKEFORS_CHROMIUM")
+    if os.environ.get("HACKEFORS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}; HACKEFORS_REQUIRE_BROWSER=1 requires the browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    """A Playwright page in headless Chromium; its last screen is kept when the test fails."""
+    executable = chromium()  # first: skip before a server is started for nothing
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(STEP_MS)
+        try:
+            yield page
+        finally:
+            (tmp_path / "screenshots").mkdir(exist_ok=True)
+            with contextlib.suppress(Exception):  # a failing test's own error matters more
+                page.screenshot(path=tmp_path / "screenshots" / "last.png", full_page=True)
+            browser.close()
+
+
+@pytest.fixture
+def shot(page: Any, tmp_path: Path) -> Callable[[str], None]:
+    """`shot("name")`: a numbered screenshot of the whole page under the test's `screenshots/`."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir(exist_ok=True)
+    taken: list[str] = []
+
+    def take(name: str) -> None:
+        taken.append(name)
+        page.screenshot(path=folder / f"{len(taken):02d}-{name}.png", full_page=True)
+
+    return take
+
+
+def state_badge(page: Any) -> Any:
+    """The run's state, the first badge on its page (under the run's name)."""
+    return page.locator("[data-slot=badge]").first
+
+
+def wait_for_state(page: Any, wanted: str, log: Path) -> None:
+    """Wait until the run page shows `wanted`; the page follows the run by itself, and is reloaded
+    now and then in case it stopped polling. Fails at once when the run failed instead."""
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + RUN_SECONDS
+    while True:
+        try:
+            expect(state_badge(page)).to_have_text(wanted, timeout=30_000)
+            return
+        except AssertionError:
+            shown = state_badge(page).inner_text()
+            assert shown not in ("Failed", "Crashed", "Cancelled"), \
+                f"the run ended {shown}, not {wanted}:\n{log.read_text()[-3000:]}"
+            if time.monotonic() > deadline:
+                raise
+            page.reload()
+
+
+def test_an_operator_starts_a_certification_in_the_ui_and_approves_it_in_the_resume_form(
+        page: Any, shot: Callable[[str], None], prefect_home: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with hackefors_serve(prefect_home, tmp_path) as (client, _):
+        on_demand = "/deployments/name/certify-network/on-demand"
+        wait_for("the on-demand deployment to be served", lambda: call(client, "GET", on_demand).is_success)
+
+        # The address `hackefors serve` prints; the server sends a new browser to the new UI (/v2).
+        page.goto(str(client.base_url.join("/")))
+        page.get_by_role("link", name="Deployments").click()
+        page.get_by_role("link", name="on-demand").click()
+        expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible()
+        shot("deployment")
+
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Custom run").click()
+        page.get_by_label("network").fill(NETWORK)
+        page.get_by_role("tab", name="date", exact=True).click()  # as_of: a date instead of None
+        page.get_by_role("button", name="Pick a date").click()
+        page.get_by_label("Date (yyyy-MM-dd)").fill(AS_OF)
+        page.keyboard.press("Escape")  # closes the calendar
+        expect(page.get_by_role("button", name="March 3rd, 2025")).to_be_visible()
+        shot("custom-run")
+        page.get_by_role("button", name="Submit").click()
+
+        page.get_by_role("link", name="View run").click()  # in the "scheduled to start now" toast
+        page.wait_for_url(re.compile(r"/runs/flow-run/"))
+        wait_for_state(page, "Paused", tmp_path / "serve.log")
+        expect(page.get_by_text(f"certify-network-{NETWORK}", exact=True)).to_be_visible()
+        shot("paused")
+
+        # In the new UI the form is behind the run's ⋮ menu.
+        page.get_by_role("button", name="Open menu").click()
+        page.get_by_role("menuitem", name="Resume").click()
+        form = page.get_by_role("dialog")
+        expect(form).to_contain_text(
+            "Sign-off: certification of Östgöta Småföretag Miljönätverk as of 2025-03-03")
+        expect(form).to_contain_text("Would issue: a certificate valid 2025-03-03 to 2028-03-02")
+        expect(form).to_contain_text("Member companies (3)")
+        shot("resume-form")
+
+        # Nothing chosen, then no name, then a name of spaces: each is refused and the run waits.
+        form.get_by_role("button", name="Resume").click()
+        expect(page.get_by_text("'decision' is a required property")).to_be_visible()
+        form.get_by_role("button", name="Select Decision").click()
+        page.get_by_role("option", name="approve").click()
+        form.get_by_role("button", name="Resume").click()
+        expect(page.get_by_text("'decided_by' is a required property")).to_be_visible()
+        form.get_by_label("Decided By").fill("   ")
+        form.get_by_role("button", name="Resume").click()
+        expect(page.get_by_text("Validation failed for field 'decided_by'")).to_be_visible()
+        shot("blank-name-refused")
+        expect(form).to_be_visible()
+        expect(state_badge(page)).to_have_text("Paused")
+
+        form.get_by_label("Decided By").fill(APPROVER)
+        form.get_by_label("Comment (Optional)").fill("binders seen; EXT-S2-F1 followed up at surveillance")
+        shot("approval")
+        form.get_by_role("button", name="Resume").click()
+        expect(form).to_be_hidden()
+
+        wait_for_state(page, "Completed", tmp_path / "serve.log")
+        page.get_by_role("tab", name="Details").click()
+        details = page.locator("dl", has=page.get_by_role("term").filter(has_text="State Message"))
+        expect(details.get_by_role("definition")).to_contain_text(
+            f"certified: {CERTIFICATE} issued, valid 2025-03-03 to 2028-03-02, approved by {APPROVER}; "
+            "files: ")
+        shot("certified")
