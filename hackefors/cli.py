@@ -31,12 +31,17 @@ class BadInput(Exception):
 
 
 def parse_as_of(value: str | None) -> date:
+    from models.dates import EARLIEST_DATE, LATEST_DATE
+
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadInput(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise BadInput(f"--as-of {value}: choose a date from {EARLIEST_DATE} to {LATEST_DATE}")
+    return day
 
 
 def store():  # type: ignore[no-untyped-def]
@@ -140,6 +145,7 @@ def networks() -> None:
 @app.command()
 def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     """Show a network, its companies and each company's readiness figures."""
+    from models.training import format_hours
     from services.networks import network_status
 
     day = parse_as_of(as_of)
@@ -148,7 +154,7 @@ def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     console.print(f"[bold]{loaded.name}[/] ({loaded.id}), operator {loaded.operator}, as of {day}")
     console.print(f"Certificate: {held.number} valid until {held.valid_until}"
                   if held else "Certificate: none in force")
-    table = Table("company", "name", "employees", f"training ≥{policy.training_hours:g} h",
+    table = Table("company", "name", "employees", f"training ≥{format_hours(policy.training_hours)} h",
                   "internal audits (12 mo)", "open NCs")
     for r in rows:
         short = r.audits_last_12_months < policy.internal_audits_per_year

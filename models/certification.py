@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from models.catalogue import Stage
+from models.dates import add_months, add_years
 from models.findings import is_open
 from models.network import (
     Certificate,
@@ -81,24 +82,6 @@ def in_force(certificate: Certificate, events: list[CertificateEvent], as_of: da
     """Whether the certificate certifies anything on `as_of`: issued by then, and valid then."""
     return (certificate.issued_on <= as_of
             and status_as_of(certificate, events, as_of) == CertificateStatus.VALID)
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year + years, day=28)
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def verified_by(finding: Finding, day: date) -> bool:

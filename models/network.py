@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -12,7 +13,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -26,10 +29,15 @@ def is_valid_email(value: str | None) -> bool:
     return bool(value) and EMAIL_PATTERN.match(value or "") is not None
 
 
+# C0 and C1 control characters and DEL: a line break in a name is a header injection, the others
+# rewrite a terminal or a document.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _single_line(value: str) -> str:
     # Names and subjects end up in email headers: a line break there is an injection attempt.
-    if any(ch in value for ch in "\r\n\x00"):
-        raise ValueError("must be a single line (no line breaks or NUL characters)")
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must be a single line (no line breaks or other control characters)")
     return value
 
 
@@ -44,6 +52,12 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
                  AfterValidator(_single_line)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_email)]
 Text = Annotated[str, StringConstraints(max_length=4000)]
+# Hours are exact decimals: tenths that add up to 30 are 30, never 29.999999999999996. Files give
+# them as numbers (at most 4 decimal places, 0.36 s), and export writes them back as numbers.
+Hours = Annotated[Decimal, Field(gt=0, le=200, decimal_places=4),
+                  PlainSerializer(float, return_type=float, when_used="json"),
+                  WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 200,
+                                  "description": "Hours, at most 4 decimal places."})]
 
 
 class Strict(BaseModel):
@@ -189,7 +203,7 @@ class TrainingSession(Strict):
 
     id: Id
     date: dt.date
-    hours: float = Field(gt=0, le=200)
+    hours: Hours
     topics: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     trainer: Name | None = None
     attendees: tuple[Id, ...] = Field((), description="Employee ids (a set: kept sorted).")
@@ -362,7 +376,7 @@ class Company(Strict):
     id: Id
     name: Name
     sector: Sector
-    personnel: int = Field(ge=1, description="Effective number of personnel (IAF MD 5).")
+    personnel: int = Field(ge=1, le=1_000_000, description="Effective number of personnel (IAF MD 5).")
     complexity: Complexity
     joined_on: dt.date
     left_on: dt.date | None = None

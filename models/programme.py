@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from models.audit_time import AuditTime, audit_time
-from models.certification import CertificateStatus, add_months, add_years
+from models.certification import CertificateStatus
+from models.dates import add_months, add_years
 from models.findings import is_open, is_overdue, open_nonconformities
 from models.network import Certificate, ExternalAuditKind, Grade, Network
 from models.policy import Policy

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from models.catalogue import ISO14001_CLAUSES
+from models.dates import EARLIEST_DATE, LATEST_DATE
 from models.network import Company, Network
 from models.policy import DEFAULT_POLICY
 
@@ -98,10 +99,12 @@ def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
         for err in exc.errors():
             add(("policy_overrides", *err["loc"]), err["msg"])
 
-    if as_of is not None:
-        for loc, value in _dates(network, ()):
-            if loc[-1] not in FUTURE_DATE_FIELDS and value > as_of:
-                add(loc, f"{value} is after the as-of date {as_of}")
+    for loc, value in _dates(network, ()):
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            add(loc, f"{value} is outside the dates a network file may hold "
+                     f"({EARLIEST_DATE} to {LATEST_DATE})")
+        elif as_of is not None and loc[-1] not in FUTURE_DATE_FIELDS and value > as_of:
+            add(loc, f"{value} is after the as-of date {as_of}")
     return problems
 
 
