@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -19,6 +20,7 @@ errors = Console(stderr=True, soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 3
+MAX_PROBLEMS_SHOWN = 500  # a hostile file can hold a million; the first ones say what is wrong
 
 NetworkOpt = Annotated[str | None, typer.Option("--network", "-n",
                                                 help="Network id; optional when the store holds one.")]
@@ -64,10 +66,12 @@ def _read(file: Path, as_of: date):  # type: ignore[no-untyped-def]
     try:
         return read_network(file, as_of)
     except NetworkFileError as exc:
-        for problem in exc.problems:
+        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
             errors.print(str(problem), markup=False, highlight=False)
+        if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+            errors.print(f"… and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
         errors.print(f"{len(exc.problems)} problem(s) in {file}; nothing was written.",
-                     style="bold red")
+                     style="bold red", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
@@ -151,14 +155,15 @@ def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     day = parse_as_of(as_of)
     found = network_status(store(), resolve_network(network), day)
     loaded, policy, held, rows = found.network, found.policy, found.certificate, found.companies
-    console.print(f"[bold]{loaded.name}[/] ({loaded.id}), operator {loaded.operator}, as of {day}")
+    console.print(f"[bold]{escape(loaded.name)}[/] ({loaded.id}), operator {escape(loaded.operator)}, "
+                  f"as of {day}")
     console.print(f"Certificate: {held.number} valid until {held.valid_until}"
                   if held else "Certificate: none in force")
     table = Table("company", "name", "employees", f"training ≥{format_hours(policy.training_hours)} h",
                   "internal audits (12 mo)", "open NCs")
     for r in rows:
         short = r.audits_last_12_months < policy.internal_audits_per_year
-        table.add_row(r.company, r.name, str(r.employees), f"{r.training_coverage:.0%}",
+        table.add_row(r.company, escape(r.name), str(r.employees), f"{r.training_coverage:.0%}",
                       f"[red]{r.audits_last_12_months}[/]" if short else str(r.audits_last_12_months),
                       f"[red]{r.open_findings}[/]" if r.open_findings else "0")
     console.print(table)
@@ -335,7 +340,7 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     loaded, programme = plan_audits(store(), resolve_network(network), day, actor="cli:plan")
     cert = f"certificate {programme.certificate}, valid until {programme.valid_until}" \
         if programme.certificate else "no certificate yet"
-    console.print(f"[bold]Audit programme of {loaded.name}[/] as of {day}: cycle from "
+    console.print(f"[bold]Audit programme of {escape(loaded.name)}[/] as of {day}: cycle from "
                   f"{programme.cycle_start}, {cert}; {len(programme.members)} member companies")
     for a in programme.audits:
         head = f"[bold]{a.kind.value}[/] due by {a.due_by}: {a.status}"

@@ -41,6 +41,13 @@ def _single_line(value: str) -> str:
     return value
 
 
+def _no_control_characters(value: str) -> str:
+    # Line breaks and tabs are text; the other control characters rewrite a terminal or a document.
+    if CONTROL_CHARACTERS.search(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def _email(value: str) -> str:
     if not is_valid_email(value):
         raise ValueError(f"{value!r} is not a valid email address")
@@ -51,7 +58,8 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
                  AfterValidator(_single_line)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_email)]
-Text = Annotated[str, StringConstraints(max_length=4000)]
+Text = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_control_characters)]
+Line = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_single_line)]
 # Hours are exact decimals: tenths that add up to 30 are 30, never 29.999999999999996. Files give
 # them as numbers (at most 4 decimal places, 0.36 s), and export writes them back as numbers.
 Hours = Annotated[Decimal, Field(gt=0, le=200, decimal_places=4),
@@ -147,7 +155,7 @@ class Recommendation(StrEnum):
 class Person(Strict):
     name: Name
     email: Email | None = None
-    phone: Annotated[str, AfterValidator(_single_line)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=200), AfterValidator(_single_line)] | None = None
 
 
 class Coordinator(Person):
@@ -177,7 +185,7 @@ class EnvironmentalPolicy(Strict):
     adopted_on: dt.date
     communicated_on: dt.date | None = None
     public: bool = False
-    url: str | None = None
+    url: Line | None = None
 
 
 class CentralCoordinator(Strict):
@@ -315,7 +323,7 @@ class CorrectiveAction(Strict):
 class Finding(Strict):
     id: Id
     grade: Grade
-    clause: str = Field(description="ISO 14001:2015 clause number, e.g. 9.2.")
+    clause: str = Field(max_length=16, description="ISO 14001:2015 clause number, e.g. 9.2.")
     description: Name
     closed_on: dt.date | None = None
     plan_accepted_on: dt.date | None = Field(None, description="When the action plan was accepted.")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import time
+import tracemalloc
 from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 
+from hackefors import EXAMPLES_DIR
 from models.validation import check_network
-from tasks.networkfile import NetworkFileError, parse_text, validate_data
+from tasks.networkfile import MAX_DEPTH, NetworkFileError, parse_text, read_network, validate_data
+from tasks.settings import reset_settings
 from tests.conftest import build, example_data
 
 YAML = """\
@@ -103,3 +110,118 @@ def test_policy_overrides_are_checked_by_name() -> None:
     data["policy_overrides"] = {"training_hours": 0}
     problems = check_network(build(data))
     assert [p.path for p in problems] == ["policy_overrides.training_hours"]
+
+
+# --- hostile and odd files: refused whole, with the line, quickly ------------------------------
+
+
+def refusal(text: str, name: str = "net.yaml") -> list[str]:
+    with pytest.raises(NetworkFileError) as caught:
+        parse_text(text, name)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_yaml_aliases_are_refused_at_their_line_before_they_expand() -> None:
+    bomb = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        found = refusal("\n".join(bomb) + "\nid: *a9\n")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found == ["net.yaml:2: (root): YAML aliases (*a0) are not allowed in a network file: "
+                     "write the value out"]
+    assert time.perf_counter() - started < 1 and peak < 5_000_000
+
+
+def test_duplicate_keys_are_refused_with_their_lines_in_yaml_and_json() -> None:
+    assert refusal("id: a\nname: A\nname: B\ncompanies:\n- {id: X, id: Y}\n") == [
+        "net.yaml:3: name: duplicate key 'name' (first on line 2): keep one",
+        "net.yaml:5: companies[0].id: duplicate key 'id' (first on line 5): keep one"]
+    assert refusal('{"id": "a",\n "name": "A",\n "name": "B"}', "net.json") == [
+        "net.json:3: name: duplicate key 'name' (first on line 2): keep one"]
+
+
+@pytest.mark.parametrize("text,name", [
+    ('{"hours": NaN}', "net.json"), ('{"hours": Infinity}', "net.json"),
+    ('{"hours": -Infinity}', "net.json"), ('{"hours": 1e400}', "net.json"),
+    ("hours: .nan", "net.yaml"), ("hours: .inf", "net.yaml"),
+    ("hours: -.Inf", "net.yaml"), ("hours: 1.0e+999", "net.yaml"), ("hours: !!float nan", "net.yaml"),
+])
+def test_nan_and_infinities_are_refused(text: str, name: str) -> None:
+    [found] = refusal(text, name)
+    assert found.startswith(f"{name}:1: hours: ") and "NaN and infinities are refused" in found
+
+
+DEEP_BLOCK = "".join("  " * i + f"k{i}:\n" for i in range(100)) + "  v"
+
+
+@pytest.mark.parametrize("text,name", [("[" * 10_000 + "]" * 10_000, "net.json"),
+                                       ("a: " + "[" * 10_000 + "]" * 10_000, "net.yaml"),
+                                       (DEEP_BLOCK, "net.yaml")])
+def test_nesting_deeper_than_the_limit_is_refused(text: str, name: str) -> None:
+    [found] = refusal(text, name)
+    assert found.endswith(f"nested more than {MAX_DEPTH} levels deep")
+    assert found.startswith(f"{name}:")
+
+
+def test_overlong_numbers_are_refused() -> None:
+    assert refusal("id: x\npersonnel: " + "9" * 5000) == ["net.yaml:2: (root): a number of 5000 characters"]
+    assert refusal('{"personnel": ' + "9" * 5000 + "}", "net.json") == [
+        "net.json:1: (root): a number of 5000 characters"]
+
+
+def test_a_byte_order_mark_is_accepted_in_yaml_and_json(tmp_path: Path) -> None:
+    small = (EXAMPLES_DIR / "small.yaml").read_text(encoding="utf-8")
+    for name, text in (("bom.yaml", small), ("bom.json", json.dumps(example_data("small"), default=str))):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        assert read_network(path).id == "ostgota-small"
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("# padding\n" * 300_000)  # 3 MB of comments: valid YAML, but too big
+    monkeypatch.setenv("HACKEFORS_MAX_FILE_MB", "2")
+    reset_settings()
+    try:
+        with pytest.raises(NetworkFileError, match=r"big.yaml: \(root\): the file has 2.9 MB, more than the "
+                                                   r"limit of 2 MB \(HACKEFORS_MAX_FILE_MB\)"):
+            read_network(path)
+    finally:
+        monkeypatch.delenv("HACKEFORS_MAX_FILE_MB")
+        reset_settings()
+
+
+def test_bytes_that_are_not_utf8_and_control_characters_are_refused_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("id: x\nname: Bäckström\n".encode("latin-1"))
+    with pytest.raises(NetworkFileError, match=r"latin1.yaml:2: \(root\): not UTF-8: byte 0xe4"):
+        read_network(path)
+    assert refusal("id: x\nname: A\x01B\n") == [
+        "net.yaml:2: (root): not valid YAML: control characters are not allowed"]
+    assert refusal('{"name": "\\ud800"}', "net.json") == [
+        "net.json:1: name: the text holds a lone surrogate (\\ud800-\\udfff): it is not valid Unicode"]
+    data = example_data("small")
+    data["companies"][0]["name"] = "Red \x1b[31m AB"
+    found = problems_of(yaml.safe_dump(data, allow_unicode=True))
+    assert any("companies[0].name: must be a single line (no line breaks or other control characters)" in p
+               for p in found)
+
+
+def test_tags_and_keys_that_are_not_single_values_are_refused() -> None:
+    assert refusal("id: !!python/object:os.system x") == [
+        "net.yaml:1: (root): the YAML tag tag:yaml.org,2002:python/object:os.system is not allowed in a "
+        "network file"]
+    assert refusal("? [a, b]\n: c\n") == ["net.yaml:1: (root): a mapping key must be a single value"]
+    assert refusal("a: 1\n---\nb: 2\n") == ["net.yaml:2: (root): a network file holds one YAML document"]
+
+
+def test_long_values_are_quoted_short_in_problems() -> None:
+    data = example_data("small")
+    data["name"] = "x" * 100_000
+    [found] = problems_of(yaml.safe_dump(data, allow_unicode=True, width=10**6))
+    assert found.endswith(f"(got {'x' * 60!r}… (100000 characters))")
