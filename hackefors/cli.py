@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
+EXIT_INTERNAL_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 3
 MAX_PROBLEMS_SHOWN = 500  # a hostile file can hold a million; the first ones say what is wrong
@@ -183,10 +185,11 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         report: Annotated[bool, typer.Option(
             "--report/--no-report", help="Write the gap analysis (HTML and PDF) during the run.")] = True,
         ) -> None:
-    """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input."""
+    """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input, 1
+    internal error."""
     from flows.certify_network import certify_network
     from flows.inputs import SignOff
-    from services.gates import results_of_run
+    from services.gates import results_of_run, unmet_in_run
     from tasks.reporting import report_stem, reports_folder
 
     day = parse_as_of(as_of)
@@ -211,12 +214,15 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         console.print(f"PDF:  {certificate.pdf_path}\nHTML: {certificate.html_path}\n"
                       f"JSON: {certificate.json_path} (signed; `hackefors certificate verify` checks it)")
         return
-    blockers = [c for g in gates for c in g.blockers if g.stage.value != "decision"]
+    blockers = unmet_in_run(gates)
+    if blockers is None:  # nothing unmet, yet no certificate: a fault, not a domain outcome
+        errors.print(f"internal error: the run {run_id} ended {state.name} without an unmet requirement; "
+                     "no certificate was issued. Prefect's message:", style="bold red", markup=False)
+        errors.print(state.message or "(none)", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INTERNAL_ERROR)
     console.print(f"[bold red]Not certified[/]: {len(blockers)} unmet requirement(s)")
     for c in blockers:
         console.print(f"  - {c.line()}", markup=False, highlight=False)
-    if not gates:
-        console.print(state.message or "the run failed before any gate was evaluated", markup=False)
     raise typer.Exit(EXIT_BLOCKED)
 
 
@@ -520,4 +526,11 @@ def main() -> None:
         if callable(show) and isinstance(code, int):
             show()
             sys.exit(code)
-        raise
+        if os.environ.get("HACKEFORS_DEBUG"):
+            raise
+        # A fault of the program, not of the input: say so plainly, never as a domain outcome.
+        errors.print(f"internal error ({type(exc).__name__}): {exc}", style="red", markup=False,
+                     highlight=False)
+        errors.print("This is a fault in hackefors, not in your input; HACKEFORS_DEBUG=1 shows the "
+                     "traceback.", markup=False)
+        sys.exit(EXIT_INTERNAL_ERROR)

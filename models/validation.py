@@ -125,12 +125,17 @@ def _check_clause(clause: str, loc: Loc, add: Any) -> None:
 
 def _check_unique(network: Network, add: Any) -> None:
     def dupes(kind: str, items: list[tuple[Loc, str]]) -> None:
-        counts = Counter(key for _, key in items)
-        seen: set[str] = set()
+        # Ids are unique without regard to case: 'abc' and 'ABC' would share a certificate number,
+        # and a reader cannot tell them apart.
+        counts = Counter(key.casefold() for _, key in items)
+        seen: dict[str, str] = {}
         for loc, key in items:
-            if counts[key] > 1 and key in seen:
-                add(loc, f"duplicate {kind} id {key!r}")
-            seen.add(key)
+            folded = key.casefold()
+            if counts[folded] > 1 and folded in seen:
+                first = seen[folded]
+                add(loc, f"duplicate {kind} id {key!r}" if first == key else
+                    f"duplicate {kind} id {key!r}: ids are unique without regard to case ({first!r})")
+            seen.setdefault(folded, key)
 
     cs = network.companies
     dupes("company", [(("companies", i, "id"), c.id) for i, c in enumerate(cs)])

@@ -57,11 +57,22 @@ def _get(uow: AbstractUnitOfWork, number: str) -> CertificateRecord:
     return record
 
 
+def _free_number(uow: AbstractUnitOfWork, draft: CertificateDraft) -> str:
+    """HKF-<NETWORK>-<year>-<sequence>: the network's next sequence number, moved on past any number
+    already in the register, so that no two certificates ever share one (network ids that differ
+    only in case, stored before such ids were refused, give the same upper-case prefix)."""
+    sequence = uow.certificates.count_for_network(draft.network_id) + 1
+    while True:
+        number = f"HKF-{draft.network_id.upper()}-{draft.issued_on.year}-{sequence:02d}"
+        if uow.certificates.get(number) is None:
+            return number
+        sequence += 1
+
+
 def _record_new(uow: AbstractUnitOfWork, draft: CertificateDraft, actor: str, run_id: str | None = None,
                 replaces: str | None = None) -> CertificateRecord:
     """Number, render, sign and add a certificate, with its history and event."""
-    number = f"HKF-{draft.network_id.upper()}-{draft.issued_on.year}-" \
-             f"{uow.certificates.count_for_network(draft.network_id) + 1:02d}"
+    number = _free_number(uow, draft)
     html, pdf = render_certificate(draft, number)
     payload = certificate_payload(draft, number)
     signature, key = sign(payload)

@@ -12,7 +12,7 @@ from models.gates import CompanyProgress, company_progress, policy_for
 from models.network import Certificate, ExternalAuditKind, Network
 from models.policy import Policy
 from models.programme import audit_programme
-from services.errors import NetworkNotChosen, NetworkNotFound
+from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.store import ALL_PARTS, SyncSummary
 
@@ -46,8 +46,12 @@ def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] 
 
 def import_network(uow: AbstractUnitOfWork, network: Network, actor: str) -> SyncSummary:
     """Write a validated network in one transaction, each change in the history; a network that
-    is already stored as given changes nothing."""
+    is already stored as given changes nothing. An id that another network has but for case is
+    refused."""
     with uow:
+        taken = [k for k in uow.networks.ids() if k != network.id and k.casefold() == network.id.casefold()]
+        if taken:
+            raise NetworkIdTaken(network.id, taken[0])
         summary = uow.networks.save(network, actor, datetime.now(UTC))
         uow.history.add(summary.changes)
         uow.commit()

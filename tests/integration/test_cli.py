@@ -51,6 +51,32 @@ def test_validate_reports_every_problem_with_its_line_and_exits_2(
     assert "2 problem(s)" in err and "nothing was written" in err
 
 
+def test_a_network_id_taken_but_for_case_is_refused_with_exit_2(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("import", str(EXAMPLES_DIR / "small.yaml")) == 0
+    data = example_data("small")
+    data["id"] = "Ostgota-Small"
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert run("import", str(other)) == 2
+    assert "'Ostgota-Small' differs only in case from network 'ostgota-small'" in capsys.readouterr().err
+    assert run("networks") == 0 and capsys.readouterr().out.split() == ["ostgota-small"]
+
+
+def test_an_internal_error_is_exit_1_with_a_clear_message(
+        store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import services.networks
+
+    def broken(uow: object) -> list[str]:
+        raise RuntimeError("the store answered nonsense")
+
+    monkeypatch.setattr(services.networks, "list_networks", broken)
+    assert run("networks") == 1
+    err = capsys.readouterr().err
+    assert "internal error (RuntimeError): the store answered nonsense" in err
+    assert "Traceback" not in err and "not certified" not in err.lower()
+
+
 def test_import_twice_then_status_and_export(store: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     small = str(EXAMPLES_DIR / "small.yaml")

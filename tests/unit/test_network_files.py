@@ -100,6 +100,16 @@ def test_duplicate_ids_are_reported_at_the_second_occurrence() -> None:
     assert "companies[0].employees[0].id" not in problems
 
 
+def test_ids_are_unique_without_regard_to_case() -> None:
+    data = example_data("small")
+    data["companies"][1]["id"] = "nsm"
+    data["companies"][2]["employees"][0]["id"] = data["companies"][0]["employees"][0]["id"].lower()
+    problems = {p.path: p.message for p in check_network(build(data))}
+    assert problems["companies[1].id"] == ("duplicate company id 'nsm': ids are unique without regard to "
+                                           "case ('NSM')")
+    assert "ids are unique without regard to case ('NSM-E01')" in problems["companies[2].employees[0].id"]
+
+
 def test_planned_dates_may_lie_after_as_of() -> None:
     data = example_data("small")  # an external action is due after the certification date
     assert check_network(build(data), as_of=date(2025, 3, 3)) == []
