@@ -62,27 +62,61 @@ def resolve_network(network: str | None) -> str:
     return resolve(store(), network)
 
 
+def _print_problems(problems) -> None:  # type: ignore[no-untyped-def]
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        errors.print(str(problem), markup=False, highlight=False)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        errors.print(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
+
+
+def _counted(problems) -> str:  # type: ignore[no-untyped-def]
+    kinds: dict[str, int] = {}
+    for p in problems:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+
+
 def _read(file: Path, as_of: date):  # type: ignore[no-untyped-def]
     from tasks.networkfile import NetworkFileError, read_network
 
     try:
         return read_network(file, as_of)
     except NetworkFileError as exc:
-        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
-            errors.print(str(problem), markup=False, highlight=False)
-        if len(exc.problems) > MAX_PROBLEMS_SHOWN:
-            errors.print(f"… and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
-        errors.print(f"{len(exc.problems)} problem(s) in {file}; nothing was written.",
-                     style="bold red", markup=False, highlight=False)
+        _print_problems(exc.problems)
+        errors.print(f"{len(exc.problems)} problem(s) in {file} ({_counted(exc.problems)}); nothing was "
+                     "written.", style="bold red", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml or .json).")],
-             as_of: AsOfOpt = None) -> None:
-    """Check a network file and report every problem at once; writes nothing."""
-    network = _read(file, parse_as_of(as_of))
-    console.print(f"{file}: valid network {network.id!r} with {len(network.companies)} companies.")
+             as_of: Annotated[str | None, typer.Option(
+                 "--as-of", help="Check dates against this day (YYYY-MM-DD; default today) and preview "
+                                 "the certification gates on it.")] = None) -> None:
+    """Check a network file and report every problem at once, labelled by kind; writes nothing."""
+    from tasks.networkfile import FILE, GATE, REFERENCE, STRUCTURE, examine_file
+
+    day = parse_as_of(as_of)
+    found = examine_file(file, day, preview_gates_on=day if as_of is not None else None)
+    _print_problems(found.problems)
+    bad = found.of_kind(FILE, STRUCTURE, REFERENCE)
+    blockers = found.of_kind(GATE)
+    if as_of is not None and not found.gates_previewed:
+        errors.print("The gates were not previewed: they need a file whose structure is valid.", markup=False)
+    if bad:
+        errors.print(f"{len(bad)} problem(s) in {file} ({_counted(bad)})"
+                     + (f" and {len(blockers)} gate blocker(s) as of {day}" if blockers else "")
+                     + "; nothing was written.", style="bold red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    assert found.network is not None
+    console.print(f"{file}: valid network {found.network.id!r} with {len(found.network.companies)} "
+                  "companies.", markup=False, highlight=False)
+    if blockers:
+        errors.print(f"{len(blockers)} gate blocker(s) as of {day}: not ready for certification.",
+                     style="bold red", markup=False)
+        raise typer.Exit(EXIT_BLOCKED)
+    if found.gates_previewed:
+        console.print(f"Every certification gate passes as of {day}.")
 
 
 @app.command("import")

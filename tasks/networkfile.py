@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for
 from models.network import Network
 from models.validation import Loc, Problem, check_network, format_loc
 from tasks.settings import get_settings
@@ -25,13 +26,21 @@ MAX_SHOWN_VALUE = 60
 BOM = "\ufeff"
 
 
+# The kinds of problem, in the order a file is examined.
+FILE, STRUCTURE, REFERENCE, GATE = "file", "structure", "reference", "gate"
+SALVAGE_ROUNDS = 5
+
+
 class FileProblem(Problem):
+    """A problem of a network file: where it is, what kind it is, and what is wrong."""
+
     file: str
     line: int | None = None
+    kind: str = FILE
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {format_loc(self.loc)}: {self.message}"
+        return f"{where}: {self.kind}: {format_loc(self.loc)}: {self.message}"
 
 
 class NetworkFileError(Exception):
@@ -320,23 +329,194 @@ def _line(lines: dict[Loc, int], loc: Loc) -> int | None:
 
 def validate_data(data: Any, name: str, lines: dict[Loc, int], as_of: date | None) -> Network:
     """The network in `data`, or NetworkFileError with every structural or cross-reference problem."""
-    if not isinstance(data, dict):
-        raise NetworkFileError([FileProblem(file=name, line=1, loc=(),
-                                            message="a network file holds one mapping (the network)")])
-    try:
-        network = Network.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            problems.append(FileProblem(file=name, line=_line(lines, loc), loc=loc,
-                                        message=_message(err)))
-        raise NetworkFileError(problems) from None
-    problems = [FileProblem(file=name, line=_line(lines, p.loc), loc=p.loc, message=p.message)
-                for p in check_network(network, as_of)]
-    if problems:
+    network, problems = examine_data(data, name, lines, as_of)
+    if problems or network is None:
         raise NetworkFileError(problems)
     return network
+
+
+def examine_data(data: Any, name: str, lines: dict[Loc, int],
+                 as_of: date | None) -> tuple[Network | None, list[FileProblem]]:
+    """The network in `data` (None when its structure is broken) and every structural and
+    cross-reference problem in it.
+
+    When the structure is broken, the cross-references are still checked, on the network without
+    the entries that failed: a field left out where it may be, else the list entry holding it. A
+    reference to a left-out entry is not reported (its entry's own problem is)."""
+    if not isinstance(data, dict):
+        return None, [FileProblem(file=name, line=1, loc=(), kind=STRUCTURE,
+                                  message="a network file holds one mapping (the network)")]
+    try:
+        network: Network | None = Network.model_validate(data)
+        checked, structure = network, []
+        left_out: set[str] = set()
+        in_file: dict[Loc, list[int]] = {}
+    except ValidationError as exc:
+        network = None
+        structure = [FileProblem(file=name, line=_line(lines, loc), loc=loc, kind=STRUCTURE,
+                                 message=_message(err))
+                     for err in exc.errors(include_url=False) for loc in [_error_loc(err)]]
+        checked, left_out, in_file = _salvage(data, exc)
+    references = []
+    if checked is not None:
+        for p in check_network(checked, as_of):
+            if any(repr(i) in p.message for i in left_out):
+                continue
+            loc = _unsorted(checked, data, p.loc, _file_loc(p.loc, in_file))
+            references.append(FileProblem(file=name, line=_line(lines, loc), loc=loc, kind=REFERENCE,
+                                          message=p.message))
+    return network, structure + references
+
+
+def _unsorted(network: Network, data: dict[str, Any], model_loc: Loc, loc: Loc) -> Loc:
+    """The model keeps a session's attendees sorted (a set); the file has its own order."""
+    if len(model_loc) == 4 and model_loc[0] == "training_sessions" and model_loc[2] == "attendees":
+        session, index = model_loc[1], model_loc[3]
+        assert isinstance(session, int) and isinstance(index, int)
+        attendee = network.training_sessions[session].attendees[index]
+        in_file = _at(data, loc[:3])
+        if isinstance(in_file, list) and attendee in in_file:
+            return (*loc[:3], in_file.index(attendee))
+    return loc
+
+
+def _error_loc(err: Any) -> Loc:
+    """Where pydantic places an error, without its validator names and dict-key markers."""
+    return tuple(p for p in err["loc"]
+                 if not (isinstance(p, str) and (p.startswith("function-") or p == "[key]")))
+
+
+def _salvage(data: dict[str, Any], error: ValidationError
+             ) -> tuple[Network | None, set[str], dict[Loc, list[int]]]:
+    """The network without what failed validation, the ids left out with it, and for each list that
+    lost entries the file's indices of those it kept. None when a required part of the network
+    itself failed."""
+    drops: set[Loc] = set()
+    kept: dict[Loc, list[int]] = {}
+    for _ in range(SALVAGE_ROUNDS):
+        for err in error.errors(include_url=False):
+            target = _drop_target(data, _file_loc(_error_loc(err), kept), err["type"], drops)
+            if target is None:
+                return None, set(), {}
+            drops.add(target)
+        pruned, kept = _without(data, drops, ())
+        try:
+            network = Network.model_validate(pruned)
+        except ValidationError as exc:
+            error = exc
+            continue
+        return network, {i for loc in drops for i in _ids_in(_at(data, loc))}, kept
+    return None, set(), {}
+
+
+_MISSING = object()
+
+
+def _at(data: Any, loc: Loc) -> Any:
+    for part in loc:
+        there = (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data))
+        if not there:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+def _drop_target(data: Any, loc: Loc, error_type: str, drops: set[Loc]) -> Loc | None:
+    """What to leave out for an error at `loc`: the field itself when it is there and was not left
+    out before (it may be optional), else the innermost list entry holding it."""
+    if loc and error_type != "missing" and loc not in drops and _at(data, loc) is not _MISSING:
+        return loc
+    for end in range(len(loc), 0, -1):
+        if isinstance(loc[end - 1], int) and isinstance(_at(data, loc[:end - 1]), list):
+            return loc[:end]
+    return None
+
+
+def _without(value: Any, drops: set[Loc], loc: Loc) -> tuple[Any, dict[Loc, list[int]]]:
+    kept: dict[Loc, list[int]] = {}
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if (*loc, key) not in drops:
+                out[key], inner = _without(item, drops, (*loc, key))
+                kept.update(inner)
+        return out, kept
+    if isinstance(value, list):
+        indices = [i for i in range(len(value)) if (*loc, i) not in drops]
+        if len(indices) < len(value):
+            kept[loc] = indices
+        items = []
+        for i in indices:
+            item, inner = _without(value[i], drops, (*loc, i))
+            items.append(item)
+            kept.update(inner)
+        return items, kept
+    return value, kept
+
+
+def _file_loc(loc: Loc, kept: dict[Loc, list[int]]) -> Loc:
+    """A place in the network without its left-out entries, as a place in the file."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int) and tuple(out) in kept and part < len(kept[tuple(out)]):
+            part = kept[tuple(out)][part]
+        out.append(part)
+    return tuple(out)
+
+
+def _ids_in(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {i for key, item in value.items()
+                for i in (_ids_in(item) if isinstance(item, dict | list) else
+                          {item} if key == "id" and isinstance(item, str) else set())}
+    if isinstance(value, list):
+        return {i for item in value if isinstance(item, dict) for i in _ids_in(item)}
+    return set()
+
+
+def gate_problems(network: Network, name: str, lines: dict[Loc, int], as_of: date) -> list[FileProblem]:
+    """The requirements the certification gates find unmet on `as_of`, placed at their company."""
+    policy = policy_for(network)
+    places = {c.id: ("companies", i) for i, c in enumerate(network.companies)}
+    problems = []
+    for stage in CERTIFICATION_GATES:
+        for check in evaluate_gate(stage, network, as_of, policy).blockers:
+            loc: Loc = places.get(check.company or "", ())
+            problems.append(FileProblem(file=name, line=_line(lines, loc) if loc else None, loc=loc,
+                                        kind=GATE, message=f"{stage.value}: {check.line()}"))
+    return problems
+
+
+class FileExamination(BaseModel):
+    """Everything `validate` finds in a network file."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    network: Network | None
+    problems: list[FileProblem]
+    gates_previewed: bool = False
+
+    def of_kind(self, *kinds: str) -> list[FileProblem]:
+        return [p for p in self.problems if p.kind in kinds]
+
+
+def examine_file(path: Path, as_of: date | None, preview_gates_on: date | None = None) -> FileExamination:
+    """Every problem of a network file in one pass, each labelled by kind: what the loader refuses
+    (file), what does not fit the format (structure), cross-references and dates (reference) and,
+    with `preview_gates_on` and a structurally valid file, the certification gates' blockers (gate)."""
+    name = str(path)
+    try:
+        data, lines = parse_text(read_text(path), name)
+    except NetworkFileError as exc:
+        return FileExamination(network=None, problems=exc.problems)
+    network, problems = examine_data(data, name, lines, as_of)
+    if network is None or preview_gates_on is None:
+        return FileExamination(network=network, problems=problems)
+    return FileExamination(network=network, gates_previewed=True,
+                           problems=problems + gate_problems(network, name, lines, preview_gates_on))
 
 
 def _shown(value: Any) -> str:

@@ -51,6 +51,35 @@ def test_validate_reports_every_problem_with_its_line_and_exits_2(
     assert "2 problem(s)" in err and "nothing was written" in err
 
 
+def test_validate_as_of_previews_the_gates_exit_3_when_blocked_0_when_ready(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("validate", str(EXAMPLES_DIR / "blocked.yaml"), "--as-of", "1999-02-15") == 3
+    out, err = capsys.readouterr()
+    assert "valid network 'hackefors-blocked'" in out
+    assert err.count(": gate: ") == 14 and "14 gate blocker(s) as of 1999-02-15" in err
+    assert "gate: companies[6]: internal_audits: MLT: open-majors (10.2)" in err
+    assert run("validate", str(EXAMPLES_DIR / "small.yaml"), "--as-of", "2025-03-03") == 0
+    assert "Every certification gate passes as of 2025-03-03." in capsys.readouterr().out
+    assert run("validate", str(EXAMPLES_DIR / "blocked.yaml")) == 0  # without --as-of: the file only
+
+
+def test_validate_labels_structure_and_reference_problems_found_in_one_run(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example_data("small")
+    data["steering_committee"].append("NSM-C")
+    data["companies"][2]["personnel"] = -3
+    data["training_sessions"][1]["attendees"].append("GHOST-1")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert run("validate", str(bad), "--as-of", "2025-03-03") == 2
+    err = capsys.readouterr().err
+    assert ": structure: companies[2].personnel: Input should be greater than or equal to 1" in err
+    assert ": reference: steering_committee[3]: duplicate steering committee member id 'NSM-C'" in err
+    assert ": reference: training_sessions[1].attendees[" in err and "unknown employee 'GHOST-1'" in err
+    assert "The gates were not previewed" in err
+    assert "3 problem(s) in" in err and "(1 structure, 2 reference)" in err
+
+
 def test_a_network_id_taken_but_for_case_is_refused_with_exit_2(
         store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("import", str(EXAMPLES_DIR / "small.yaml")) == 0
