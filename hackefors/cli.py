@@ -386,8 +386,9 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
         head = f"[bold]{a.kind.value}[/] due by {a.due_by}: {a.status}"
         days = f"{a.time.total_days:g} auditor-days, at least {a.time.on_site_days:g} on site"
         if a.status == "done":
-            console.print(f"{head} ({a.audit_id}); visited {len(a.visited)} (minimum {a.sample.minimum}): "
-                          f"{', '.join(a.visited)}; {days}")
+            late = f", held late on {a.held_on} (due by {a.late_for})" if a.late_for else ""
+            console.print(f"{head} ({a.audit_id}{late}); visited {len(a.visited)} (minimum "
+                          f"{a.sample.minimum}): {', '.join(a.visited)}; {days}")
             continue
         console.print(f"{head}; sample {a.sample.size} (minimum {a.sample.minimum}) plus the central "
                       f"function; {days}")
@@ -401,12 +402,25 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
         for site in a.sample.sites:
             if site.how != "random":
                 console.print(f"  by risk: {site.company}: {'; '.join(site.reasons) or 'no risk flag'}")
+    for lapse in programme.lapses:
+        console.print(f"[red]Surveillance due by {lapse.due} {_lapse_words(lapse)}[/]")
     console.print("Every member visited within the cycle." if not programme.unvisited else
                   f"Not visited within the cycle: {', '.join(programme.unvisited)}")
     for c in programme.spread_checks:
         console.print(f"Nonconformity {c.finding} ({c.clause}) at {c.raised_at}: checked at "
                       f"{len(c.checked)} other companies, also found at {', '.join(c.also_found) or 'none'}; "
                       f"still to check: {', '.join(c.pending) or 'none'}", markup=False)
+
+
+def _lapse_words(lapse) -> str:  # type: ignore[no-untyped-def]
+    """What a late or missed surveillance did to the certificate, for `plan`."""
+    held = f"held late on {lapse.held_on} ({lapse.audit})" if lapse.audit else "not held"
+    counts = f"{held}: the certificate counts as suspended"
+    if lapse.withdrawn_on:
+        return f"{counts} from {lapse.due}, withdrawn on {lapse.withdrawn_on}"
+    if lapse.reinstated_on:
+        return f"{counts} from {lapse.due} until {lapse.reinstated_on}"
+    return f"{counts} since {lapse.due}"
 
 
 @app.command()
@@ -458,7 +472,8 @@ def certificate_show(number: str, as_of: AsOfOpt = None) -> None:
     console.print(f"scope: {row.scope}", markup=False)
     console.print(f"companies ({len(row.companies)}): {', '.join(row.companies)}")
     for e in shown.events:
-        console.print(f"  {e.on} {e.status.value}: {e.reason}", markup=False)
+        implied = " (from the audit records)" if e.derived else ""
+        console.print(f"  {e.on} {e.status.value}: {e.reason}{implied}", markup=False)
     console.print(f"signed with key {row.key_id}" if row.signature else "not signed")
 
 

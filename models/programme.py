@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from models.audit_time import AuditTime, audit_time
-from models.certification import CertificateStatus
+from models.certification import CertificateStatus, SurveillanceDue, surveillance_dues
 from models.dates import add_months, add_years
 from models.findings import is_open, is_overdue, open_nonconformities
 from models.network import Certificate, ExternalAuditKind, Grade, Network
@@ -80,6 +80,8 @@ class PlannedAudit(BaseModel):
     due_by: date
     status: str  # done, planned or overdue
     audit_id: str | None = None
+    held_on: date | None = None
+    late_for: date | None = None  # the surveillance due date it was held after
     visited: tuple[str, ...] = ()
     sample: SamplePlan
     time: AuditTime
@@ -109,6 +111,7 @@ class Programme(BaseModel):
     valid_until: date | None
     audits: tuple[PlannedAudit, ...]
     spread_checks: tuple[SpreadCheck, ...]
+    lapses: tuple[SurveillanceDue, ...] = ()  # surveillance held late or not at all: suspensions
 
     @property
     def unvisited(self) -> list[str]:
@@ -160,6 +163,7 @@ def audit_programme(network: Network, as_of: date, policy: Policy,
               - timedelta(days=60))]
     done = sorted((a for a in network.external_audits if start - timedelta(days=1) <= a.end <= as_of
                    and a.kind != K.STAGE1), key=lambda a: a.end)
+    dues = surveillance_dues(network, certificate, as_of, policy) if certificate else []
     visited: set[str] = set()
     audits = []
     base_risks = site_risks(network, as_of, policy, visited)  # the costly part, computed once
@@ -175,8 +179,10 @@ def audit_programme(network: Network, as_of: date, policy: Policy,
         companies = list(match.companies_visited) if match else list(sample.companies)
         sites = [c for c in members if c.id in set(companies) | ({central_host} if central_host else set())]
         status = "done" if match else ("overdue" if due_by < as_of else "planned")
+        late_for = next((d.due for d in dues if match and d.audit == match.id and d.late), None)
         audits.append(PlannedAudit(kind=kind, due_by=due_by, status=status,
-                                   audit_id=match.id if match else None, visited=tuple(companies),
+                                   audit_id=match.id if match else None, held_on=match.end if match else None,
+                                   late_for=late_for, visited=tuple(companies),
                                    sample=sample, time=audit_time(sites, kind, policy)))
         if kind != K.RECERTIFICATION:
             visited |= set(companies)
@@ -184,7 +190,8 @@ def audit_programme(network: Network, as_of: date, policy: Policy,
                      cycle_start=start,
                      certificate=certificate.number if certificate else None,
                      valid_until=certificate.valid_until if certificate else None,
-                     audits=tuple(audits), spread_checks=tuple(spread_checks(network, as_of)))
+                     audits=tuple(audits), spread_checks=tuple(spread_checks(network, as_of)),
+                     lapses=tuple(d for d in dues if d.late))
 
 
 def _central_host(network: Network) -> str | None:

@@ -12,6 +12,7 @@ from models.gates import CompanyProgress, company_progress, policy_for
 from models.network import Certificate, ExternalAuditKind, Network
 from models.policy import Policy
 from models.programme import audit_programme
+from services.certificates import certificate_history
 from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.store import ALL_PARTS, SyncSummary
@@ -71,9 +72,9 @@ def network_status(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> Net
     """The network, the certificate in force and each active company's progress on `as_of`."""
     with uow:
         network = uow.networks.load(network_id, parts={"training", "internal_audits", "certificates"})
-        events = uow.certificates.events([c.number for c in network.certificates])
+        held = [c for c in network.certificates
+                if in_force(c, certificate_history(uow, network_id, c, as_of), as_of)]
     policy = policy_for(network)
-    held = [c for c in network.certificates if in_force(c, events, as_of)]
     return NetworkStatus(network=network, policy=policy, certificate=held[-1] if held else None,
                          companies=company_progress(network, as_of, policy))
 
