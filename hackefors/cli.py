@@ -390,13 +390,14 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
             console.print(f"{head} ({a.audit_id}{late}); visited {len(a.visited)} (minimum "
                           f"{a.sample.minimum}): {', '.join(a.visited)}; {days}")
             continue
-        console.print(f"{head}; sample {a.sample.size} (minimum {a.sample.minimum}) plus the central "
-                      f"function; {days}")
+        console.print(f"{head}; sample {a.sample.size} plus the central function; {days}")
+        console.print(f"  required (IAF MD 1): {a.sample.minimum_reason}", markup=False)
         if not a.sample.eligible:
             console.print(f"  [red]not eligible for sampling[/]: {', '.join(a.sample.ineligible)} have no "
                           "signed group agreement; every company is visited")
-        for reason in a.sample.raised_because:
-            console.print(f"  raised: {reason}")
+        else:
+            why = "; ".join(a.sample.raised_because) or "the minimum"
+            console.print(f"  planned: {a.sample.size} ({why})", markup=False)
         drawn = [s.company for s in a.sample.sites if s.how == "random"]
         console.print(f"  at random (seed {a.sample.seed}): {', '.join(drawn)}")
         for site in a.sample.sites:
