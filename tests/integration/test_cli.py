@@ -194,3 +194,82 @@ def test_a_malformed_file_never_leaves_a_partial_import(
     else:
         assert code == 2
         assert after == before
+
+
+SMALL_YAML = (EXAMPLES_DIR / "small.yaml").read_text(encoding="utf-8")
+SMALL_JSON = json.dumps(example_data("small"), ensure_ascii=False, indent=1)
+CONTROL = st.sampled_from([chr(c) for c in (*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f,
+                                            0x85, 0x9b)])
+
+
+def _insert(text: str, at: int, piece: str) -> str:
+    return text[:at] + piece + text[at:]
+
+
+@st.composite
+def hostile(draw):  # type: ignore[no-untyped-def]
+    """A network file (YAML or JSON, as text) with one to three hostile edits."""
+    is_json = draw(st.booleans())
+    text = SMALL_JSON if is_json else SMALL_YAML
+    for _ in range(draw(st.integers(1, 3))):
+        edit = draw(st.sampled_from(["alias", "duplicate", "nan", "deep", "huge", "bom", "control"]))
+        lines = text.split("\n")
+        line = draw(st.integers(0, len(lines) - 1))
+        if edit == "alias" and not is_json:
+            count = draw(st.integers(1, 12))
+            bomb = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+            bomb += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, count)]
+            text = "\n".join(bomb) + "\n" + text
+        elif edit == "duplicate":
+            if is_json:
+                text = text.replace("{", '{"id": "dup", ', 1) if draw(st.booleans()) else \
+                    "\n".join([*lines[:line], lines[line], lines[line], *lines[line + 1:]])
+            else:
+                text = "\n".join([*lines[:line], lines[line], lines[line], *lines[line + 1:]])
+        elif edit == "nan":
+            word = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400"] if is_json else
+                                        [".nan", ".inf", "-.Inf", ".NaN", "1.0e+400"]))
+            text = text.replace("8.0" if not is_json else "8.0,", word + ("," if is_json else ""), 1)
+        elif edit == "deep":
+            depth = draw(st.integers(1, 5000))
+            nested = "[" * depth + "]" * depth
+            text = text.replace("{", '{"deep": ' + nested + ", ", 1) if is_json else \
+                f"deep: {nested}\n" + text
+        elif edit == "huge":
+            size = draw(st.sampled_from([1_000, 100_000, 2_000_000]))
+            piece = draw(st.sampled_from(["x" * size, "9" * size]))
+            text = text.replace("Östgöta Småföretag Miljönätverk", piece, 1)
+        elif edit == "bom":
+            text = "\ufeff" + text.removeprefix("\ufeff")
+        else:
+            text = _insert(text, draw(st.integers(0, len(text))), draw(CONTROL))
+    return ("hostile.json" if is_json else "hostile.yaml"), text
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(case=hostile())
+def test_a_hostile_file_is_refused_cleanly_or_imported_whole(
+        case, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    name, text = case
+    assert run("import", str(EXAMPLES_DIR / "small.yaml")) == 0
+    before = snapshot()
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    capsys.readouterr()
+    checked = run("validate", str(path), "--as-of", "2025-03-03")
+    code = run("import", str(path), "--as-of", "2025-03-03")
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "internal error" not in err
+    assert checked in (0, 2, 3) and code in (0, 2)
+    assert (checked == 2) == (code == 2)
+    if code == 0:
+        from services.networks import load_network
+        from services.unit_of_work import SqlAlchemyUnitOfWork
+        from tasks.networkfile import read_network
+
+        assert load_network(SqlAlchemyUnitOfWork(), "ostgota-small") == read_network(path)
+    else:
+        assert snapshot() == before
+        assert f"{path}" in err and "nothing was written" in err
