@@ -386,8 +386,8 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
         head = f"[bold]{a.kind.value}[/] due by {a.due_by}: {a.status}"
         days = f"{a.time.total_days:g} auditor-days, at least {a.time.on_site_days:g} on site"
         if a.status == "done":
-            late = f", held late on {a.held_on} (due by {a.late_for})" if a.late_for else ""
-            console.print(f"{head} ({a.audit_id}{late}); visited {len(a.visited)} (minimum "
+            late = f", held late on {a.held_on}" if a.late_for else ""
+            console.print(f"{head} ({a.audit_id}){late}; visited {len(a.visited)} (minimum "
                           f"{a.sample.minimum}): {', '.join(a.visited)}; {days}")
             continue
         console.print(f"{head}; sample {a.sample.size} plus the central function; {days}")

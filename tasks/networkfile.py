@@ -1,4 +1,5 @@
-"""Network files (YAML or JSON): read with line numbers, validate completely, write back."""
+"""Network files (YAML or JSON): read safely with the line of every place, examine completely (every
+problem, labelled by kind), write back."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for
 from models.network import Network
@@ -492,8 +493,6 @@ def gate_problems(network: Network, name: str, lines: dict[Loc, int], as_of: dat
 
 class FileExamination(BaseModel):
     """Everything `validate` finds in a network file."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     network: Network | None
     problems: list[FileProblem]
