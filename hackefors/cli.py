@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -19,8 +20,10 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
+EXIT_INTERNAL_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 3
+MAX_PROBLEMS_SHOWN = 500  # a hostile file can hold a million; the first ones say what is wrong
 
 NetworkOpt = Annotated[str | None, typer.Option("--network", "-n",
                                                 help="Network id; optional when the store holds one.")]
@@ -33,12 +36,17 @@ class BadInput(Exception):
 
 
 def parse_as_of(value: str | None) -> date:
+    from models.dates import EARLIEST_DATE, LATEST_DATE
+
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadInput(f"--as-of {value!r} is not a date of the form YYYY-MM-DD") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise BadInput(f"--as-of {value}: choose a date from {EARLIEST_DATE} to {LATEST_DATE}")
+    return day
 
 
 def store():  # type: ignore[no-untyped-def]
@@ -55,25 +63,61 @@ def resolve_network(network: str | None) -> str:
     return resolve(store(), network)
 
 
+def _print_problems(problems) -> None:  # type: ignore[no-untyped-def]
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        errors.print(str(problem), markup=False, highlight=False)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        errors.print(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more", markup=False)
+
+
+def _counted(problems) -> str:  # type: ignore[no-untyped-def]
+    kinds: dict[str, int] = {}
+    for p in problems:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+
+
 def _read(file: Path, as_of: date):  # type: ignore[no-untyped-def]
     from tasks.networkfile import NetworkFileError, read_network
 
     try:
         return read_network(file, as_of)
     except NetworkFileError as exc:
-        for problem in exc.problems:
-            errors.print(str(problem), markup=False, highlight=False)
-        errors.print(f"{len(exc.problems)} problem(s) in {file}; nothing was written.",
-                     style="bold red")
+        _print_problems(exc.problems)
+        errors.print(f"{len(exc.problems)} problem(s) in {file} ({_counted(exc.problems)}); nothing was "
+                     "written.", style="bold red", markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml or .json).")],
-             as_of: AsOfOpt = None) -> None:
-    """Check a network file and report every problem at once; writes nothing."""
-    network = _read(file, parse_as_of(as_of))
-    console.print(f"{file}: valid network {network.id!r} with {len(network.companies)} companies.")
+             as_of: Annotated[str | None, typer.Option(
+                 "--as-of", help="Check dates against this day (YYYY-MM-DD; default today) and preview "
+                                 "the certification gates on it.")] = None) -> None:
+    """Check a network file and report every problem at once, labelled by kind; writes nothing."""
+    from tasks.networkfile import FILE, GATE, REFERENCE, STRUCTURE, examine_file
+
+    day = parse_as_of(as_of)
+    found = examine_file(file, day, preview_gates_on=day if as_of is not None else None)
+    _print_problems(found.problems)
+    bad = found.of_kind(FILE, STRUCTURE, REFERENCE)
+    blockers = found.of_kind(GATE)
+    if as_of is not None and not found.gates_previewed:
+        errors.print("The gates were not previewed: they need a file whose structure is valid.", markup=False)
+    if bad:
+        errors.print(f"{len(bad)} problem(s) in {file} ({_counted(bad)})"
+                     + (f" and {len(blockers)} gate blocker(s) as of {day}" if blockers else "")
+                     + "; nothing was written.", style="bold red", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    assert found.network is not None
+    console.print(f"{file}: valid network {found.network.id!r} with {len(found.network.companies)} "
+                  "companies.", markup=False, highlight=False)
+    if blockers:
+        errors.print(f"{len(blockers)} gate blocker(s) as of {day}: not ready for certification.",
+                     style="bold red", markup=False)
+        raise typer.Exit(EXIT_BLOCKED)
+    if found.gates_previewed:
+        console.print(f"Every certification gate passes as of {day}.")
 
 
 @app.command("import")
@@ -142,19 +186,21 @@ def networks() -> None:
 @app.command()
 def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     """Show a network, its companies and each company's readiness figures."""
+    from models.training import format_hours
     from services.networks import network_status
 
     day = parse_as_of(as_of)
     found = network_status(store(), resolve_network(network), day)
     loaded, policy, held, rows = found.network, found.policy, found.certificate, found.companies
-    console.print(f"[bold]{loaded.name}[/] ({loaded.id}), operator {loaded.operator}, as of {day}")
+    console.print(f"[bold]{escape(loaded.name)}[/] ({loaded.id}), operator {escape(loaded.operator)}, "
+                  f"as of {day}")
     console.print(f"Certificate: {held.number} valid until {held.valid_until}"
                   if held else "Certificate: none in force")
-    table = Table("company", "name", "employees", f"training ≥{policy.training_hours:g} h",
+    table = Table("company", "name", "employees", f"training ≥{format_hours(policy.training_hours)} h",
                   "internal audits (12 mo)", "open NCs")
     for r in rows:
         short = r.audits_last_12_months < policy.internal_audits_per_year
-        table.add_row(r.company, r.name, str(r.employees), f"{r.training_coverage:.0%}",
+        table.add_row(r.company, escape(r.name), str(r.employees), f"{r.training_coverage:.0%}",
                       f"[red]{r.audits_last_12_months}[/]" if short else str(r.audits_last_12_months),
                       f"[red]{r.open_findings}[/]" if r.open_findings else "0")
     console.print(table)
@@ -175,10 +221,11 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         report: Annotated[bool, typer.Option(
             "--report/--no-report", help="Write the gap analysis (HTML and PDF) during the run.")] = True,
         ) -> None:
-    """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input."""
+    """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input, 1
+    internal error."""
     from flows.certify_network import certify_network
     from flows.inputs import Decision, SignOff
-    from services.gates import results_of_run
+    from services.gates import results_of_run, unmet_in_run
     from tasks.reporting import report_stem, reports_folder
 
     day = parse_as_of(as_of)
@@ -205,12 +252,15 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         console.print(f"PDF:  {certificate.pdf_path}\nHTML: {certificate.html_path}\n"
                       f"JSON: {certificate.json_path} (signed; `hackefors certificate verify` checks it)")
         return
-    blockers = [c for g in gates for c in g.blockers if g.stage.value != "decision"]
+    blockers = unmet_in_run(gates)
+    if blockers is None:  # nothing unmet, yet no certificate: a fault, not a domain outcome
+        errors.print(f"internal error: the run {run_id} ended {state.name} without an unmet requirement; "
+                     "no certificate was issued. Prefect's message:", style="bold red", markup=False)
+        errors.print(state.message or "(none)", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INTERNAL_ERROR)
     console.print(f"[bold red]Not certified[/]: {len(blockers)} unmet requirement(s)")
     for c in blockers:
         console.print(f"  - {c.line()}", markup=False, highlight=False)
-    if not gates:
-        console.print(state.message or "the run failed before any gate was evaluated", markup=False)
     raise typer.Exit(EXIT_BLOCKED)
 
 
@@ -338,33 +388,48 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     loaded, programme = plan_audits(store(), resolve_network(network), day, actor="cli:plan")
     cert = f"certificate {programme.certificate}, valid until {programme.valid_until}" \
         if programme.certificate else "no certificate yet"
-    console.print(f"[bold]Audit programme of {loaded.name}[/] as of {day}: cycle from "
+    console.print(f"[bold]Audit programme of {escape(loaded.name)}[/] as of {day}: cycle from "
                   f"{programme.cycle_start}, {cert}; {len(programme.members)} member companies")
     for a in programme.audits:
         head = f"[bold]{a.kind.value}[/] due by {a.due_by}: {a.status}"
         days = f"{a.time.total_days:g} auditor-days, at least {a.time.on_site_days:g} on site"
         if a.status == "done":
-            console.print(f"{head} ({a.audit_id}); visited {len(a.visited)} (minimum {a.sample.minimum}): "
-                          f"{', '.join(a.visited)}; {days}")
+            late = f", held late on {a.held_on}" if a.late_for else ""
+            console.print(f"{head} ({a.audit_id}){late}; visited {len(a.visited)} (minimum "
+                          f"{a.sample.minimum}): {', '.join(a.visited)}; {days}")
             continue
-        console.print(f"{head}; sample {a.sample.size} (minimum {a.sample.minimum}) plus the central "
-                      f"function; {days}")
+        console.print(f"{head}; sample {a.sample.size} plus the central function; {days}")
+        console.print(f"  required (IAF MD 1): {a.sample.minimum_reason}", markup=False)
         if not a.sample.eligible:
             console.print(f"  [red]not eligible for sampling[/]: {', '.join(a.sample.ineligible)} have no "
                           "signed group agreement; every company is visited")
-        for reason in a.sample.raised_because:
-            console.print(f"  raised: {reason}")
+        else:
+            why = "; ".join(a.sample.raised_because) or "the minimum"
+            console.print(f"  planned: {a.sample.size} ({why})", markup=False)
         drawn = [s.company for s in a.sample.sites if s.how == "random"]
         console.print(f"  at random (seed {a.sample.seed}): {', '.join(drawn)}")
         for site in a.sample.sites:
             if site.how != "random":
                 console.print(f"  by risk: {site.company}: {'; '.join(site.reasons) or 'no risk flag'}")
+    for lapse in programme.lapses:
+        console.print(f"[red]Surveillance due by {lapse.due} {_lapse_words(lapse)}[/]")
     console.print("Every member visited within the cycle." if not programme.unvisited else
                   f"Not visited within the cycle: {', '.join(programme.unvisited)}")
     for c in programme.spread_checks:
         console.print(f"Nonconformity {c.finding} ({c.clause}) at {c.raised_at}: checked at "
                       f"{len(c.checked)} other companies, also found at {', '.join(c.also_found) or 'none'}; "
                       f"still to check: {', '.join(c.pending) or 'none'}", markup=False)
+
+
+def _lapse_words(lapse) -> str:  # type: ignore[no-untyped-def]
+    """What a late or missed surveillance did to the certificate, for `plan`."""
+    held = f"held late on {lapse.held_on} ({lapse.audit})" if lapse.audit else "not held"
+    counts = f"{held}: the certificate counts as suspended"
+    if lapse.withdrawn_on:
+        return f"{counts} from {lapse.due}, withdrawn on {lapse.withdrawn_on}"
+    if lapse.reinstated_on:
+        return f"{counts} from {lapse.due} until {lapse.reinstated_on}"
+    return f"{counts} since {lapse.due}"
 
 
 @app.command()
@@ -416,7 +481,8 @@ def certificate_show(number: str, as_of: AsOfOpt = None) -> None:
     console.print(f"scope: {row.scope}", markup=False)
     console.print(f"companies ({len(row.companies)}): {', '.join(row.companies)}")
     for e in shown.events:
-        console.print(f"  {e.on} {e.status.value}: {e.reason}", markup=False)
+        implied = " (from the audit records)" if e.derived else ""
+        console.print(f"  {e.on} {e.status.value}: {e.reason}{implied}", markup=False)
     console.print(f"signed with key {row.key_id}" if row.signature else "not signed")
 
 
@@ -521,4 +587,11 @@ def main() -> None:
         if callable(show) and isinstance(code, int):
             show()
             sys.exit(code)
-        raise
+        if os.environ.get("HACKEFORS_DEBUG"):
+            raise
+        # A fault of the program, not of the input: say so plainly, never as a domain outcome.
+        errors.print(f"internal error ({type(exc).__name__}): {exc}", style="red", markup=False,
+                     highlight=False)
+        errors.print("This is a fault in hackefors, not in your input; HACKEFORS_DEBUG=1 shows the "
+                     "traceback.", markup=False)
+        sys.exit(EXIT_INTERNAL_ERROR)

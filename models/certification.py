@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from models.catalogue import Stage
+from models.dates import add_months, add_years
 from models.findings import is_open
 from models.network import (
     Certificate,
@@ -41,13 +42,18 @@ class CertificateEvent(BaseModel):
     on: date
     status: CertificateStatus
     reason: str
+    derived: bool = False  # implied by the audit records rather than recorded by someone
+
+
+FINAL = frozenset({CertificateStatus.WITHDRAWN, CertificateStatus.SUPERSEDED, CertificateStatus.EXPIRED})
 
 
 def status_as_of(certificate: Certificate, events: list[CertificateEvent], as_of: date) -> CertificateStatus:
-    """A certificate's status on `as_of`: its events up to then, and expiry."""
+    """A certificate's status on `as_of`: its events up to then, in date order, and expiry. A
+    withdrawn, superseded or expired certificate stays so, whatever follows."""
     status = CertificateStatus.VALID
     for event in sorted(events, key=lambda e: e.on):
-        if event.number == certificate.number and event.on <= as_of:
+        if event.number == certificate.number and event.on <= as_of and status not in FINAL:
             status = event.status
     if status in (CertificateStatus.VALID, CertificateStatus.SUSPENDED) and as_of > certificate.valid_until:
         return CertificateStatus.EXPIRED
@@ -81,24 +87,6 @@ def in_force(certificate: Certificate, events: list[CertificateEvent], as_of: da
     """Whether the certificate certifies anything on `as_of`: issued by then, and valid then."""
     return (certificate.issued_on <= as_of
             and status_as_of(certificate, events, as_of) == CertificateStatus.VALID)
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return day.replace(year=day.year + years, day=28)
-
-
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def verified_by(finding: Finding, day: date) -> bool:
@@ -243,11 +231,118 @@ def held_certificate(certificates: tuple[Certificate, ...] | list[Certificate],
 
 def surveillance_windows(issued_on: date, as_of: date) -> list[tuple[date, date]]:
     """The surveillance audits owed by `as_of`, as (earliest, latest) end dates: the first within
-    12 months of the decision, then one in each later calendar year that has ended."""
+    12 months of the decision, then one in each later calendar year, each owed once its last day
+    has come."""
     first = add_months(issued_on, 12)
     windows = [(issued_on + timedelta(days=1), first)] if first <= as_of else []
-    windows += [(date(y, 1, 1), date(y, 12, 31)) for y in range(first.year + 1, as_of.year)]
+    windows += [(date(y, 1, 1), date(y, 12, 31)) for y in range(first.year + 1, as_of.year + 1)
+                if date(y, 12, 31) <= as_of]
     return windows
+
+
+class SurveillanceDue(BaseModel):
+    """One surveillance audit a certificate owes, and what the records say of it.
+
+    `due` is the last day on which the audit is in time. A surveillance not held by then leaves the
+    certificate suspended from `due` until a late audit passes (`passed_on`), and withdrawn when
+    that does not happen within `suspension_max_months`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    earliest: date
+    due: date
+    audit: str | None = None  # the audit that counts for it
+    held_on: date | None = None  # when that audit ended
+    passed_on: date | None = None  # the first day its outcome passed; None while it has not
+    withdrawn_on: date | None = None  # the day the unresolved suspension ended in withdrawal
+
+    @property
+    def late(self) -> bool:
+        return self.held_on is None or self.held_on > self.due
+
+    @property
+    def reinstated_on(self) -> date | None:
+        """The day a late audit's pass ended the suspension (None: in time, or not yet)."""
+        return self.passed_on if self.late and self.withdrawn_on is None else None
+
+
+def audit_passed_on(audit: ExternalAudit, network: Network, as_of: date, policy: Policy) -> date | None:
+    """The first day from the audit's end up to `as_of` on which its sample, findings and
+    recommendation all pass: its end, or a later day a plan was accepted or an action verified."""
+    days = {audit.end} | {d for f in audit.findings for d in (f.plan_accepted_on, f.closed_on) if d}
+    days |= {d for f in audit.findings for a in f.actions
+             for d in (a.closed_on, a.verified_effective_on) if d}
+    for day in sorted(d for d in days if audit.end <= d <= as_of):
+        if all(c.passed for c in check_audit_outcome(audit, network, day, policy)):
+            return day
+    return None
+
+
+def surveillance_dues(network: Network, certificate: Certificate, as_of: date,
+                      policy: Policy) -> list[SurveillanceDue]:
+    """Every surveillance the certificate owes by `as_of`, each with the audit that counts for it,
+    derived from the audit records alone: the outcome does not depend on when anyone looked.
+
+    Each owed surveillance takes the first audit not yet counted that ended in its window or later:
+    an audit held late cures the miss from the day it passes; an early one does not count for a
+    later year."""
+    audits = sorted((a for a in network.external_audits if a.kind == ExternalAuditKind.SURVEILLANCE
+                     and certificate.issued_on < a.end <= as_of), key=lambda a: a.end)
+    dues = []
+    for earliest, due in surveillance_windows(certificate.issued_on, min(as_of, certificate.valid_until)):
+        match = next((a for a in audits if a.end >= earliest), None)
+        if match is not None:
+            audits.remove(match)
+        passed = audit_passed_on(match, network, as_of, policy) if match else None
+        limit = add_months(due, policy.suspension_max_months)
+        late_pass = passed is not None and match is not None and match.end > due
+        cured = passed is not None and (not late_pass or passed < limit)
+        withdrawn = limit if (match is None or match.end > due) and not cured and limit <= as_of else None
+        dues.append(SurveillanceDue(earliest=earliest, due=due, audit=match.id if match else None,
+                                    held_on=match.end if match else None, passed_on=passed,
+                                    withdrawn_on=withdrawn))
+    return dues
+
+
+def lapse_events(certificate: Certificate, dues: list[SurveillanceDue]) -> list[CertificateEvent]:
+    """The status changes the surveillance record implies: suspended from each due date an audit
+    was not held by, reinstated when a late audit passed, withdrawn when none did in time."""
+    events = []
+    for d in dues:
+        if not d.late:
+            continue
+        events.append(CertificateEvent(
+            number=certificate.number, on=d.due, status=CertificateStatus.SUSPENDED, derived=True,
+            reason=f"surveillance due by {d.due} not held by then"))
+        if d.withdrawn_on is not None:
+            events.append(CertificateEvent(
+                number=certificate.number, on=d.withdrawn_on, status=CertificateStatus.WITHDRAWN,
+                derived=True, reason=f"suspended since {d.due}: no surveillance audit passed in time"))
+        elif d.reinstated_on is not None:
+            events.append(CertificateEvent(
+                number=certificate.number, on=d.reinstated_on, status=CertificateStatus.VALID, derived=True,
+                reason=f"reinstated: surveillance audit {d.audit}, held late on {d.held_on}, passed"))
+    return events
+
+
+def suspended_since(events: list[CertificateEvent], as_of: date) -> date | None:
+    """The day the suspension in force on `as_of` began (None: not suspended then)."""
+    since = None
+    for event in sorted(events, key=lambda e: e.on):
+        if event.on > as_of:
+            break
+        if event.status != CertificateStatus.SUSPENDED:
+            since = None
+        elif since is None:
+            since = event.on
+    return since
+
+
+def status_history(recorded: list[CertificateEvent],
+                   derived: list[CertificateEvent]) -> list[CertificateEvent]:
+    """The recorded status changes and those the surveillance record implies, by date; on one day
+    the implied change comes first, so that what someone recorded that day stands."""
+    return sorted([*derived, *recorded], key=lambda e: e.on)
 
 
 def check_surveillance(network: Network, as_of: date, policy: Policy) -> list[Check]:
@@ -262,26 +357,17 @@ def check_surveillance(network: Network, as_of: date, policy: Policy) -> list[Ch
     audits = sorted((a for a in network.external_audits
                      if a.kind == ExternalAuditKind.SURVEILLANCE and cert.issued_on < a.end <= as_of),
                     key=lambda a: a.end)
-    # Each owed surveillance takes the first audit not yet counted that ended in its window or
-    # later: an audit held late cures the miss (and allows reinstatement); an early one does not
-    # count for a later year.
-    unused, missed = list(audits), []
-    for start, end in surveillance_windows(cert.issued_on, as_of):
-        match = next((a for a in unused if a.end >= start), None)
-        if match is None:
-            missed.append(f"no surveillance audit between {start} and {end}")
-        else:
-            unused.remove(match)
-    problems = list(missed)
+    dues = surveillance_dues(network, cert, as_of, policy)
+    problems = [f"no surveillance audit between {d.earliest} and {d.due}" for d in dues if d.audit is None]
     if audits:
         latest = audits[-1]
         problems += [c.detail for c in check_audit_outcome(latest, network, as_of, policy)
                      if not c.passed]
+    late = [f"{d.audit} held late on {d.held_on} (due by {d.due})" for d in dues if d.audit and d.late]
     evidence = (f"{len(audits)} surveillance audit(s) since {cert.issued_on}, latest "
-                f"{audits[-1].id}" if audits else "none owed yet")
+                f"{audits[-1].id}" if audits else "none owed yet") + (f"; {', '.join(late)}" if late else "")
     checks.append(check("surveillance-held", None, problems, evidence))
     return checks
-
 
 
 class CertificateRecord(BaseModel):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 
+from models.dates import within_months
 from models.network import Company, CorrectiveAction, Finding, Grade, Network
 from models.policy import Policy
 from models.results import Check, check, name_some
@@ -18,9 +19,13 @@ def is_overdue(action: CorrectiveAction, as_of: date) -> bool:
     return is_open(action.closed_on, as_of) and action.due < as_of
 
 
-def audits_in_window(company: Company, as_of: date, days: int = 365) -> int:
-    start = as_of - timedelta(days=days)
-    return sum(start < a.date <= as_of for a in company.internal_audits)
+# "Internal audits per year" counts the audits of the trailing 12 calendar months.
+AUDIT_WINDOW_MONTHS = 12
+
+
+def audits_in_window(company: Company, as_of: date, months: int = AUDIT_WINDOW_MONTHS) -> int:
+    """Internal audits held within the last `months` calendar months (both ends counted)."""
+    return sum(within_months(a.date, months, as_of) for a in company.internal_audits)
 
 
 def internal_findings(company: Company, as_of: date) -> Iterator[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -12,7 +13,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -26,10 +29,22 @@ def is_valid_email(value: str | None) -> bool:
     return bool(value) and EMAIL_PATTERN.match(value or "") is not None
 
 
+# C0 and C1 control characters and DEL: a line break in a name is a header injection, the others
+# rewrite a terminal or a document.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _single_line(value: str) -> str:
     # Names and subjects end up in email headers: a line break there is an injection attempt.
-    if any(ch in value for ch in "\r\n\x00"):
-        raise ValueError("must be a single line (no line breaks or NUL characters)")
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must be a single line (no line breaks or other control characters)")
+    return value
+
+
+def _no_control_characters(value: str) -> str:
+    # Line breaks and tabs are text; the other control characters rewrite a terminal or a document.
+    if CONTROL_CHARACTERS.search(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+        raise ValueError("must not contain control characters")
     return value
 
 
@@ -43,7 +58,14 @@ Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
                  AfterValidator(_single_line)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_email)]
-Text = Annotated[str, StringConstraints(max_length=4000)]
+Text = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_control_characters)]
+Line = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_single_line)]
+# Hours are exact decimals: tenths that add up to 30 are 30, never 29.999999999999996. Files give
+# them as numbers (at most 4 decimal places, 0.36 s), and export writes them back as numbers.
+Hours = Annotated[Decimal, Field(gt=0, le=200, decimal_places=4),
+                  PlainSerializer(float, return_type=float, when_used="json"),
+                  WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 200,
+                                  "description": "Hours, at most 4 decimal places."})]
 
 
 class Strict(BaseModel):
@@ -133,7 +155,7 @@ class Recommendation(StrEnum):
 class Person(Strict):
     name: Name
     email: Email | None = None
-    phone: Annotated[str, AfterValidator(_single_line)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=200), AfterValidator(_single_line)] | None = None
 
 
 class Coordinator(Person):
@@ -163,7 +185,7 @@ class EnvironmentalPolicy(Strict):
     adopted_on: dt.date
     communicated_on: dt.date | None = None
     public: bool = False
-    url: str | None = None
+    url: Line | None = None
 
 
 class CentralCoordinator(Strict):
@@ -189,7 +211,7 @@ class TrainingSession(Strict):
 
     id: Id
     date: dt.date
-    hours: float = Field(gt=0, le=200)
+    hours: Hours
     topics: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
     trainer: Name | None = None
     attendees: tuple[Id, ...] = Field((), description="Employee ids (a set: kept sorted).")
@@ -301,7 +323,7 @@ class CorrectiveAction(Strict):
 class Finding(Strict):
     id: Id
     grade: Grade
-    clause: str = Field(description="ISO 14001:2015 clause number, e.g. 9.2.")
+    clause: str = Field(max_length=16, description="ISO 14001:2015 clause number, e.g. 9.2.")
     description: Name
     closed_on: dt.date | None = None
     plan_accepted_on: dt.date | None = Field(None, description="When the action plan was accepted.")
@@ -362,7 +384,7 @@ class Company(Strict):
     id: Id
     name: Name
     sector: Sector
-    personnel: int = Field(ge=1, description="Effective number of personnel (IAF MD 5).")
+    personnel: int = Field(ge=1, le=1_000_000, description="Effective number of personnel (IAF MD 5).")
     complexity: Complexity
     joined_on: dt.date
     left_on: dt.date | None = None

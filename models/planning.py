@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from models.dates import within_months
 from models.network import LegalRequirement, Network
 from models.policy import Policy
 from models.results import Check, check, name_some
@@ -32,13 +33,12 @@ def check_planning(network: Network, as_of: date, policy: Policy) -> list[Check]
                             f"review {review.completed_on if review else ''}, {len(c.aspects)} aspects, "
                             f"{significant} highly significant"))
 
+        months = policy.legal_evaluation_interval_months
         stale = [r.id for r in c.legal_register
-                 if r.evaluated_on is None or r.evaluated_on > as_of
-                 or (as_of - r.evaluated_on).days > policy.legal_evaluation_interval_days]
+                 if r.evaluated_on is None or not within_months(r.evaluated_on, months, as_of)]
         problems = ["legal register is empty"] if not c.legal_register else []
         if stale:
-            problems.append(f"not evaluated in the last {policy.legal_evaluation_interval_days} days: "
-                            f"{name_some(stale)}")
+            problems.append(f"not evaluated in the last {months} months: {name_some(stale)}")
         latest = max((r.evaluated_on for r in c.legal_register if r.evaluated_on), default=None)
         checks.append(check("legal-evaluation", c.id, problems,
                             f"{len(c.legal_register)} obligations, last evaluated {latest}"))

@@ -8,9 +8,15 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from models.audit_time import AuditTime, audit_time
-from models.certification import CertificateStatus, add_months, add_years
+from models.certification import (
+    CertificateStatus,
+    SurveillanceDue,
+    certification_audit,
+    surveillance_dues,
+)
+from models.dates import add_months, add_years
 from models.findings import is_open, is_overdue, open_nonconformities
-from models.network import Certificate, ExternalAuditKind, Grade, Network
+from models.network import Certificate, ExternalAudit, ExternalAuditKind, Grade, Network
 from models.policy import Policy
 from models.results import GateResult
 from models.sampling import SamplePlan, SiteRisk, plan_sample
@@ -80,7 +86,10 @@ class PlannedAudit(BaseModel):
     due_by: date
     status: str  # done, planned or overdue
     audit_id: str | None = None
+    held_on: date | None = None
+    late_for: date | None = None  # the surveillance due date it was held after
     visited: tuple[str, ...] = ()
+    closes_cycle: bool = False  # the recertification that opens the next cycle
     sample: SamplePlan
     time: AuditTime
 
@@ -109,11 +118,12 @@ class Programme(BaseModel):
     valid_until: date | None
     audits: tuple[PlannedAudit, ...]
     spread_checks: tuple[SpreadCheck, ...]
+    lapses: tuple[SurveillanceDue, ...] = ()  # surveillance held late or not at all: suspensions
 
     @property
     def unvisited(self) -> list[str]:
         """Members that no audit of this cycle (done or planned) visits."""
-        seen = {c for a in self.audits if a.kind != K.RECERTIFICATION for c in a.visited}
+        seen = {c for a in self.audits if not a.closes_cycle for c in a.visited}
         return sorted(set(self.members) - seen)
 
 
@@ -138,28 +148,35 @@ def audit_programme(network: Network, as_of: date, policy: Policy,
                     certificate: Certificate | None) -> Programme:
     """The cycle's external audits with their dates, samples and auditor-days.
 
-    Without a certificate the cycle starts with the initial (stage 2) audit; with one, it runs
-    from the decision: the first surveillance within 12 months, the second 12 months later,
-    and recertification 60 days before expiry, leaving time for the decision.
+    The cycle starts with the audit the certificate rests on (stage 2, or a recertification), held
+    or still to hold; from the decision come the first surveillance within 12 months, the second
+    12 months later, and recertification 60 days before expiry, leaving time for the decision.
+    Every visit of the cycle counts towards visiting each company once, so the plan reads the same
+    before the decision and after it.
     """
     members = list(network.active_companies(as_of))
     central_host = _central_host(network)
+    opening: ExternalAudit | None
     if certificate is None:
-        stage2 = max((a for a in network.external_audits if a.kind == K.STAGE2), key=lambda a: a.end,
+        opening = max((a for a in network.external_audits if a.kind == K.STAGE2), key=lambda a: a.end,
                       default=None)
-        start = stage2.end if stage2 else as_of
-        plan = [(K.STAGE2, start)]
+        start = opening.end if opening else as_of
         decision = max(start, as_of)  # the decision has not been taken yet
+        plan = [(K.STAGE2, start)]
     else:
-        start = decision = certificate.issued_on
-        plan = []
+        opening = certification_audit(network, certificate.issued_on)
+        decision = certificate.issued_on
+        start = opening.end if opening else decision
+        plan = [(opening.kind, start)] if opening else []
     # Surveillance at least once per calendar year, the first within 12 months of the decision;
-    # the second a year later, so both precede the recertification audit.
+    # the second a year later, so both precede the recertification audit that closes the cycle.
     plan += [(K.SURVEILLANCE, add_months(decision, 12)), (K.SURVEILLANCE, add_months(decision, 24)),
              (K.RECERTIFICATION, add_years(decision, policy.certificate_validity_years)
               - timedelta(days=60))]
+    closing = len(plan) - 1
     done = sorted((a for a in network.external_audits if start - timedelta(days=1) <= a.end <= as_of
                    and a.kind != K.STAGE1), key=lambda a: a.end)
+    dues = surveillance_dues(network, certificate, as_of, policy) if certificate else []
     visited: set[str] = set()
     audits = []
     base_risks = site_risks(network, as_of, policy, visited)  # the costly part, computed once
@@ -169,22 +186,24 @@ def audit_programme(network: Network, as_of: date, policy: Policy,
             done.remove(match)
         risks = {cid: r.model_copy(update={"visited_in_cycle": cid in visited})
                  for cid, r in base_risks.items()}
-        in_cycle = [k for k, _ in plan[index:] if k != K.RECERTIFICATION]
         sample = plan_sample(kind, members, risks, policy, seed_for(network.id, kind, due_by),
-                             audits_left_in_cycle=max(1, len(in_cycle)))
+                             audits_left_in_cycle=max(1, closing - index))
         companies = list(match.companies_visited) if match else list(sample.companies)
         sites = [c for c in members if c.id in set(companies) | ({central_host} if central_host else set())]
         status = "done" if match else ("overdue" if due_by < as_of else "planned")
+        late_for = next((d.due for d in dues if match and d.audit == match.id and d.late), None)
         audits.append(PlannedAudit(kind=kind, due_by=due_by, status=status,
-                                   audit_id=match.id if match else None, visited=tuple(companies),
+                                   audit_id=match.id if match else None, held_on=match.end if match else None,
+                                   late_for=late_for, visited=tuple(companies), closes_cycle=index == closing,
                                    sample=sample, time=audit_time(sites, kind, policy)))
-        if kind != K.RECERTIFICATION:
+        if index != closing:
             visited |= set(companies)
     return Programme(network_id=network.id, as_of=as_of, members=tuple(c.id for c in members),
                      cycle_start=start,
                      certificate=certificate.number if certificate else None,
                      valid_until=certificate.valid_until if certificate else None,
-                     audits=tuple(audits), spread_checks=tuple(spread_checks(network, as_of)))
+                     audits=tuple(audits), spread_checks=tuple(spread_checks(network, as_of)),
+                     lapses=tuple(d for d in dues if d.late))
 
 
 def _central_host(network: Network) -> str | None:

@@ -8,7 +8,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-from models.certification import add_months
+from models.dates import add_months
 from models.findings import is_open
 from models.gates import CERTIFICATION_GATES, evaluate_gate
 from models.network import Finding, Grade, Network

@@ -8,12 +8,13 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from models.certification import held_certificate
-from models.findings import audits_in_window, internal_findings, is_open
+from models.dates import add_months
+from models.findings import AUDIT_WINDOW_MONTHS, audits_in_window, internal_findings, is_open
 from models.network import Company, Coordinator, Network, is_valid_email
 from models.policy import Policy
 from models.programme import Programme
 from models.reviews import latest_review, review_due_on
-from models.training import TrainingStatus, training_status
+from models.training import TrainingStatus, format_hours, training_status
 
 
 class Kind(StrEnum):
@@ -73,9 +74,9 @@ def internal_audit_due(company: Company, as_of: date, policy: Policy) -> date:
     """When the next internal audit is due to keep the required number in 12 months."""
     held = sorted((a.date for a in company.internal_audits if a.date <= as_of), reverse=True)
     need = policy.internal_audits_per_year
-    # Due when the oldest audit that still counts leaves the 12-month window; with fewer audits
-    # than required ever held, due now.
-    return held[need - 1] + timedelta(days=365) if len(held) >= need else as_of
+    # Due on the last day the oldest audit that still counts is within the 12-month window; with
+    # fewer audits than required ever held, due now.
+    return add_months(held[need - 1], AUDIT_WINDOW_MONTHS) if len(held) >= need else as_of
 
 
 def oldest_evaluation(company: Company) -> date | None:
@@ -89,7 +90,7 @@ def legal_due(company: Company, as_of: date, policy: Policy) -> date | None:
     if not company.legal_register:
         return None
     oldest = oldest_evaluation(company)
-    return oldest + timedelta(days=policy.legal_evaluation_interval_days) if oldest else as_of
+    return add_months(oldest, policy.legal_evaluation_interval_months) if oldest else as_of
 
 
 # --- reminder items --------------------------------------------------------------------------
@@ -102,8 +103,8 @@ def _training(company: Company, statuses: list[TrainingStatus], network: Network
         return []
     due = training_due(company, short, network, policy)
     lines = tuple(
-        f"{s.name}: {s.hours:g} h of {policy.training_hours:g} h"
-        + (f", {s.hours_short:g} h short" if s.hours_short else "")
+        f"{s.name}: {format_hours(s.hours)} h of {format_hours(policy.training_hours)} h"
+        + (f", {format_hours(s.hours_short)} h short" if s.hours_short else "")
         + (f"; missing topics: {', '.join(s.missing_topics)}" if s.missing_topics else "")
         for s in short)
     return [ReminderItem(key=f"training/{company.id}", kind=Kind.TRAINING, company=company.id,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
+from models.dates import add_months, within_months
 from models.network import Company, ManagementReview, Network
 from models.policy import Policy
 from models.results import Check, check
@@ -15,9 +16,9 @@ def latest_review(company: Company, as_of: date) -> ManagementReview | None:
 
 
 def review_due_on(company: Company, as_of: date, policy: Policy) -> date | None:
-    """When the next review is due, or None when none was ever held."""
+    """The last day on which the next review is in time, or None when none was ever held."""
     review = latest_review(company, as_of)
-    return review.date + timedelta(days=policy.management_review_interval_days) if review else None
+    return add_months(review.date, policy.management_review_interval_months) if review else None
 
 
 def check_management_review(network: Network, as_of: date, policy: Policy) -> list[Check]:
@@ -29,12 +30,12 @@ def check_management_review(network: Network, as_of: date, policy: Policy) -> li
             checks += [check(code, c.id, none, "") for code in
                        ("review-held", "review-inputs", "review-signed")]
             continue
-        age = (as_of - review.date).days
+        months = policy.management_review_interval_months
         checks.append(check(
             "review-held", c.id,
-            [f"last review {review.date} is {age} days old, at most "
-             f"{policy.management_review_interval_days} allowed"]
-            if age > policy.management_review_interval_days else [],
+            [] if within_months(review.date, months, as_of) else
+            [f"last review {review.date} is more than {months} months old: the next was due by "
+             f"{add_months(review.date, months)}"],
             f"review {review.id} on {review.date}"))
         missing = [i for i in policy.management_review_inputs if i not in review.inputs]
         checks.append(check("review-inputs", c.id,

@@ -27,15 +27,27 @@ def ceil_factor_sqrt(factor: float, x: int) -> int:
     return n
 
 
-def sample_size(kind: ExternalAuditKind, companies: int, policy: Policy) -> int:
-    """Member companies to visit, the central function not counted (it is always visited)."""
-    factor = {
+def sample_factor(kind: ExternalAuditKind, policy: Policy) -> float:
+    return {
         ExternalAuditKind.STAGE1: policy.initial_sample_factor,
         ExternalAuditKind.STAGE2: policy.initial_sample_factor,
         ExternalAuditKind.SURVEILLANCE: policy.surveillance_sample_factor,
         ExternalAuditKind.RECERTIFICATION: policy.recertification_sample_factor,
     }[kind]
-    return min(companies, ceil_factor_sqrt(factor, companies))
+
+
+def sample_size(kind: ExternalAuditKind, companies: int, policy: Policy) -> int:
+    """Member companies to visit, the central function not counted (it is always visited)."""
+    return min(companies, ceil_factor_sqrt(sample_factor(kind, policy), companies))
+
+
+def minimum_reason(kind: ExternalAuditKind, companies: int, policy: Policy) -> str:
+    """How IAF MD 1 gives the minimum, in figures: 'ceil(0.6 × √26) = 4 for a surveillance audit'."""
+    words = {ExternalAuditKind.STAGE1: "an initial audit", ExternalAuditKind.STAGE2: "an initial audit",
+             ExternalAuditKind.SURVEILLANCE: "a surveillance audit",
+             ExternalAuditKind.RECERTIFICATION: "a recertification audit"}[kind]
+    return (f"ceil({sample_factor(kind, policy):g} × √{companies}) = {sample_size(kind, companies, policy)} "
+            f"for {words} of {companies} member companies")
 
 
 class SiteRisk(BaseModel):
@@ -79,8 +91,9 @@ class SamplePlan(BaseModel):
 
     kind: ExternalAuditKind
     population: int
-    minimum: int
-    size: int
+    minimum: int  # what IAF MD 1 requires
+    minimum_reason: str = ""
+    size: int  # what is planned: the minimum, raised for risk and for coverage of the cycle
     seed: int
     eligible: bool
     ineligible: tuple[str, ...] = ()
@@ -106,24 +119,24 @@ def plan_sample(kind: ExternalAuditKind, members: list[Company], risks: dict[str
     ids = sorted(c.id for c in members)
     x = len(ids)
     ineligible = tuple(sorted(c.id for c in members if not is_eligible(c, date.max)))
-    minimum = sample_size(kind, x, policy)
+    minimum, why = sample_size(kind, x, policy), minimum_reason(kind, x, policy)
     if ineligible:
         # Without the agreement there is no group: sampling does not apply, every site is visited.
         sites = tuple(SampledSite(company=c, how="all", reasons=("no sampling: network not eligible",))
                       for c in ids)
-        return SamplePlan(kind=kind, population=x, minimum=minimum, size=x, seed=seed, eligible=False,
-                          ineligible=ineligible, sites=sites)
+        return SamplePlan(kind=kind, population=x, minimum=minimum, minimum_reason=why, size=x, seed=seed,
+                          eligible=False, ineligible=ineligible, sites=sites)
     size, raised = minimum, []
     high = [c for c in ids if risks[c].high]
     if high and policy.high_risk_extra_sites:
         size += policy.high_risk_extra_sites
-        raised.append(f"{len(high)} high-risk site(s): +{policy.high_risk_extra_sites}")
+        raised.append(f"risk policy: {len(high)} high-risk site(s): +{policy.high_risk_extra_sites}")
     unvisited = [c for c in ids if not risks[c].visited_in_cycle]
     if policy.cover_all_sites_in_cycle and unvisited:
         needed = -(-len(unvisited) // max(1, audits_left_in_cycle))
         if needed > size:
-            raised.append(f"{len(unvisited)} site(s) still to visit in {audits_left_in_cycle} audit(s) "
-                          f"of the cycle: {needed}")
+            raised.append(f"coverage policy: {len(unvisited)} site(s) still to visit in "
+                          f"{audits_left_in_cycle} audit(s) of the cycle, {needed} per audit")
             size = needed
     size = min(size, x)
 
@@ -138,5 +151,5 @@ def plan_sample(kind: ExternalAuditKind, members: list[Company], risks: dict[str
     sites = tuple([SampledSite(company=c, how="random") for c in drawn]
                   + [SampledSite(company=c, how="risk", reasons=tuple(risks[c].reasons(policy)))
                      for c in chosen])
-    return SamplePlan(kind=kind, population=x, minimum=minimum, size=size, seed=seed, eligible=True,
-                      raised_because=tuple(raised), sites=sites)
+    return SamplePlan(kind=kind, population=x, minimum=minimum, minimum_reason=why, size=size, seed=seed,
+                      eligible=True, raised_because=tuple(raised), sites=sites)

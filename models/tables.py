@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -110,7 +112,9 @@ class TrainingSessionRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     date: Mapped[dt.date] = mapped_column(Date)
-    hours: Mapped[float] = mapped_column(Float)
+    # Exact: NUMERIC on PostgreSQL; on SQLite read back at this scale, which the 4 decimal places
+    # and the 200 h bound of the model keep exact.
+    hours: Mapped[Decimal] = mapped_column(Numeric(7, 4))
     topics: Mapped[list[Any]] = mapped_column(JSON)
     trainer: Mapped[str | None] = mapped_column(String(200))
 

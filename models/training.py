@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,14 +19,19 @@ class TrainingStatus(BaseModel):
     employee: str
     name: str
     company: str
-    hours: float
+    hours: Decimal
     missing_topics: tuple[str, ...]
-    hours_short: float
+    hours_short: Decimal
     in_grace: bool
 
     @property
     def complete(self) -> bool:
         return self.hours_short <= 0 and not self.missing_topics
+
+
+def format_hours(hours: Decimal) -> str:
+    """Hours as written by people: 30, 7.5, 0.25 (no trailing zeros, no exponent)."""
+    return f"{hours.normalize():f}"
 
 
 def active_employees(company: Company, as_of: date) -> list[Employee]:
@@ -34,8 +40,10 @@ def active_employees(company: Company, as_of: date) -> list[Employee]:
 
 
 def training_status(network: Network, as_of: date, policy: Policy) -> dict[str, list[TrainingStatus]]:
-    """Per company, each active employee's hours, hours short and missing topics as of `as_of`."""
-    hours: dict[str, float] = defaultdict(float)
+    """Per company, each active employee's hours, hours short and missing topics as of `as_of`.
+
+    Hours are summed and compared as decimals, so the sum is exact."""
+    hours: dict[str, Decimal] = defaultdict(Decimal)
     topics: dict[str, set[str]] = defaultdict(set)
     for session in network.training_sessions:
         if session.date <= as_of:
@@ -49,7 +57,7 @@ def training_status(network: Network, as_of: date, policy: Policy) -> dict[str, 
             TrainingStatus(
                 employee=e.id, name=e.name, company=company.id, hours=hours[e.id],
                 missing_topics=tuple(t for t in policy.training_topics if t not in topics[e.id]),
-                hours_short=max(0.0, policy.training_hours - hours[e.id]),
+                hours_short=max(Decimal(0), policy.training_hours - hours[e.id]),
                 in_grace=e.hired_on > grace_start)
             for e in active_employees(company, as_of)]
     return out
@@ -78,9 +86,10 @@ def check_training(network: Network, as_of: date, policy: Policy) -> list[Check]
         short = [s for s in due if s.hours_short > 0]
         checks.append(check(
             "training-hours", company.id,
-            [f"{len(short)} of {len(due)} employee(s) below {policy.training_hours:g} h: "
-             + name_some([f"{s.name} ({s.hours_short:g} h short)" for s in short])] if short else [],
-            f"all {len(due)} employee(s) have at least {policy.training_hours:g} h{note}"))
+            [f"{len(short)} of {len(due)} employee(s) below {format_hours(policy.training_hours)} h: "
+             + name_some([f"{s.name} ({format_hours(s.hours_short)} h short)" for s in short])]
+            if short else [],
+            f"all {len(due)} employee(s) have at least {format_hours(policy.training_hours)} h{note}"))
         gaps = [s for s in due if s.missing_topics]
         checks.append(check(
             "training-topics", company.id,

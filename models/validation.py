@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from models.catalogue import ISO14001_CLAUSES
+from models.dates import EARLIEST_DATE, LATEST_DATE
 from models.network import Company, Network
 from models.policy import DEFAULT_POLICY
 
@@ -98,10 +99,12 @@ def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
         for err in exc.errors():
             add(("policy_overrides", *err["loc"]), err["msg"])
 
-    if as_of is not None:
-        for loc, value in _dates(network, ()):
-            if loc[-1] not in FUTURE_DATE_FIELDS and value > as_of:
-                add(loc, f"{value} is after the as-of date {as_of}")
+    for loc, value in _dates(network, ()):
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            add(loc, f"{value} is outside the dates a network file may hold "
+                     f"({EARLIEST_DATE} to {LATEST_DATE})")
+        elif as_of is not None and loc[-1] not in FUTURE_DATE_FIELDS and value > as_of:
+            add(loc, f"{value} is after the as-of date {as_of}")
     return problems
 
 
@@ -122,12 +125,17 @@ def _check_clause(clause: str, loc: Loc, add: Any) -> None:
 
 def _check_unique(network: Network, add: Any) -> None:
     def dupes(kind: str, items: list[tuple[Loc, str]]) -> None:
-        counts = Counter(key for _, key in items)
-        seen: set[str] = set()
+        # Ids are unique without regard to case: 'abc' and 'ABC' would share a certificate number,
+        # and a reader cannot tell them apart.
+        counts = Counter(key.casefold() for _, key in items)
+        seen: dict[str, str] = {}
         for loc, key in items:
-            if counts[key] > 1 and key in seen:
-                add(loc, f"duplicate {kind} id {key!r}")
-            seen.add(key)
+            folded = key.casefold()
+            if counts[folded] > 1 and folded in seen:
+                first = seen[folded]
+                add(loc, f"duplicate {kind} id {key!r}" if first == key else
+                    f"duplicate {kind} id {key!r}: ids are unique without regard to case ({first!r})")
+            seen.setdefault(folded, key)
 
     cs = network.companies
     dupes("company", [(("companies", i, "id"), c.id) for i, c in enumerate(cs)])

@@ -18,13 +18,18 @@ from models.certification import (
     check_transition,
     draft_certificate,
     held_certificate,
+    lapse_events,
     reduced_draft,
     status_as_of,
+    status_history,
+    surveillance_dues,
+    suspended_since,
 )
 from models.events import DomainEvent, HistoryEntry
 from models.gates import policy_for
+from models.network import Certificate
 from models.policy import DEFAULT_POLICY
-from models.programme import SurveillanceVerdict, surveillance_consequence
+from models.programme import SurveillanceAction, SurveillanceVerdict, surveillance_consequence
 from services.errors import CertificateNotFound, ConcurrentChange, RefusedChange
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.documents import export_certificate, render_certificate
@@ -50,6 +55,16 @@ def _issued(record: CertificateRecord, folder: Path, new: bool) -> IssuedCertifi
                              html_path=html_path, pdf_path=pdf_path, json_path=json_path, newly_issued=new)
 
 
+def certificate_history(uow: AbstractUnitOfWork, network_id: str, certificate: Certificate,
+                        as_of: date) -> list[CertificateEvent]:
+    """A certificate's status changes up to `as_of`: those recorded, and those its network's
+    surveillance record implies (a late audit suspends it from the due date until it passes),
+    whether or not a surveillance run has looked since. Call inside `with uow:`."""
+    network = uow.networks.load(network_id, parts={"external_audits"})
+    derived = lapse_events(certificate, surveillance_dues(network, certificate, as_of, policy_for(network)))
+    return status_history(uow.certificates.events([certificate.number]), derived)
+
+
 def _get(uow: AbstractUnitOfWork, number: str) -> CertificateRecord:
     record = uow.certificates.get(number)
     if record is None:
@@ -57,11 +72,22 @@ def _get(uow: AbstractUnitOfWork, number: str) -> CertificateRecord:
     return record
 
 
+def _free_number(uow: AbstractUnitOfWork, draft: CertificateDraft) -> str:
+    """HKF-<NETWORK>-<year>-<sequence>: the network's next sequence number, moved on past any number
+    already in the register, so that no two certificates ever share one (network ids that differ
+    only in case, stored before such ids were refused, give the same upper-case prefix)."""
+    sequence = uow.certificates.count_for_network(draft.network_id) + 1
+    while True:
+        number = f"HKF-{draft.network_id.upper()}-{draft.issued_on.year}-{sequence:02d}"
+        if uow.certificates.get(number) is None:
+            return number
+        sequence += 1
+
+
 def _record_new(uow: AbstractUnitOfWork, draft: CertificateDraft, actor: str, run_id: str | None = None,
                 replaces: str | None = None) -> CertificateRecord:
     """Number, render, sign and add a certificate, with its history and event."""
-    number = f"HKF-{draft.network_id.upper()}-{draft.issued_on.year}-" \
-             f"{uow.certificates.count_for_network(draft.network_id) + 1:02d}"
+    number = _free_number(uow, draft)
     html, pdf = render_certificate(draft, number)
     payload = certificate_payload(draft, number)
     signature, key = sign(payload)
@@ -162,9 +188,10 @@ class CertificateView(BaseModel):
 
 
 def show_certificate(uow: AbstractUnitOfWork, number: str, as_of: date) -> CertificateView:
+    """A certificate, its status on `as_of` and its status changes, recorded and implied."""
     with uow:
         record = _get(uow, number)
-        events = uow.certificates.events([number])
+        events = certificate_history(uow, record.network_id, record.certificate(), as_of)
     return CertificateView(record=record, events=events,
                            status=status_as_of(record.certificate(), events, as_of))
 
@@ -197,7 +224,9 @@ def verify_document(uow: AbstractUnitOfWork, document: dict[str, Any], as_of: da
         if record.payload != payload:
             return Verification(number=number, status=None,
                                 problem="the signed data differs from the register's record")
-        status = status_as_of(record.certificate(), uow.certificates.events([number]), as_of)
+        certificate = record.certificate()
+        status = status_as_of(certificate, certificate_history(uow, record.network_id, certificate, as_of),
+                              as_of)
     return Verification(number=number, status=status, valid_until=record.valid_until)
 
 
@@ -211,21 +240,29 @@ def verify_number(uow: AbstractUnitOfWork, number: str, as_of: date) -> Verifica
 
 def apply_surveillance(uow: AbstractUnitOfWork, network_id: str, as_of: date, verdict: SurveillanceVerdict,
                        actor: str) -> str | None:
-    """Suspend, reinstate or withdraw the network's certificate as the surveillance verdict demands;
-    what was done, or None."""
+    """Suspend, reinstate or withdraw the network's certificate as the surveillance verdict and the
+    audit records demand; what was done, or None.
+
+    A late or missed surveillance already counts as a suspension from its due date (derived from
+    the records, see `certificate_history`); this records the change as of today too, so that the
+    register's current status and the announcements follow."""
     with uow:
         network = uow.networks.load(network_id, parts={"certificates"})
         held = held_certificate(network.certificates, as_of)
         if held is None:
             return None
-        events = uow.certificates.events([held.number])
+        events = certificate_history(uow, network_id, held, as_of)
         status = status_as_of(held, events, as_of)
-        suspended_on = max((e.on for e in events if e.status == CertificateStatus.SUSPENDED), default=None)
-        action = surveillance_consequence(status, suspended_on, verdict.passed, verdict.unmet, as_of,
-                                          policy_for(network))
+        action = surveillance_consequence(status, suspended_since(events, as_of), verdict.passed,
+                                          verdict.unmet, as_of, policy_for(network))
+        record = _get(uow, held.number)
+        if action is None and record.status != status and status in STATUS_EVENTS:
+            # The records imply a change the register has not heard of yet: record it today.
+            implied = next(e for e in reversed(events) if e.on <= as_of and e.status == status)
+            action = SurveillanceAction(status=status, reason=implied.reason)
         if action is None:
             return None
-        _set_status(uow, _get(uow, held.number), action.status, as_of, action.reason, actor)
+        _set_status(uow, record, action.status, as_of, action.reason, actor)
         uow.commit()
     return f"{held.number}: {action.status.value} ({action.reason})"
 

@@ -19,6 +19,14 @@ class NetworkNotChosen(ServiceError):
     """The store holds several networks (or none) and the request named none."""
 
 
+class NetworkIdTaken(ServiceError):
+    """Another network in the store has the same id but for case."""
+
+    def __init__(self, network_id: str, stored: str) -> None:
+        super().__init__(f"network {network_id!r} differs only in case from network {stored!r} in the store: "
+                         "network ids are unique without regard to case (they make certificate numbers)")
+
+
 class CertificateNotFound(ServiceError, LookupError):
     def __init__(self, number: str) -> None:
         super().__init__(f"no certificate {number!r} in the store")

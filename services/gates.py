@@ -18,7 +18,7 @@ from models.events import DomainEvent, HistoryEntry
 from models.findings import is_open
 from models.gates import CERTIFICATION_GATES, STAGE_PARTS, evaluate_gate, policy_for
 from models.network import Grade, Recommendation
-from models.results import GateResult
+from models.results import Check, GateResult
 from services.unit_of_work import AbstractUnitOfWork
 
 
@@ -54,6 +54,18 @@ def results_of_run(uow: AbstractUnitOfWork, network_id: str, run_id: str,
     stages = [s.value for s in Stage if include_decision or s != Stage.DECISION]
     with uow:
         return uow.gate_results.for_run(network_id, run_id, stages)
+
+
+def unmet_in_run(gates: list[GateResult]) -> list[Check] | None:
+    """What stopped a certification run that issued nothing: the unmet requirements of its gates,
+    the sign-off included. None when the run stopped without any (a gate that never ran, or every
+    requirement met): an internal error, never a domain outcome."""
+    ran = {g.stage for g in gates}
+    if any(stage not in ran for stage in (*CERTIFICATION_GATES, Stage.DECISION)):
+        return None
+    unmet = [c for g in gates for c in g.blockers
+             if g.stage != Stage.DECISION or c.requirement == "sign-off"]
+    return unmet or None
 
 
 def decide(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str, approved: bool | None,

@@ -12,7 +12,8 @@ from models.gates import CompanyProgress, company_progress, policy_for
 from models.network import Certificate, ExternalAuditKind, Network
 from models.policy import Policy
 from models.programme import audit_programme
-from services.errors import NetworkNotChosen, NetworkNotFound
+from services.certificates import certificate_history
+from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.store import ALL_PARTS, SyncSummary
 
@@ -46,8 +47,12 @@ def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] 
 
 def import_network(uow: AbstractUnitOfWork, network: Network, actor: str) -> SyncSummary:
     """Write a validated network in one transaction, each change in the history; a network that
-    is already stored as given changes nothing."""
+    is already stored as given changes nothing. An id that another network has but for case is
+    refused."""
     with uow:
+        taken = [k for k in uow.networks.ids() if k != network.id and k.casefold() == network.id.casefold()]
+        if taken:
+            raise NetworkIdTaken(network.id, taken[0])
         summary = uow.networks.save(network, actor, datetime.now(UTC))
         uow.history.add(summary.changes)
         uow.commit()
@@ -67,9 +72,9 @@ def network_status(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> Net
     """The network, the certificate in force and each active company's progress on `as_of`."""
     with uow:
         network = uow.networks.load(network_id, parts={"training", "internal_audits", "certificates"})
-        events = uow.certificates.events([c.number for c in network.certificates])
+        held = [c for c in network.certificates
+                if in_force(c, certificate_history(uow, network_id, c, as_of), as_of)]
     policy = policy_for(network)
-    held = [c for c in network.certificates if in_force(c, events, as_of)]
     return NetworkStatus(network=network, policy=policy, certificate=held[-1] if held else None,
                          companies=company_progress(network, as_of, policy))
 

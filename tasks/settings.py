@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         default=2.0, description="First back-off delay of tasks that do I/O; doubles per retry."
     )
     retries: int = Field(default=3, description="How often a task that does I/O is retried.")
+    max_file_mb: float = Field(
+        default=20.0, gt=0, description="Largest network file read, in MB; larger ones are refused unread."
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -72,6 +72,10 @@ def test_three_years_surveillance_passes_then_fails_suspends_and_is_reinstated(s
     assert back.is_completed(), back.message
     assert any("reinstated" in str(item) for item in back.result())
     assert status(date(2028, 1, 25)) == CertificateStatus.VALID
+    # The gap stays in the history: suspended from the due date until the late audit passed.
+    assert status(date(2027, 12, 31)) == CertificateStatus.SUSPENDED
+    assert status(date(2028, 1, 19)) == CertificateStatus.SUSPENDED
+    assert status(date(2028, 1, 20)) == CertificateStatus.VALID
 
 
 def test_a_suspension_unresolved_for_six_months_ends_in_withdrawal(store: Path) -> None:
@@ -82,11 +86,13 @@ def test_a_suspension_unresolved_for_six_months_ends_in_withdrawal(store: Path) 
     save(data)
     assert survey_network(network="ostgota-small", as_of=date(2026, 4, 1), return_state=True).is_failed()
     assert status(date(2026, 4, 1)) == CertificateStatus.SUSPENDED
-    assert survey_network(network="ostgota-small", as_of=date(2026, 9, 30), return_state=True).is_failed()
-    assert status(date(2026, 9, 30)) == CertificateStatus.SUSPENDED  # not yet six months
-    final = survey_network(network="ostgota-small", as_of=date(2026, 10, 1), return_state=True)
+    # The suspension began on the due date, 2026-03-03, not when a run first noticed it.
+    assert status(date(2026, 3, 3)) == CertificateStatus.SUSPENDED
+    assert survey_network(network="ostgota-small", as_of=date(2026, 9, 2), return_state=True).is_failed()
+    assert status(date(2026, 9, 2)) == CertificateStatus.SUSPENDED  # not yet six months
+    final = survey_network(network="ostgota-small", as_of=date(2026, 9, 3), return_state=True)
     assert final.is_failed() and f"{NUMBER}: withdrawn" in (final.message or "")
-    assert status(date(2026, 10, 1)) == CertificateStatus.WITHDRAWN
+    assert status(date(2026, 9, 3)) == CertificateStatus.WITHDRAWN
     wanted = {(f"hackefors.certificate.{what}", "hackefors.network.ostgota-small")
               for what in ("suspended", "withdrawn")}
     assert wanted <= events_seen(wanted)

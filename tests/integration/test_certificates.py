@@ -79,7 +79,9 @@ def test_status_changes_show_in_verification(issued: Path, capsys: pytest.Captur
                "--as-of", "2026-04-01") == 0
     assert run("certificate", "verify", number, "--as-of", "2026-04-02") == 3
     assert "SUSPENDED" in capsys.readouterr().out
-    assert run("certificate", "verify", number, "--as-of", "2026-03-31") == 0  # before suspension
+    assert run("certificate", "verify", number, "--as-of", "2026-03-02") == 0  # before suspension
+    # No surveillance audit is recorded: from its due date the certificate counts as suspended.
+    assert run("certificate", "verify", number, "--as-of", "2026-03-03") == 3
     assert run("certificate", "withdraw", number, "--reason", "not resolved", "--as-of", "2026-10-02") == 0
     assert run("certificate", "verify", number, "--as-of", "2026-10-03") == 3
     assert "WITHDRAWN" in capsys.readouterr().out

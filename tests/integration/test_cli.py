@@ -51,6 +51,61 @@ def test_validate_reports_every_problem_with_its_line_and_exits_2(
     assert "2 problem(s)" in err and "nothing was written" in err
 
 
+def test_validate_as_of_previews_the_gates_exit_3_when_blocked_0_when_ready(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("validate", str(EXAMPLES_DIR / "blocked.yaml"), "--as-of", "1999-02-15") == 3
+    out, err = capsys.readouterr()
+    assert "valid network 'hackefors-blocked'" in out
+    assert err.count(": gate: ") == 14 and "14 gate blocker(s) as of 1999-02-15" in err
+    assert "gate: companies[6]: internal_audits: MLT: open-majors (10.2)" in err
+    assert run("validate", str(EXAMPLES_DIR / "small.yaml"), "--as-of", "2025-03-03") == 0
+    assert "Every certification gate passes as of 2025-03-03." in capsys.readouterr().out
+    assert run("validate", str(EXAMPLES_DIR / "blocked.yaml")) == 0  # without --as-of: the file only
+
+
+def test_validate_labels_structure_and_reference_problems_found_in_one_run(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = example_data("small")
+    data["steering_committee"].append("NSM-C")
+    data["companies"][2]["personnel"] = -3
+    data["training_sessions"][1]["attendees"].append("GHOST-1")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert run("validate", str(bad), "--as-of", "2025-03-03") == 2
+    err = capsys.readouterr().err
+    assert ": structure: companies[2].personnel: Input should be greater than or equal to 1" in err
+    assert ": reference: steering_committee[3]: duplicate steering committee member id 'NSM-C'" in err
+    assert ": reference: training_sessions[1].attendees[" in err and "unknown employee 'GHOST-1'" in err
+    assert "The gates were not previewed" in err
+    assert "3 problem(s) in" in err and "(1 structure, 2 reference)" in err
+
+
+def test_a_network_id_taken_but_for_case_is_refused_with_exit_2(
+        store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("import", str(EXAMPLES_DIR / "small.yaml")) == 0
+    data = example_data("small")
+    data["id"] = "Ostgota-Small"
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    assert run("import", str(other)) == 2
+    assert "'Ostgota-Small' differs only in case from network 'ostgota-small'" in capsys.readouterr().err
+    assert run("networks") == 0 and capsys.readouterr().out.split() == ["ostgota-small"]
+
+
+def test_an_internal_error_is_exit_1_with_a_clear_message(
+        store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import services.networks
+
+    def broken(uow: object) -> list[str]:
+        raise RuntimeError("the store answered nonsense")
+
+    monkeypatch.setattr(services.networks, "list_networks", broken)
+    assert run("networks") == 1
+    err = capsys.readouterr().err
+    assert "internal error (RuntimeError): the store answered nonsense" in err
+    assert "Traceback" not in err and "not certified" not in err.lower()
+
+
 def test_import_twice_then_status_and_export(store: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     small = str(EXAMPLES_DIR / "small.yaml")
@@ -139,3 +194,82 @@ def test_a_malformed_file_never_leaves_a_partial_import(
     else:
         assert code == 2
         assert after == before
+
+
+SMALL_YAML = (EXAMPLES_DIR / "small.yaml").read_text(encoding="utf-8")
+SMALL_JSON = json.dumps(example_data("small"), ensure_ascii=False, indent=1)
+CONTROL = st.sampled_from([chr(c) for c in (*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f,
+                                            0x85, 0x9b)])
+
+
+def _insert(text: str, at: int, piece: str) -> str:
+    return text[:at] + piece + text[at:]
+
+
+@st.composite
+def hostile(draw):  # type: ignore[no-untyped-def]
+    """A network file (YAML or JSON, as text) with one to three hostile edits."""
+    is_json = draw(st.booleans())
+    text = SMALL_JSON if is_json else SMALL_YAML
+    for _ in range(draw(st.integers(1, 3))):
+        edit = draw(st.sampled_from(["alias", "duplicate", "nan", "deep", "huge", "bom", "control"]))
+        lines = text.split("\n")
+        line = draw(st.integers(0, len(lines) - 1))
+        if edit == "alias" and not is_json:
+            count = draw(st.integers(1, 12))
+            bomb = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+            bomb += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, count)]
+            text = "\n".join(bomb) + "\n" + text
+        elif edit == "duplicate":
+            if is_json:
+                text = text.replace("{", '{"id": "dup", ', 1) if draw(st.booleans()) else \
+                    "\n".join([*lines[:line], lines[line], lines[line], *lines[line + 1:]])
+            else:
+                text = "\n".join([*lines[:line], lines[line], lines[line], *lines[line + 1:]])
+        elif edit == "nan":
+            word = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400"] if is_json else
+                                        [".nan", ".inf", "-.Inf", ".NaN", "1.0e+400"]))
+            text = text.replace("8.0" if not is_json else "8.0,", word + ("," if is_json else ""), 1)
+        elif edit == "deep":
+            depth = draw(st.integers(1, 5000))
+            nested = "[" * depth + "]" * depth
+            text = text.replace("{", '{"deep": ' + nested + ", ", 1) if is_json else \
+                f"deep: {nested}\n" + text
+        elif edit == "huge":
+            size = draw(st.sampled_from([1_000, 100_000, 2_000_000]))
+            piece = draw(st.sampled_from(["x" * size, "9" * size]))
+            text = text.replace("Östgöta Småföretag Miljönätverk", piece, 1)
+        elif edit == "bom":
+            text = "\ufeff" + text.removeprefix("\ufeff")
+        else:
+            text = _insert(text, draw(st.integers(0, len(text))), draw(CONTROL))
+    return ("hostile.json" if is_json else "hostile.yaml"), text
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(case=hostile())
+def test_a_hostile_file_is_refused_cleanly_or_imported_whole(
+        case, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    name, text = case
+    assert run("import", str(EXAMPLES_DIR / "small.yaml")) == 0
+    before = snapshot()
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    capsys.readouterr()
+    checked = run("validate", str(path), "--as-of", "2025-03-03")
+    code = run("import", str(path), "--as-of", "2025-03-03")
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "internal error" not in err
+    assert checked in (0, 2, 3) and code in (0, 2)
+    assert (checked == 2) == (code == 2)
+    if code == 0:
+        from services.networks import load_network
+        from services.unit_of_work import SqlAlchemyUnitOfWork
+        from tasks.networkfile import read_network
+
+        assert load_network(SqlAlchemyUnitOfWork(), "ostgota-small") == read_network(path)
+    else:
+        assert snapshot() == before
+        assert f"{path}" in err and "nothing was written" in err

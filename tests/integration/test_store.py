@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from models.tables import HistoryRow
+from models.tables import HistoryRow, NetworkRow, TrainingSessionRow
 from services.errors import NetworkNotFound
 from services.networks import import_network, load_network
 from services.unit_of_work import SqlAlchemyUnitOfWork
@@ -127,3 +130,40 @@ def test_renaming_a_finding_keeps_its_corrective_action(engine: Engine) -> None:
     stored = load_network(SqlAlchemyUnitOfWork(engine), "ostgota-small")
     assert stored == build(data)
     assert old_id != "RENAMED-F1"
+
+
+def test_hours_are_stored_and_read_back_exactly(engine: Engine) -> None:
+    data = example_data("small")
+    data["training_sessions"][0]["hours"] = 0.1
+    data["training_sessions"][1]["hours"] = 1.3333
+    network = build(data)
+    save(network, engine)
+    stored = load_network(SqlAlchemyUnitOfWork(engine), network.id, parts={"training"})
+    assert [s.hours for s in stored.training_sessions[:2]] == [Decimal("0.1"), Decimal("1.3333")]
+    assert not import_network(SqlAlchemyUnitOfWork(engine), network, actor="again").changed
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_migration_0005_converts_float_hours_and_day_intervals(database: str, tmp_path) -> None:
+    with contextlib.ExitStack() as stack:
+        if database == "sqlite":
+            engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+        else:
+            engine = stack.enter_context(postgres_database())
+        upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO networks (id, name, operator, scope, language, steering_committee,"
+                " support_group, collective_objectives, policy_overrides)"
+                " VALUES ('old', 'Old', 'Altea', 's', 'en', '[]', '[]', '[]', :overrides)"),
+                {"overrides": '{"management_review_interval_days": 365, "legal_evaluation_interval_days":'
+                              ' 180, "training_hours": 40}'})
+            conn.execute(text("INSERT INTO training_sessions (network_id, id, position, date, hours, topics)"
+                              " VALUES ('old', 'S1', 0, '2024-01-10', :h, '[]')"), {"h": 6.6 + 3.3 + 1.7})
+        upgrade(engine)
+        with inspect_store(engine) as s:
+            assert s.scalar(select(TrainingSessionRow.hours)) == Decimal("11.6")
+            assert s.scalar(select(NetworkRow.policy_overrides)) == {
+                "management_review_interval_months": 12, "legal_evaluation_interval_months": 6,
+                "training_hours": 40}
+        engine.dispose()

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from models.certification import CertificateEvent, CertificateStatus, check_external_audit, status_as_of
+from models.certification import (
+    CertificateEvent,
+    CertificateStatus,
+    check_external_audit,
+    draft_certificate,
+    status_as_of,
+)
 from models.gates import policy_for
 from models.network import Certificate, ExternalAuditKind
 from models.policy import DEFAULT_POLICY
@@ -53,7 +59,7 @@ def test_risk_chooses_the_company_with_an_open_major_and_raises_the_sample() -> 
         audit = data["companies"][5]["internal_audits"][0]  # TVL
         audit["findings"].append({"id": "TVL-X", "grade": "major", "clause": "8.1", "description": "x"})
     plan = sample(hackefors(open_major), cover_all_sites_in_cycle=False, random_sample_share=0.25)
-    assert plan.size == 5 and "1 high-risk site(s): +1" in plan.raised_because[0]
+    assert plan.size == 5 and "risk policy: 1 high-risk site(s): +1" in plan.raised_because[0]
     risky = [s for s in plan.sites if s.how == "risk"]
     assert risky[0].company == "TVL" and "1 open major(s)" in risky[0].reasons
 
@@ -76,6 +82,53 @@ def test_every_one_of_26_companies_is_visited_within_the_cycle() -> None:
         assert dues == sorted(dues)  # both surveillances precede recertification
         assert dues[0] <= date(2000, 2, 15)  # the first within 12 months of the decision
         assert dues[-1] < date(2002, 2, 14)  # recertification before expiry
+
+
+def decided(network, on: date):  # type: ignore[no-untyped-def]
+    """`network` with the certificate the decision on `on` would issue."""
+    draft = draft_certificate(network, on, policy_for(network))
+    certificate = Certificate(number="HKF-X-01", issued_on=draft.issued_on, valid_until=draft.valid_until,
+                              scope=draft.scope, companies=tuple(c for c, _ in draft.companies),
+                              cycle=draft.cycle)
+    return network.model_copy(update={"certificates": (certificate,)}), certificate
+
+
+def plan_lines(programme):  # type: ignore[no-untyped-def]
+    return [(a.kind, a.due_by, a.status, a.visited, a.sample.minimum, a.sample.size, a.sample.raised_because)
+            for a in programme.audits]
+
+
+def test_the_plan_before_and_after_the_decision_agree() -> None:
+    network = hackefors()
+    policy = policy_for(network)
+    before = audit_programme(network, HACKEFORS_AS_OF, policy, None)
+    certified, certificate = decided(network, HACKEFORS_AS_OF)
+    after = audit_programme(certified, HACKEFORS_AS_OF, policy, certificate)
+    assert plan_lines(after) == plan_lines(before)
+    assert after.cycle_start == before.cycle_start == date(1999, 1, 20)  # the stage 2 audit
+    assert len(after.audits[0].visited) == 6 and [a.sample.size for a in after.audits[1:]] == [10, 10, 5]
+
+
+def test_stage2_visits_count_towards_the_cycle_after_the_decision_too() -> None:
+    certified, certificate = decided(hackefors(), HACKEFORS_AS_OF)
+    later = audit_programme(certified, date(1999, 11, 1), policy_for(certified), certificate)
+    stage2, first, second, recertification = later.audits
+    assert (stage2.kind, stage2.status, len(stage2.visited)) == (K.STAGE2, "done", 6)
+    assert [first.sample.size, second.sample.size] == [10, 10]  # 20 left after stage 2, not 26
+    assert not set(stage2.visited) & {s.company for s in first.sample.sites if s.how == "risk"
+                                      and "not yet visited in this cycle" in s.reasons}
+    assert later.unvisited == []
+
+
+def test_the_md1_minimum_and_the_planned_sample_are_shown_apart_with_reasons() -> None:
+    programme = audit_programme(hackefors(), HACKEFORS_AS_OF, policy_for(hackefors()), None)
+    first = programme.audits[1].sample
+    assert (first.minimum, first.size) == (4, 10)
+    assert first.minimum_reason == "ceil(0.6 × √26) = 4 for a surveillance audit of 26 member companies"
+    assert first.raised_because == ("coverage policy: 20 site(s) still to visit in 2 audit(s) of the cycle, "
+                                    "10 per audit",)
+    recertification = programme.audits[-1].sample
+    assert (recertification.minimum, recertification.size, recertification.raised_because) == (5, 5, ())
 
 
 def test_a_stage2_major_not_verified_within_six_months_forces_a_new_stage2() -> None:

@@ -10,9 +10,11 @@ import pytest
 
 from models.catalogue import Stage
 from models.certification import CertificateStatus
+from models.gates import CERTIFICATION_GATES
 from models.network import Network
+from models.results import Check, GateResult
 from services import certificates, gates, networks, reminders
-from services.errors import NetworkNotChosen, NetworkNotFound, RefusedChange
+from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound, RefusedChange
 from tasks.mail import Mailer
 from tasks.settings import get_settings, reset_settings
 from tests.conftest import SMALL_AS_OF, build, example_data
@@ -83,6 +85,13 @@ def test_status_shows_no_certificate_in_force_while_it_is_suspended(folders: Pat
     assert networks.network_status(uow, "ostgota-small", date(2025, 3, 2)).certificate is None
 
 
+def test_a_network_id_that_differs_only_in_case_from_a_stored_one_is_refused() -> None:
+    uow = stored()
+    with pytest.raises(NetworkIdTaken, match="'OSTGOTA-SMALL' differs only in case from network"):
+        networks.import_network(uow, small(id="OSTGOTA-SMALL"), actor="test")
+    assert uow.networks.ids() == ["ostgota-small"] and uow.commits == 0
+
+
 # --- gates --------------------------------------------------------------------------------------
 
 def test_recording_a_gate_stores_it_once_per_run_and_announces_it_after_the_commit() -> None:
@@ -131,6 +140,30 @@ def test_a_certificate_is_issued_once_per_cycle(folders: Path) -> None:
     assert list(uow.certificates.stored) == [NUMBER]
     assert [e.name for e in uow.published] == ["certificate.issued"]
     assert first.json_path.exists() and first.pdf_path.read_bytes().startswith(b"%PDF")
+
+
+def test_certificate_numbers_never_collide_even_for_ids_that_differ_only_in_case(folders: Path) -> None:
+    uow = stored()
+    # Stored before such ids were refused: both networks' numbers start HKF-OSTGOTA-SMALL-2025.
+    uow.networks.stored["OSTGOTA-SMALL"] = small(id="OSTGOTA-SMALL")
+    first = certificates.issue_certificate(uow, "ostgota-small", SMALL_AS_OF, "run-1", folders)
+    second = certificates.issue_certificate(uow, "OSTGOTA-SMALL", SMALL_AS_OF, "run-2", folders)
+    assert (first.number, second.number) == (NUMBER, "HKF-OSTGOTA-SMALL-2025-02")
+    assert second.newly_issued and uow.certificates.stored[second.number].network_id == "OSTGOTA-SMALL"
+
+
+def test_a_run_that_stopped_without_an_unmet_requirement_is_an_internal_error() -> None:
+    def result(stage: Stage, passed: bool, requirement: str = "policy") -> GateResult:
+        return GateResult(network_id="n", stage=stage, as_of=SMALL_AS_OF,
+                          checks=(Check(requirement=requirement, passed=passed, detail="x"),))
+
+    every = [result(s, True) for s in (*CERTIFICATION_GATES, Stage.DECISION)]
+    assert gates.unmet_in_run(every) is None  # all met, yet nothing issued: the issue step failed
+    assert gates.unmet_in_run(every[:3]) is None  # a gate never ran: its flow crashed
+    blocked = [result(Stage.TRAINING, False, "training-hours"), *every[2:]]
+    assert [c.requirement for c in gates.unmet_in_run([every[0], *blocked]) or []] == ["training-hours"]
+    refused = [*every[:-1], result(Stage.DECISION, False, "sign-off")]
+    assert [c.requirement for c in gates.unmet_in_run(refused) or []] == ["sign-off"]
 
 
 @pytest.mark.parametrize(("steps", "refused"), [
