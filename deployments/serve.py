@@ -14,6 +14,7 @@ from prefect.schedules import Cron
 
 from flows.certify_network import certify_network
 from flows.check_certificates import check_certificates
+from flows.check_portfolio import check_portfolio
 from flows.check_readiness import check_readiness
 from flows.send_reminders import send_reminders
 from flows.survey_network import survey_network
@@ -22,6 +23,7 @@ TIMEZONE = "Europe/Stockholm"
 DAILY_REMINDERS = "0 6 * * *"  # 06:00 every day
 WEEKLY_READINESS = "0 5 * * 1"  # 05:00 on Mondays
 DAILY_CERTIFICATES = "30 5 * * *"
+DAILY_PORTFOLIO = "45 5 * * *"  # after certificates expire, before the reminders go out
 
 
 def surveillance_cron(due: date) -> str:
@@ -47,6 +49,9 @@ def build_deployments(as_of: date | None = None) -> list[Any]:
                                       description="Run the certification lifecycle of a network."),
         check_certificates.to_deployment(name="daily", schedule=Cron(DAILY_CERTIFICATES, timezone=TIMEZONE),
                                          description="Expire certificates and list those expiring."),
+        check_portfolio.to_deployment(name="daily", schedule=Cron(DAILY_PORTFOLIO, timezone=TIMEZONE),
+                                      description="Every network's gates, blockers, deadlines and "
+                                                  "certificate: the `portfolio` artifact."),
     ]
     for network_id, surveillance_due in network_plans(as_of or date.today()):
         deployments.append(check_readiness.to_deployment(

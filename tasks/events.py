@@ -10,16 +10,21 @@ from prefect.events import emit_event
 from models.events import DomainEvent
 from services.unit_of_work import SqlAlchemyUnitOfWork
 
+PORTFOLIO_RESOURCE = "hackefors.portfolio"
 
-def emit(event: str, network_id: str, payload: dict[str, Any], **labels: str) -> None:
-    """Emit `hackefors.<event>` about a network, from inside a flow or task run only (the CLI's
-    own changes are in the store's history; emitting there would start a server just for that)."""
+
+def emit(event: str, network_id: str | None, payload: dict[str, Any], **labels: str) -> None:
+    """Emit `hackefors.<event>` about a network (None: about the portfolio), from inside a flow or task
+    run only (the CLI's own changes are in the store's history; emitting there would start a server
+    just for that)."""
     if FlowRunContext.get() is None and TaskRunContext.get() is None:
         return
-    emit_event(event=f"hackefors.{event}",
-               resource={"prefect.resource.id": f"hackefors.network.{network_id}",
-                         "prefect.resource.name": network_id, **labels},
-               payload=payload)
+    if network_id is None:
+        resource = {"prefect.resource.id": PORTFOLIO_RESOURCE, "prefect.resource.name": "portfolio"}
+    else:
+        resource = {"prefect.resource.id": f"hackefors.network.{network_id}",
+                    "prefect.resource.name": network_id}
+    emit_event(event=f"hackefors.{event}", resource={**resource, **labels}, payload=payload)
 
 
 def publish(event: DomainEvent) -> None:
