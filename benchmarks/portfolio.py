@@ -1,23 +1,30 @@
 """Benchmark: every gate for a portfolio at the seed's scale, with the rules alone and through Prefect.
 
     .venv/bin/python benchmarks/portfolio.py [--networks 24] [--companies 450] [--employees 20000]
+                                             [--scale 10] [--skip-flows]
 
 It reports (1) the rules alone, without Prefect: wall time and peak memory; (2) certify_network
 for every network against an already running Prefect server (started here with
-`prefect server start` on a free loopback port): wall time, flow runs and task runs; and (3) a bare
-skeleton of the same flows, subflows and tasks doing nothing, in the same run and server.
+`prefect server start` on a free loopback port): wall time, flow runs and task runs; (3) a bare
+skeleton of the same flows, subflows and tasks doing nothing, in the same run and server; (4)
+check-portfolio over the same networks, same server, same run, and its time against (2); and (5)
+check-portfolio alone over a portfolio `--scale` times larger (same size per network), in a process
+of its own so that its peak memory is its own, next to the same measurement at the first scale.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,11 +39,15 @@ SECTORS = list(ASPECTS)
 
 
 def portfolio(networks: int, companies: int, employees: int, seed: int = 7) -> list[dict[str, Any]]:
-    """Networks as network-file data: ~10 training records per employee, 3 internal audits per
-    company in the last year, and a few blockers so that both outcomes are exercised."""
+    return list(portfolio_data(networks, companies, employees, seed))
+
+
+def portfolio_data(networks: int, companies: int, employees: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Networks as network-file data, one at a time: ~10 training records per employee, 3 internal
+    audits per company in the last year, and a few blockers so that both outcomes are exercised."""
     rng = random.Random(seed)
     per_company, extra = divmod(employees, companies)
-    out, index = [], 0
+    index = 0
     for n in range(networks):
         count = companies // networks + (1 if n < companies % networks else 0)
         rows = []
@@ -61,8 +72,35 @@ def portfolio(networks: int, companies: int, employees: int, seed: int = 7) -> l
         if n % 4 == 3:  # every fourth network is blocked: an open major at its first company
             data["companies"][0]["internal_audits"][0]["findings"].append(
                 {"id": f"BLOCK-{n}", "grade": "major", "clause": "8.2", "description": "Open major"})
-        out.append(data)
-    return out
+        yield data
+
+
+def import_portfolio(data: Iterable[Any]) -> int:
+    """Import each network (a Network or its data) into the configured store, one transaction each."""
+    from models.network import Network
+    from services.networks import import_network
+    from services.unit_of_work import SqlAlchemyUnitOfWork
+
+    count = 0
+    for item in data:
+        import_network(SqlAlchemyUnitOfWork(), Network.model_validate(item), actor="benchmark")
+        count += 1
+    return count
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: on Linux a child started by fork
+    and exec inherits its parent's ru_maxrss as a floor, and the parent here holds a portfolio."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def main() -> None:
@@ -71,7 +109,20 @@ def main() -> None:
     parser.add_argument("--companies", type=int, default=450)
     parser.add_argument("--employees", type=int, default=20_000)
     parser.add_argument("--skip-flows", action="store_true", help="only the rules")
+    parser.add_argument("--scale", type=int, default=10,
+                        help="check-portfolio alone over this many times the networks (0: skip)")
+    # The two steps of the scaled measurement, each run by this script in a process of its own.
+    parser.add_argument("--import-into", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--check-portfolio", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.import_into:
+        t0 = time.perf_counter()
+        count = import_portfolio(portfolio_data(args.networks, args.companies, args.employees))
+        print(json.dumps({"networks": count, "seconds": time.perf_counter() - t0}))
+        return
+    if args.check_portfolio:
+        print(json.dumps(measure_portfolio(args.check_portfolio)))
+        return
 
     from models.gates import CERTIFICATION_GATES, evaluate_gate
     from models.network import Network
@@ -108,13 +159,8 @@ def main() -> None:
     os.environ.update(HACKEFORS_DATA_DIR=str(work / "data"), HACKEFORS_OUTPUT_DIR=str(work / "out"),
                       PREFECT_HOME=str(work / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                       DO_NOT_TRACK="1")
-    from tasks.db import transaction
-    from tasks.store import save_network
-
     t0 = time.perf_counter()
-    with transaction() as session:
-        for network in networks:
-            save_network(session, network, actor="benchmark")
+    import_portfolio(networks)
     print(f"store: imported the portfolio into SQLite in {time.perf_counter() - t0:.1f} s")
 
     from deployments.server import start_server, stop
@@ -122,12 +168,96 @@ def main() -> None:
     server, url = start_server(work / "prefect")
     os.environ["PREFECT_API_URL"] = url
     try:
-        run_flows([n.id for n in networks])
+        per_network = run_flows([n.id for n in networks])
+        whole = run_portfolio([n.id for n in networks])
+        print(f"ratio check-portfolio / per-network certify-network: {whole / per_network:.3f} "
+              f"(1/{per_network / whole:.0f}; target <= 1/8 = 0.125)")
+        if args.scale:
+            scaled(work, args, len(networks))
     finally:
         stop(server)
 
 
-def run_flows(network_ids: list[str]) -> None:
+def run_portfolio(network_ids: list[str]) -> float:
+    """check-portfolio over every network, after a warm-up run over one; its wall time."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.check_portfolio import check_portfolio
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        check_portfolio(as_of=AS_OF, networks=network_ids[:1], shard="warm-up")
+        start = time.perf_counter()
+        state = check_portfolio(as_of=AS_OF, return_state=True)
+        wall = time.perf_counter() - start
+    checked = state.result()
+    print(f"check-portfolio:   {wall:.1f} s for {len(checked.rows)} networks in one flow run "
+          f"({checked.summary()}); state {state.type.value}")
+    return wall
+
+
+def measure_portfolio(networks: int) -> dict[str, Any]:
+    """check-portfolio over the first `networks` of the configured store, in this process, after a
+    warm-up over one: wall time and memory; then the same rows without Prefect and without writing
+    (the rules and the SQL alone)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.check_portfolio import check_portfolio
+    from services.portfolio import portfolio_networks, view_portfolio
+    from services.unit_of_work import SqlAlchemyUnitOfWork
+
+    ids = portfolio_networks(SqlAlchemyUnitOfWork())[:networks]
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        check_portfolio(as_of=AS_OF, networks=ids[:1], shard="warm-up")
+        baseline = peak_rss_mib()
+        start, cpu = time.perf_counter(), time.process_time()
+        state = check_portfolio(as_of=AS_OF, networks=ids, return_state=True)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = peak_rss_mib()
+    checked = state.result()
+    start = time.perf_counter()
+    view_portfolio(SqlAlchemyUnitOfWork(), AS_OF, ids)
+    alone = time.perf_counter() - start
+    return {"networks": len(checked.rows), "seconds": wall, "cpu": cpu, "state": state.type.value,
+            "alone": alone, "summary": checked.summary(), "baseline_mib": baseline, "peak_mib": peak}
+
+
+def child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run this script with `args` in a process of its own; the JSON it prints last."""
+    done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def scaled(work: Path, args: argparse.Namespace, networks: int) -> None:
+    """check-portfolio alone over a portfolio `args.scale` times larger, each run in a process of its
+    own against the same server: wall time and peak memory over the first `networks` of it, then over
+    all of it."""
+    sizes = [f"--networks={args.networks * args.scale}", f"--companies={args.companies * args.scale}",
+             f"--employees={args.employees * args.scale}"]
+    big = work / f"x{args.scale}"
+    env = {**os.environ, "HACKEFORS_DATA_DIR": str(big / "data"), "HACKEFORS_OUTPUT_DIR": str(big / "out")}
+    imported = child([*sizes, "--import-into", str(big)], env)
+    print(f"x{args.scale} portfolio: generated and imported {imported['networks']} networks in "
+          f"{imported['seconds']:.0f} s")
+    # The first scale's number of networks out of the same store, then all of them: the same data per
+    # network, the same database, only the number of networks changes.
+    runs = [("x1", child([f"--check-portfolio={networks}"], env)),
+            (f"x{args.scale}", child([f"--check-portfolio={networks * args.scale}"], env))]
+    for label, r in runs:
+        print(f"check-portfolio alone, {label}: {r['seconds']:.1f} s for {r['networks']} networks "
+              f"({r['seconds'] / r['networks'] * 1000:.0f} ms a network; CPU time of the flow's process "
+              f"{r['cpu']:.1f} s, {r['cpu'] / r['networks'] * 1000:.0f} ms a network; the rules and SQL "
+              f"alone {r['alone']:.1f} s); peak RSS {r['peak_mib']:.0f} MiB (after a warm-up run over one "
+              f"network {r['baseline_mib']:.0f} MiB); {r['summary']}")
+    (_, small), (_, large) = runs
+    print(f"growth x{args.scale}: wall time x{large['seconds'] / small['seconds']:.1f}, CPU time "
+          f"x{large['cpu'] / small['cpu']:.1f}, peak memory {large['peak_mib'] - small['peak_mib']:+.0f} MiB "
+          "(target: linear, under 1 GB; wall time also measures the other users of the machine)")
+
+
+def run_flows(network_ids: list[str]) -> float:
     from prefect import flow, task
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -212,6 +342,7 @@ def run_flows(network_ids: list[str]) -> None:
           f"{skel_tasks} task runs")
     print(f"ratio flows / skeleton: {wall['flows'] / wall['skeleton']:.2f} (target <= 1.5); "
           "heartbeats off in both, as `hackefors run` does")
+    return wall["flows"]
 
 
 if __name__ == "__main__":

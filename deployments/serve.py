@@ -15,6 +15,7 @@ from prefect.schedules import Cron
 
 from flows.certify_network import certify_network
 from flows.check_certificates import check_certificates
+from flows.check_portfolio import check_portfolio
 from flows.check_readiness import check_readiness
 from flows.notify_operator import notify_operator
 from flows.send_reminders import send_reminders
@@ -26,6 +27,7 @@ WEEKLY_READINESS = "0 5 * * 1"  # 05:00 on Mondays
 DAILY_CERTIFICATES = "30 5 * * *"
 SIGN_OFF_NOTICE = "on-sign-off-awaited"
 SIGN_OFF_AUTOMATION = "hackefors: email the operator when a sign-off is awaited"
+DAILY_PORTFOLIO = "45 5 * * *"  # after certificates expire, before the reminders go out
 
 
 def surveillance_cron(due: date) -> str:
@@ -54,6 +56,9 @@ def build_deployments(as_of: date | None = None) -> list[Any]:
         notify_operator.to_deployment(name=SIGN_OFF_NOTICE,
                                       description="Email the operator that a run waits for its sign-off; "
                                                   "started by an automation."),
+        check_portfolio.to_deployment(name="daily", schedule=Cron(DAILY_PORTFOLIO, timezone=TIMEZONE),
+                                      description="Every network's gates, blockers, deadlines and "
+                                                  "certificate: the `portfolio` artifact."),
     ]
     for network_id, surveillance_due in network_plans(as_of or date.today()):
         deployments.append(check_readiness.to_deployment(

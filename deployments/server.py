@@ -59,6 +59,18 @@ def start_server(home: Path, host: str = "127.0.0.1", port: int | None = None,
                        f"see {home / 'server.log'}")
 
 
+def portfolio_page(ui: str, key: str = "portfolio") -> tuple[str, str | None]:
+    """Where the UI shows the portfolio: the page of the artifact `key` (its newest version) and when
+    that was published, found through the API of the current settings; the artifacts page and None
+    while no check-portfolio run has published it."""
+    from prefect.artifacts import Artifact
+
+    found = Artifact.get(key)
+    if found is None:
+        return f"{ui}/artifacts", None
+    return f"{ui}/artifacts/key/{key}", f"{found.updated:%Y-%m-%d %H:%M} UTC" if found.updated else "?"
+
+
 def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
     """Stop a child process politely, then firmly."""
     if process.poll() is None:

@@ -206,6 +206,42 @@ def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     console.print(table)
 
 
+GROUP_STYLE = {"act now": "bold red", "on track": "yellow", "certified": "green"}
+
+
+@app.command()
+def portfolio(as_of: AsOfOpt = None,
+              fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table") -> None:
+    """Show every network in the store: gates, blockers, earliest deadline and owner, certificate, next
+    audit; what needs action first (the check-portfolio flow's view, recording nothing)."""
+    import csv
+
+    from models.portfolio import COLUMNS, portfolio_cells
+    from services.portfolio import view_portfolio
+
+    if fmt not in ("table", "json", "csv"):
+        raise BadInput(f"--format {fmt!r}: choose table, json or csv")
+    day = parse_as_of(as_of)
+    checked = view_portfolio(store(), day)
+    if fmt == "json":
+        sys.stdout.write(checked.model_dump_json(indent=2) + "\n")
+        return
+    rows = [portfolio_cells(r, day) for r in checked.rows]
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = Table(title=f"Portfolio as of {day}")
+    for column in COLUMNS:
+        table.add_column(column, overflow="fold")
+    for cells in rows:
+        style = GROUP_STYLE[cells["status"]]
+        table.add_row(*(f"[{style}]{v}[/]" if k == "status" else v for k, v in cells.items()))
+    console.print(table)
+    console.print(checked.summary())
+
+
 def heartbeats_off():  # type: ignore[no-untyped-def]
     """Interactive runs skip Prefect's flow heartbeats: each would cost ~1 s per (sub)flow on exit."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -309,7 +345,7 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from deployments.serve import build_deployments, sign_off_automation
-    from deployments.server import start_server, stop
+    from deployments.server import portfolio_page, start_server, stop
     from tasks.settings import get_settings
 
     home = Path(os.environ.get("PREFECT_HOME", Path.cwd() / ".prefect"))
@@ -324,7 +360,15 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
         with temporary_settings(updates={PREFECT_API_URL: api}):
             deployments = build_deployments()
             sign_off_automation(deployments)
-            console.print(f"[bold]Prefect UI: http://{host}:{port}[/]  (API {api})")
+            ui = f"http://{host}:{port}"
+            console.print(f"[bold]Prefect UI: {ui}[/]  (API {api})")
+            page, published = portfolio_page(ui)
+            if published:
+                console.print(f"[bold]Portfolio: {page}[/]  (artifact `portfolio`, published {published})")
+            else:
+                console.print(f"Portfolio: {page} (no check-portfolio run has published the artifact "
+                              "`portfolio` yet; it runs daily at 05:45, or run check-portfolio/daily now; "
+                              f"then {ui}/artifacts/key/portfolio)")
             console.print(f"Serving {len(deployments)} deployments: "
                           + ", ".join(sorted(d.name for d in deployments)))
             operator = get_settings().operator_email

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class DomainEvent(BaseModel):
-    """`hackefors.<name>` about one network, with its payload and extra resource labels."""
+    """`hackefors.<name>` about one network (or, without one, the portfolio of networks), with its
+    payload and extra resource labels."""
 
     model_config = ConfigDict(frozen=True)
 
     name: str
-    network_id: str
+    network_id: str | None
     payload: dict[str, Any] = Field(default_factory=dict)
     labels: dict[str, str] = Field(default_factory=dict)
     subject: str = ""  # what the event is about, in words: an event card shows it

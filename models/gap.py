@@ -3,6 +3,7 @@ or what is missing, who owns it and by when."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 
@@ -14,7 +15,7 @@ from models.gates import CERTIFICATION_GATES, evaluate_gate
 from models.network import Company, Grade, Network
 from models.policy import Policy
 from models.reminders import internal_audit_due, legal_due, training_due
-from models.results import Check
+from models.results import Check, GateResult
 from models.reviews import review_due_on
 from models.training import TrainingStatus, training_status
 
@@ -123,14 +124,22 @@ def _owner_and_due(check: Check, company: Company, network: Network, people: lis
     return owner, due
 
 
-def gap_analysis(network: Network, as_of: date, policy: Policy) -> GapAnalysis:
-    """Every check of every certification gate (and surveillance once certified), as gap items."""
-    stages = CERTIFICATION_GATES + ((Stage.SURVEILLANCE,) if network.certificates else ())
+def gap_stages(network: Network) -> tuple[Stage, ...]:
+    """The gates a gap analysis covers: every certification gate, and surveillance once certified."""
+    return CERTIFICATION_GATES + ((Stage.SURVEILLANCE,) if network.certificates else ())
+
+
+def gap_analysis(network: Network, as_of: date, policy: Policy,
+                 results: Mapping[Stage, GateResult] | None = None) -> GapAnalysis:
+    """Every check of every gate in `gap_stages`, as gap items; `results` holds gates the caller has
+    already evaluated on `as_of` (the others are evaluated here)."""
+    stages = gap_stages(network)
     people = training_status(network, as_of, policy)
     companies = {c.id: c for c in network.companies}
     items: list[GapItem] = []
     for stage in stages:
-        for c in evaluate_gate(stage, network, as_of, policy).checks:
+        result = (results or {}).get(stage) or evaluate_gate(stage, network, as_of, policy)
+        for c in result.checks:
             requirement = CATALOGUE[c.requirement]
             if c.company is not None and c.company in companies:
                 owner, due = _owner_and_due(c, companies[c.company], network, people[c.company],

@@ -29,6 +29,10 @@ class FakeNetworks:
         certificates = self.certificates.for_network(network_id) if "certificates" in set(parts) else []
         return self.stored[network_id].model_copy(update={"certificates": tuple(certificates)})
 
+    def load_many(self, network_ids: Iterable[str], parts: Iterable[str] = ALL_PARTS) -> list[Network]:
+        parts = set(parts)
+        return [self.load(network_id, parts) for network_id in dict.fromkeys(network_ids)]
+
     def save(self, network: Network, actor: str, at: datetime) -> SyncSummary:
         old = self.stored.get(network.id)
         self.stored[network.id] = network
@@ -63,6 +67,10 @@ class FakeGateResults:
                        if not (r == run_id and g.network_id == result.network_id and g.stage == result.stage)]
         self.stored.append((run_id, result))
 
+    def replace_many(self, results: list[GateResult], run_id: str, at: datetime) -> None:
+        for result in results:
+            self.replace(result, run_id, at)
+
     def for_run(self, network_id: str, run_id: str, stages: Iterable[str] | None = None) -> list[GateResult]:
         wanted = None if stages is None else set(stages)
         return [g for r, g in self.stored if r == run_id and g.network_id == network_id
@@ -90,6 +98,9 @@ class FakeCertificates:
     def for_network(self, network_id: str) -> list[Certificate]:
         return [r.certificate() for r in sorted(self.stored.values(), key=lambda r: r.issued_on)
                 if r.network_id == network_id]
+
+    def for_networks(self, network_ids: list[str]) -> dict[str, list[Certificate]]:
+        return {network_id: self.for_network(network_id) for network_id in network_ids}
 
     def with_status(self, statuses: Iterable[CertificateStatus]) -> list[CertificateRecord]:
         wanted = set(statuses)

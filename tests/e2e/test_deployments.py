@@ -39,12 +39,14 @@ def test_the_code_deployments_register_with_their_schedules(store: Path) -> None
         deployment.apply()
     found = registered()
     for name in ("send-reminders/daily", "certify-network/on-demand", "check-certificates/daily",
-                 "check-readiness/weekly-ostgota-small", "check-readiness/weekly-hackefors-blocked",
-                 "survey-network/annual-ostgota-small"):
+                 "check-portfolio/daily", "check-readiness/weekly-ostgota-small",
+                 "check-readiness/weekly-hackefors-blocked", "survey-network/annual-ostgota-small"):
         assert name in found, name
     assert "survey-network/annual-hackefors-blocked" not in found  # not certified: no surveillance
     reminders = found["send-reminders/daily"]
     assert reminders.schedules[0].schedule.cron == "0 6 * * *"  # type: ignore[attr-defined]
+    portfolio = found["check-portfolio/daily"]
+    assert portfolio.schedules[0].schedule.cron == "45 5 * * *"  # type: ignore[attr-defined]
     survey = found["survey-network/annual-ostgota-small"]
     assert survey.parameters == {"network": "ostgota-small"}  # type: ignore[attr-defined]
     assert survey.schedules[0].schedule.cron == surveillance_cron(date(2026, 3, 3))  # type: ignore[attr-defined]

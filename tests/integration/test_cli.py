@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hackefors.cli import main
 from models import tables as t
-from tests.conftest import EXAMPLES_DIR, example_data, inspect_store
+from tests.conftest import EXAMPLES_DIR, build, example_data, inspect_store, save
 
 
 def run(*args: str) -> int:
@@ -273,3 +273,27 @@ def test_a_hostile_file_is_refused_cleanly_or_imported_whole(
     else:
         assert snapshot() == before
         assert f"{path}" in err and "nothing was written" in err
+
+
+def test_portfolio_lists_every_network_in_the_store_as_json_csv_or_a_table(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("small", "blocked"):
+        save(build(example_data(name)))
+    assert run("networks") == 0
+    in_store = capsys.readouterr().out.split()
+    assert run("portfolio", "--as-of", "1999-02-15", "--format", "json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["as_of"] == "1999-02-15"
+    assert sorted(r["network_id"] for r in shown["rows"]) == sorted(in_store) == ["hackefors-blocked",
+                                                                                 "ostgota-small"]
+    blocked = shown["rows"][0]  # what needs action comes first
+    assert (blocked["network_id"], blocked["group"], blocked["gates_passed"], blocked["unmet"]) == (
+        "hackefors-blocked", "act now", 0, 14)
+    assert run("portfolio", "--as-of", "1999-02-15", "--format", "csv") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("network,name,status,gates,blocking,unmet,earliest deadline,owner")
+    assert [line.split(",")[0] for line in lines[1:]] == ["hackefors-blocked", "ostgota-small"]
+    assert run("portfolio", "--as-of", "1999-02-15") == 0
+    assert "2 network(s) as of 1999-02-15: 1 act now, 1 on track, 0 certified" in capsys.readouterr().out
+    assert snapshot()["gate_results"] == []  # a view: nothing recorded
+    assert run("portfolio", "--format", "xml") == 2

@@ -4,6 +4,7 @@ with nobody triggering it."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ HACKEFORS = Path(sys.executable).parent / "hackefors"  # the console script, as 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Each scheduled deployment of the small example, and when its runs start (Stockholm time).
 SCHEDULED = {"send-reminders/daily": "06:00", "check-certificates/daily": "05:30",
-             "check-readiness/weekly-ostgota-small": "Mon 05:00"}
+             "check-portfolio/daily": "05:45", "check-readiness/weekly-ostgota-small": "Mon 05:00"}
 
 
 @contextmanager
@@ -132,4 +133,7 @@ def test_served_deployments_are_scheduled_and_a_due_run_completes_by_itself(
 
         assert wait_for("the served runner to run it", healthy(finished), timeout=90) == "COMPLETED"
     assert serve.returncode == 0
-    assert "Stopped." in (tmp_path / "serve.log").read_text()
+    log = (tmp_path / "serve.log").read_text()
+    assert "Stopped." in log
+    # A fresh server: no portfolio published yet, so it points at the artifacts page and says so.
+    assert re.search(r"Portfolio: http://127\.0\.0\.1:\d+/artifacts \(no check-portfolio run", log), log

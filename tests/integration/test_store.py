@@ -167,3 +167,38 @@ def test_migration_0005_converts_float_hours_and_day_intervals(database: str, tm
                 "management_review_interval_months": 12, "legal_evaluation_interval_months": 6,
                 "training_hours": 40}
         engine.dispose()
+
+
+def test_networks_load_together_as_they_load_one_by_one(engine: Engine) -> None:
+    originals = [build(example_data(name)) for name in sorted(EXAMPLES)]
+    for network in originals:
+        save(network, engine)
+    wanted = [n.id for n in reversed(originals)]
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        together = uow.networks.load_many(wanted)
+        assert together == [uow.networks.load(i) for i in wanted] == list(reversed(originals))
+        assert [n.id for n in uow.networks.load_many(wanted, parts={"reviews"})] == wanted
+        with pytest.raises(NetworkNotFound, match="nowhere"):
+            uow.networks.load_many([wanted[0], "nowhere"])
+
+
+def test_gate_results_of_many_networks_replace_an_earlier_attempt_of_the_run(engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for
+    from models.tables import GateResultRow
+
+    networks = [build(example_data(name)) for name in ("hackefors", "blocked")]
+    for network in networks:
+        save(network, engine)
+    as_of = EXAMPLES["hackefors"]
+    results = [evaluate_gate(s, n, as_of, policy_for(n)) for n in networks for s in CERTIFICATION_GATES]
+    for _ in range(2):  # a retried task
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            uow.gate_results.replace_many(results, "run-1", datetime.now(UTC))
+            uow.commit()
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        stored = [r.model_copy(update={"network_name": "", "companies": {}}) for r in results[6:]]
+        assert uow.gate_results.for_run("hackefors-blocked", "run-1") == stored  # names are not stored
+    with inspect_store(engine) as s:
+        assert s.scalar(select(func.count()).select_from(GateResultRow)) == 12

@@ -12,12 +12,13 @@ from models.catalogue import Stage
 from models.certification import CertificateStatus
 from models.gates import CERTIFICATION_GATES
 from models.network import Network
+from models.portfolio import Group
 from models.results import Check, GateResult
-from services import certificates, gates, networks, reminders
+from services import certificates, gates, networks, portfolio, reminders
 from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound, RefusedChange
 from tasks.mail import Mailer
 from tasks.settings import get_settings, reset_settings
-from tests.conftest import SMALL_AS_OF, build, example_data
+from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
 
 NUMBER = "HKF-OSTGOTA-SMALL-2025-01"
@@ -127,6 +128,62 @@ def test_the_decision_needs_every_gate_of_the_run_and_a_named_sign_off() -> None
     assert "planning gate did not run" in decision.message()
     unsigned = gates.decide(uow, "ostgota-small", SMALL_AS_OF, "run-1", approved=None)
     assert "no sign-off given" in unsigned.message()
+
+
+# --- portfolio ----------------------------------------------------------------------------------
+
+def three_networks() -> FakeUnitOfWork:
+    uow = stored()
+    for name in ("hackefors", "blocked"):
+        networks.import_network(uow, build(example_data(name)), actor="test")
+    uow.commits = 0
+    return uow
+
+
+def test_checking_a_batch_stores_every_gate_of_every_network_in_one_transaction() -> None:
+    uow = three_networks()
+    ids = portfolio.portfolio_networks(uow)
+    rows = portfolio.check_networks(uow, ids, HACKEFORS_AS_OF, "run-1")
+    rows = portfolio.check_networks(uow, ids, HACKEFORS_AS_OF, "run-1")  # a retry replaces the first
+    assert [r.network_id for r in rows] == ids == ["hackefors", "hackefors-blocked", "ostgota-small"]
+    assert uow.commits == 2
+    for network_id in ids:
+        stored_gates = gates.results_of_run(uow, network_id, "run-1")
+        assert [g.stage for g in stored_gates] == list(CERTIFICATION_GATES)
+    blocked = gates.results_of_run(uow, "hackefors-blocked", "run-1")
+    assert rows[1].blocking == tuple(g.stage for g in blocked if not g.passed)
+    assert len([e for e in uow.history.entries if e.actor == "flow-run:run-1"]) == 2 * 3 * 6
+    assert uow.published == []  # one portfolio event, not one per gate
+
+
+def test_a_finished_check_is_announced_once_with_who_must_act() -> None:
+    uow = three_networks()
+    checked = portfolio.view_portfolio(uow, HACKEFORS_AS_OF)
+    portfolio.announce_check(uow, checked, "run-1", shard=None)
+    (event,) = uow.published
+    assert (event.name, event.network_id) == ("portfolio.checked", None)
+    assert event.payload["networks"] == 3 and event.payload["act_now_networks"] == ["hackefors-blocked"]
+    assert (event.payload["act_now"], event.payload["on_track"], event.payload["certified"]) == (1, 2, 0)
+
+
+def test_viewing_the_portfolio_records_nothing_and_lists_what_needs_action_first(folders: Path) -> None:
+    uow = three_networks()
+    certificates.issue_certificate(uow, "ostgota-small", SMALL_AS_OF, "run-1", folders)
+    history = len(uow.history.entries)
+    checked = portfolio.view_portfolio(uow, SMALL_AS_OF, batch_size=2)
+    assert [r.network_id for r in checked.rows][0] == "hackefors-blocked"
+    small_row = checked.rows[-1]
+    assert (small_row.network_id, small_row.group) == ("ostgota-small", Group.CERTIFIED)
+    assert small_row.certificate is not None and small_row.certificate.number == NUMBER
+    assert uow.gate_results.stored == [] and len(uow.history.entries) == history
+
+
+def test_a_shard_names_only_networks_in_the_store() -> None:
+    uow = three_networks()
+    assert portfolio.portfolio_networks(uow, ["ostgota-small", "hackefors"]) == ["ostgota-small", "hackefors"]
+    with pytest.raises(NetworkNotFound, match="nowhere"):
+        portfolio.portfolio_networks(uow, ["hackefors", "nowhere"])
+    assert list(portfolio.batches(["a", "b", "c"], 2)) == [["a", "b"], ["c"]]
 
 
 # --- certificates -------------------------------------------------------------------------------
