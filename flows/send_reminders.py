@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
 from tasks.reminders import (
@@ -29,4 +29,7 @@ def send_reminders(as_of: date | None = None, network: str | None = None,
     if not delivery.is_completed():
         return Failed(message="reminders stay queued for the next run: delivery failed "
                               f"({delivery.message})")
-    return delivery.result()
+    result = delivery.result()
+    for refused in result.undeliverable:
+        get_run_logger().warning("undeliverable (refused for good; `hackefors outbox`): %s", refused)
+    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,11 +17,19 @@ from tasks.settings import MIGRATIONS_DIR, get_settings
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, DisconnectionError)
 
 
-@lru_cache(maxsize=8)
+_creating = threading.Lock()
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The engine for `url` (default: the configured store), migrated to the newest schema."""
+    url = url or get_settings().effective_database_url
+    with _creating:  # threads that start at once share one engine and migrate once
+        return _engine(url)
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     settings = get_settings()
-    url = url or settings.effective_database_url
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": settings.sqlite_timeout})
@@ -59,4 +68,4 @@ def table_names(engine: Engine) -> set[str]:
 
 def reset_engines() -> None:
     """Forget cached engines (tests point the store elsewhere between cases)."""
-    get_engine.cache_clear()
+    _engine.cache_clear()

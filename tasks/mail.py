@@ -97,6 +97,55 @@ def compose_digest(network: str, operator: str, recipient_name: str, recipient_e
                               escalated=escalated, escalation_days=escalation_days), (), as_of)
 
 
+class Undeliverable(Exception):
+    """The server refused one message for good (a 5xx answer): it is not tried again."""
+
+
+class TryLater(Exception):
+    """One message was not accepted this time (a 4xx answer, a connection cut off): it is tried
+    again after a back-off."""
+
+
+class ServerUnavailable(ConnectionError):
+    """No connection to the SMTP server: nothing can be sent until it answers again."""
+
+
+class LoginRefused(Exception):
+    """The SMTP server refused the login: retrying with the same settings cannot help."""
+
+
+class SenderRefused(Exception):
+    """The SMTP server refuses our sender address for good: no message can be sent with it."""
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
+
+
+def smtp_answer(error: BaseException) -> tuple[int, str] | None:
+    """The SMTP server's answer (code and text) carried by an smtplib error, if any."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        answers = list(error.recipients.values())
+        if not answers:
+            return None
+        code, text = max(answers)
+        return int(code), _text(text)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code, _text(error.smtp_error)
+    return None
+
+
+def classify(error: BaseException) -> Undeliverable | TryLater:
+    """What a failure to send one message means for it: a 5xx answer refuses it for good;
+    anything else (a 4xx answer, a dropped connection, a timeout) may pass later."""
+    answer = smtp_answer(error)
+    if answer is not None:
+        code, text = answer
+        reason = f"{code} {text}".strip()
+        return Undeliverable(reason) if 500 <= code < 600 else TryLater(reason)
+    return TryLater(f"{type(error).__name__}: {error}".rstrip(": "))
+
+
 class Mailer:
     """Sends through yagmail when SMTP is configured; otherwise writes .eml files to `outbox`."""
 
@@ -109,6 +158,10 @@ class Mailer:
     def smtp(self) -> bool:
         return bool(self.settings.smtp_host)
 
+    @property
+    def server(self) -> str:
+        return f"{self.settings.smtp_host}:{self.settings.smtp_port}"
+
     def _connect(self) -> Any:
         import yagmail
 
@@ -118,11 +171,29 @@ class Mailer:
             user=s.smtp_user or s.mail_from, password=password, host=s.smtp_host, port=s.smtp_port,
             smtp_ssl=s.smtp_security == "ssl", smtp_starttls=s.smtp_security == "starttls",
             smtp_skip_login=not s.smtp_user, soft_email_validation=False, timeout=s.smtp_timeout)
-        client.login()
+        try:
+            client.login()
+        except smtplib.SMTPAuthenticationError as exc:
+            client.close()
+            raise LoginRefused(f"the SMTP server {self.server} refused the login of {s.smtp_user!r}: "
+                               f"{self.scrub_text(self._answer(exc))}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            client.close()
+            raise ServerUnavailable(f"cannot connect to the SMTP server {self.server}: "
+                                    f"{self.scrub(exc)}") from None
         return client
 
+    @staticmethod
+    def _answer(error: BaseException) -> str:
+        answer = smtp_answer(error)
+        return f"{answer[0]} {answer[1]}" if answer else f"{type(error).__name__}: {error}"
+
     def deliver(self, message_id: int, raw: bytes, recipient: str) -> str:
-        """Send one message (or write it); raise on failure so the task retries."""
+        """Send one message (or write it) and say where it went.
+
+        Raises Undeliverable or TryLater about this message alone; ServerUnavailable, LoginRefused
+        or SenderRefused when nothing can be sent now; OSError when the file cannot be written.
+        """
         if not self.smtp:
             self.outbox.mkdir(parents=True, exist_ok=True)
             path = self.outbox / f"{message_id:06d}.eml"
@@ -133,22 +204,41 @@ class Mailer:
         try:
             # yagmail's own send() swallows failures; its SMTP connection lets them surface.
             self._client.smtp.sendmail(self.settings.mail_from, [recipient], raw)
-        except (smtplib.SMTPServerDisconnected, OSError):
+        except smtplib.SMTPSenderRefused as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise SenderRefused(f"the SMTP server {self.server} refuses the sender "
+                                    f"{self.settings.mail_from!r}: {self._answer(exc)}") from None
+            raise TryLater(self.scrub_text(self._answer(exc))) from None
+        except smtplib.SMTPResponseException as exc:  # the server answered
+            if exc.smtp_code == 421:  # ...and closes the connection
+                self.close()
+            raise classify(exc) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise classify(exc) from None
+        except (OSError, smtplib.SMTPException) as exc:  # cut off or timed out: start afresh
             self.close()
-            raise
+            fault = classify(exc)
+            raise type(fault)(self.scrub_text(str(fault))) from None
+        except Exception as exc:  # what only this message has (an address smtplib cannot encode)
+            raise Undeliverable(self.scrub(exc)) from None
         return "sent"
 
     def close(self) -> None:
         if self._client is not None:
             try:
                 self._client.close()
+            except (OSError, smtplib.SMTPException):
+                pass  # a connection already lost has nothing left to close
             finally:
                 self._client = None
 
-    def scrub(self, error: BaseException) -> str:
-        """An error's text with the SMTP password masked, for logs and the outbox."""
-        text = f"{type(error).__name__}: {error}"
+    def scrub_text(self, text: str) -> str:
+        """`text` with the SMTP password masked, cut to what the outbox keeps."""
         secret = self.settings.smtp_password
         if secret and secret.get_secret_value():
             text = text.replace(secret.get_secret_value(), "***")
         return text[:500]
+
+    def scrub(self, error: BaseException) -> str:
+        """An error's text with the SMTP password masked, for logs and the outbox."""
+        return self.scrub_text(f"{type(error).__name__}: {error}")

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     smtp_security: str = Field(default="starttls", description="starttls, ssl or none.")
     smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the SMTP server.")
     mail_from: str = "hackefors@localhost"
+    smtp_retry_delay: float = Field(
+        default=1.0, gt=0, description="Seconds before a message the server refused for now (4xx) or "
+        "cut off is tried again; doubles with each attempt, up to an hour.")
+    outbox_lease_seconds: float = Field(
+        default=300.0, gt=0, description="How long a claimed message is reserved for the process "
+        "sending it; a sender that died leaves it to others after this.")
 
     @property
     def effective_database_url(self) -> str:

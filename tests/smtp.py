@@ -1,7 +1,12 @@
-"""A real SMTP server on loopback (aiosmtpd) that can refuse its first attempts or require a login."""
+"""A real SMTP server on loopback (aiosmtpd) that can require a login and inject faults: refuse for now
+(451), refuse one recipient for good (550), answer slowly, cut the connection before or after keeping a
+message."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -13,24 +18,63 @@ from deployments.server import free_port
 
 
 class Inbox:
-    """aiosmtpd handler: keeps what it accepts; answers 451 to the first `fail_first` messages."""
+    """aiosmtpd handler: keeps what it accepts, and injects faults on request.
 
-    def __init__(self, fail_first: int = 0) -> None:
+    `fail_first` messages are answered 451; `reject` maps recipients to the answer their RCPT gets
+    (a 550, say); `delay` seconds pass before each DATA answer; the first `drop_first` messages are
+    cut off before the server takes them (the connection closes instead of the answer); the first
+    `store_then_drop` are kept and then cut off, the client never hearing they arrived;
+    `after_storing(n)` is called once the n-th message is kept, before it is answered.
+    """
+
+    def __init__(self, fail_first: int = 0, reject: dict[str, str] | None = None, delay: float = 0.0,
+                 drop_first: int = 0, store_then_drop: int = 0,
+                 after_storing: Callable[[int], None] | None = None) -> None:
         self.fail_first = fail_first
+        self.reject = reject or {}
+        self.delay = delay
+        self.drop_first = drop_first
+        self.store_then_drop = store_then_drop
+        self.after_storing = after_storing
         self.refused = 0
+        self.dropped = 0
+        self.rejected: list[str] = []
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.reject:
+            self.rejected.append(address)
+            return self.reject[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.dropped < self.drop_first:
+            self.dropped += 1
+            server.transport.close()
+            return "421 never heard: the connection is closed"
         if self.refused < self.fail_first:
             self.refused += 1
             return "451 4.3.0 Temporary failure, try again later"
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if self.after_storing is not None:
+            self.after_storing(len(self.messages))
+        if self.store_then_drop:
+            self.store_then_drop -= 1
+            server.transport.close()
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address in str(m["To"])]
+
+    def copies(self) -> Counter[str]:
+        """How many times each message (by its Message-ID) arrived."""
+        return Counter(str(m["Message-ID"]) for m in self.messages)
 
 
 class SmtpServer:

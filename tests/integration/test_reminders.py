@@ -16,7 +16,7 @@ from services import reminders
 from services.reminders import DeliveryResult, QueueResult
 from services.unit_of_work import SqlAlchemyUnitOfWork
 from tasks.db import reset_engines
-from tasks.mail import HeaderInjection, Mailer, compose_reminder
+from tasks.mail import HeaderInjection, Mailer, ServerUnavailable, compose_reminder
 from tasks.settings import get_settings, reset_settings
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save, use_store
 from tests.smtp import Inbox, SmtpServer, free_port, parts
@@ -146,7 +146,7 @@ def test_a_server_down_for_a_whole_run_loses_nothing(store: Path, monkeypatch: p
     port = free_port()
     use_smtp(monkeypatch, port)
     queued = plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
-    with pytest.raises(ConnectionRefusedError):
+    with pytest.raises(ServerUnavailable, match="cannot connect to the SMTP server 127.0.0.1"):
         deliver_queued()
     rows = outbox()
     assert len(rows) == len(queued.messages) and all(r.status == "queued" for r in rows)
