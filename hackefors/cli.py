@@ -233,6 +233,7 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
                           f" ({result.skipped_recently_sent} item(s) already reminded this period)")
             for m in result.messages:
                 console.print(f"  to {m.recipient}: {m.subject} ({len(m.items)} item(s))", markup=False)
+            _print_unbuildable(result.unbuildable)
         return
     if not state.is_completed():
         errors.print(state.message or "reminders failed", markup=False)
@@ -247,10 +248,19 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
     if delivery.deferred:
         console.print(f"{delivery.deferred} email(s) refused for now or cut off: queued again, tried after "
                       "a back-off (`hackefors outbox list` shows when).")
+    _print_unbuildable(delivery.unbuildable)
     if delivery.undeliverable:
         errors.print(f"{len(delivery.undeliverable)} email(s) refused for good by the server; see "
                      "`hackefors outbox list`, then `outbox retry` or `outbox drop`:", markup=False)
         for line in delivery.undeliverable:
+            errors.print(f"  {line}", markup=False, highlight=False)
+
+
+def _print_unbuildable(lines: list[str]) -> None:
+    if lines:
+        errors.print(f"{len(lines)} email(s) cannot be built and were not queued; fix the network file:",
+                     markup=False)
+        for line in lines:
             errors.print(f"  {line}", markup=False, highlight=False)
 
 

@@ -7,9 +7,12 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import parseaddr
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,7 +28,7 @@ from models.reminders import (
     sign_off_item,
 )
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.mail import Mailer, TryLater, Undeliverable, compose_digest, compose_reminder
+from tasks.mail import Mailer, TryLater, Undeliverable, compose_digest, compose_reminder, wire_bytes
 from tasks.store import OutboxRow
 
 
@@ -41,6 +44,7 @@ class QueueResult(BaseModel):
     skipped_recently_sent: int
     without_coordinator: list[str]
     already_queued: int = 0
+    unbuildable: list[str] = []  # "network: company, which message: the field and why"
 
 
 class DeliveryResult(BaseModel):
@@ -50,6 +54,7 @@ class DeliveryResult(BaseModel):
     written: list[str]
     undeliverable: list[str] = []  # "recipient: the server's answer"
     deferred: int = 0  # refused for now or cut off: queued again, tried after a back-off
+    unbuildable: list[str] = []  # messages that could not be built, so were never queued
 
 
 # A retried message waits 1, 2, 4... times the first delay, never more than an hour; a run waits
@@ -71,7 +76,9 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
     """Compose every reminder that is due and not sent within the cadence; queue them when asked.
 
     The queueing is one transaction: either every message and log entry of the network is queued,
-    or none. A message another run queued meanwhile counts as already queued.
+    or none. A message another run queued meanwhile counts as already queued. A message that
+    cannot be built (a name that cannot go into a header) is left out and named, with its company
+    and field; the others are queued.
     """
     with uow:
         network = uow.networks.load(network_id)
@@ -81,23 +88,35 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
         since = as_of - timedelta(days=policy.reminder_cadence_days - 1)
         addressed = address_reminders(network, items, as_of, uow.outbox.reminded(network_id, since, as_of),
                                       policy)
-    outgoing: list[Outgoing] = [
-        (letter.recipient_id, compose_reminder(
-            network.name, network.operator, letter.company, letter.person.name,
-            letter.person.email or "", list(letter.items), network.language, mail_from, as_of),
-         letter.items)
-        for letter in addressed.letters]
+    outgoing: list[Outgoing] = []
+    unbuildable: list[str] = []
+
+    def build(recipient_id: str, whose: str, compose: Callable[[], EmailMessage],
+              its: tuple[ReminderItem, ...]) -> None:
+        # A message that cannot be built is left out alone (and its items unlogged, so that they
+        # are reminded once the data is fixed); the others go out.
+        try:
+            outgoing.append((recipient_id, compose(), its))
+        except (ValueError, MessageError) as exc:
+            unbuildable.append(f"{network.id}: {whose}: {exc}")
+
+    for letter in addressed.letters:
+        build(letter.recipient_id, f"{letter.company}, the reminder to coordinator {letter.person.id}",
+              partial(compose_reminder, network.name, network.operator, letter.company, letter.person.name,
+                      letter.person.email or "", list(letter.items), network.language, mail_from, as_of),
+              letter.items)
     digest = addressed.digest
     if digest is not None:
-        outgoing.append((digest.recipient_id, compose_digest(
-            network.name, network.operator, digest.person.name, digest.person.email or "",
-            [(name, list(its)) for name, its in digest.companies], list(digest.escalated),
-            policy.escalation_days, network.language, mail_from, as_of), digest.items))
+        build(digest.recipient_id, f"the digest to central coordinator {digest.person.id}",
+              partial(compose_digest, network.name, network.operator, digest.person.name,
+                      digest.person.email or "", [(name, list(its)) for name, its in digest.companies],
+                      list(digest.escalated), policy.escalation_days, network.language, mail_from, as_of),
+              digest.items)
     queued = outgoing
     if queue:
         queued = _queue(uow, network_id, as_of, period_of(as_of, policy.reminder_cadence_days), outgoing)
     return QueueResult(network_id=network_id, skipped_recently_sent=addressed.skipped_recently_sent,
-                       without_coordinator=list(addressed.without_coordinator),
+                       without_coordinator=list(addressed.without_coordinator), unbuildable=unbuildable,
                        already_queued=len(outgoing) - len(queued), messages=[
                            QueuedMessage(recipient=str(m["To"]), subject=str(m["Subject"]),
                                          items=[i.key for i in its]) for _, m, its in queued])
@@ -115,8 +134,7 @@ def _queue(uow: AbstractUnitOfWork, network_id: str, as_of: date, period: date,
             key = f"{network_id}/{recipient_id}/{as_of.isoformat()}/{fingerprint}"
             outbox_id = uow.outbox.add(
                 key, network_id, parseaddr(str(message["To"]))[1], str(message["Subject"]),
-                # CRLF line ends: SMTP requires them, and smtplib sends bytes unchanged.
-                message.as_bytes(policy=message.policy.clone(linesep="\r\n")), as_of, now,
+                wire_bytes(message), as_of, now,
                 [dict(recipient_id=recipient_id, item_key=i.key, period=period, as_of=as_of,
                       overdue_days=i.overdue_days) for i in its])
             if outbox_id is not None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Iterable
 from datetime import date, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from models.network import header_hazard, is_valid_email
 from models.reminders import CalendarEvent, ReminderItem
 from tasks.rendering import render
 from tasks.settings import TEMPLATES_DIR, Settings
@@ -23,9 +25,24 @@ class HeaderInjection(ValueError):
 
 
 def header_safe(value: str, what: str) -> str:
-    if any(ch in value for ch in "\r\n\x00"):
-        raise HeaderInjection(f"refused: the {what} {value!r} contains a line break")
+    """`value`, refused when it holds a line break, another control character, a Unicode line or
+    paragraph separator or an encoded word (the network file's validation refuses them too)."""
+    found = header_hazard(value)
+    if found:
+        raise HeaderInjection(f"the {what} {value!r} contains {found}")
     return value
+
+
+def to_address(name: str, email: str) -> Address:
+    """The `To:` address: the email package quotes or encodes the name, so commas, angle brackets,
+    colons and non-ASCII letters stay part of it; runs of whitespace become one space."""
+    header_safe(name, "recipient name")
+    header_safe(email, "recipient address")
+    if not is_valid_email(email):
+        raise ValueError(f"the recipient address {email!r} is not a valid email address")
+    # Runs of whitespace (a no-break space, say) as one space: the email package can split a
+    # non-ASCII space from its word when it folds the header, and the reader would lose it.
+    return Address(display_name=" ".join(name.split()), addr_spec=email)
 
 
 @lru_cache(maxsize=4)
@@ -51,18 +68,27 @@ def calendar_invitation(event: CalendarEvent, organizer: str, stamp: date) -> st
     return "\r\n".join(lines) + "\r\n"
 
 
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as SMTP carries it: CRLF line ends (smtplib sends bytes unchanged), and headers
+    folded only past SMTP's 998-character limit, because the email package's folding of a long
+    non-ASCII name can drop a space that RFC 2047 readers never see again."""
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n", max_line_length=998))
+
+
 def compose(template: str, sender: str, recipient_name: str, recipient_email: str, subject: str,
             lang: str, context: dict[str, Any], events: Iterable[CalendarEvent], as_of: date) -> EmailMessage:
-    """A multipart message (plain text and HTML, autoescaped) with an .ics per dated event."""
-    header_safe(recipient_name, "recipient name")
-    header_safe(recipient_email, "recipient address")
+    """A multipart message (plain text and HTML, autoescaped) with an .ics per dated event.
+
+    Raises ValueError (HeaderInjection for a control character) naming the field that cannot go
+    into a header."""
+    to = to_address(recipient_name, recipient_email)
     header_safe(subject, "subject")
     t = strings(lang)
     values = dict(context, t=t, lang=lang, recipient=recipient_name, subject=subject)
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
-    message["To"] = formataddr((recipient_name, recipient_email))
+    message["To"] = to
     message["Message-ID"] = make_msgid(domain="hackefors.local")
     message["Date"] = f"{as_of:%a, %d %b %Y} 07:00:00 +0000"
     # Quoted-printable keeps every line under SMTP's 998-character limit, whatever the content.
