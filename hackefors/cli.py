@@ -557,12 +557,14 @@ def outbox_drop(ids: Annotated[list[int], typer.Argument(help="Message ids, as `
 
 def main() -> None:
     from services.errors import ServiceError
+    from tasks.settings import SettingsError, check_settings
 
     try:
+        check_settings()  # at start-up: a wrong setting is one line, not a traceback mid-run
         # Without standalone mode click returns, rather than raises, the code of typer.Exit.
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except BadInput as exc:
+    except (BadInput, SettingsError) as exc:
         errors.print(f"error: {exc}", style="red", markup=False)
         sys.exit(EXIT_BAD_INPUT)
     except ServiceError as exc:  # an unknown network or certificate, a change the rules refuse

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from collections.abc import Iterable
 from datetime import date, timedelta
 from email.headerregistry import Address
@@ -17,7 +18,7 @@ import yaml
 from models.network import header_hazard, is_valid_email
 from models.reminders import CalendarEvent, ReminderItem
 from tasks.rendering import render
-from tasks.settings import TEMPLATES_DIR, Settings
+from tasks.settings import TEMPLATES_DIR, Settings, SmtpSecurity
 
 
 class HeaderInjection(ValueError):
@@ -192,11 +193,22 @@ class Mailer:
         import yagmail
 
         s = self.settings
+        if s.smtp_user and s.smtp_security is SmtpSecurity.NONE and not s.smtp_allow_plaintext_login:
+            raise LoginRefused("refused to log in without TLS (HACKEFORS_SMTP_SECURITY=none); see "
+                               "HACKEFORS_SMTP_ALLOW_PLAINTEXT_LOGIN")
         password = s.smtp_password.get_secret_value() if s.smtp_password else None
+        # smtplib checks no certificate unless given a context: the password would go to anyone.
+        context = ssl.create_default_context()
+        starttls: bool | dict[str, Any] = {"context": context}
+        tls: dict[str, Any] = {}
+        if s.smtp_security is SmtpSecurity.SSL:
+            starttls, tls = False, {"context": context}
+        elif s.smtp_security is SmtpSecurity.NONE:
+            starttls = False
         client = yagmail.SMTP(
             user=s.smtp_user or s.mail_from, password=password, host=s.smtp_host, port=s.smtp_port,
-            smtp_ssl=s.smtp_security == "ssl", smtp_starttls=s.smtp_security == "starttls",
-            smtp_skip_login=not s.smtp_user, soft_email_validation=False, timeout=s.smtp_timeout)
+            smtp_ssl=s.smtp_security is SmtpSecurity.SSL, smtp_starttls=starttls,
+            smtp_skip_login=not s.smtp_user, soft_email_validation=False, timeout=s.smtp_timeout, **tls)
         try:
             client.login()
         except smtplib.SMTPAuthenticationError as exc:
