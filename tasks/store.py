@@ -382,6 +382,11 @@ class CertificateRepository:
             t.CertificateRow.network_id == network_id, t.CertificateRow.cycle == cycle))
         return None if row is None else _record(row)
 
+    def key_ids(self) -> set[str]:
+        """The ids of the keys that signed the certificates in the register."""
+        return set(self.session.scalars(select(t.CertificateRow.key_id).distinct().where(
+            t.CertificateRow.signature.is_not(None), t.CertificateRow.key_id.is_not(None))))
+
     def count_for_network(self, network_id: str) -> int:
         return self.session.scalar(select(func.count()).select_from(t.CertificateRow)
                                    .where(t.CertificateRow.network_id == network_id)) or 0

@@ -81,6 +81,9 @@ class FakeCertificates:
         found = [r for r in self.stored.values() if r.network_id == network_id and r.cycle == cycle]
         return found[0] if found else None
 
+    def key_ids(self) -> set[str]:
+        return {r.key_id for r in self.stored.values() if r.signature and r.key_id}
+
     def count_for_network(self, network_id: str) -> int:
         return sum(r.network_id == network_id for r in self.stored.values())
 
