@@ -46,8 +46,13 @@ def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] 
 
 def import_network(uow: AbstractUnitOfWork, network: Network, actor: str) -> SyncSummary:
     """Write a validated network in one transaction, each change in the history; a network that
-    is already stored as given changes nothing."""
+    is already stored as given changes nothing.
+
+    Imports of one network are serialised: a second import waits for the first to commit and then
+    applies in full on top of it, so the history records the old values that really stood.
+    """
     with uow:
+        uow.networks.lock(network.id)
         summary = uow.networks.save(network, actor, datetime.now(UTC))
         uow.history.add(summary.changes)
         uow.commit()

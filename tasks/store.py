@@ -6,6 +6,7 @@ out are domain models (pydantic), never ORM rows.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
@@ -189,6 +190,22 @@ class NetworkRepository:
 
     def ids(self) -> list[str]:
         return list(self.session.scalars(select(t.NetworkRow.id).order_by(t.NetworkRow.id)))
+
+    def lock(self, network_id: str) -> None:
+        """Hold the network for this transaction: another transaction that locks it waits until
+        this one ends, and then reads what this one wrote. Must come first in the transaction.
+
+        PostgreSQL: a transaction-level advisory lock on the network's id (it works for a network
+        not stored yet too). SQLite: a write that changes nothing, which takes the database's write
+        lock (waiting for it), so nothing is read before the lock is held.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            digest = hashlib.sha256(f"hackefors.network:{network_id}".encode()).digest()
+            self.session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big",
+                                                                                  signed=True))))
+        else:
+            self.session.execute(update(t.NetworkRow).where(t.NetworkRow.id == network_id)
+                                 .values(name=t.NetworkRow.name))
 
     def save(self, network: Network, actor: str, at: datetime) -> SyncSummary:
         """Write `network`: insert what is new, update what changed, delete what is gone.

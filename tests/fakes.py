@@ -23,6 +23,9 @@ class FakeNetworks:
     def ids(self) -> list[str]:
         return sorted(self.stored)
 
+    def lock(self, network_id: str) -> None:
+        pass  # one process, no one to wait for
+
     def load(self, network_id: str, parts: Iterable[str] = ALL_PARTS) -> Network:
         if network_id not in self.stored:
             raise NetworkNotFound(network_id, self.ids())
