@@ -146,6 +146,7 @@ def test_a_replaced_key_signs_nothing_and_genuine_certificates_are_not_called_fo
     assert "restore it from your backup" in " ".join(capsys.readouterr().err.split())
 
 
+@pytest.mark.slow  # six processes
 def test_two_processes_making_the_first_key_at_once_share_one(tmp_path: Path) -> None:
     script = ("import os, sys, time\n"
               "from tasks import signing\n"

@@ -25,6 +25,7 @@ from tasks.networkfile import read_network
 from tasks.settings import reset_settings
 from tests.conftest import SMALL_AS_OF, build, example_data, inspect_store, save, use_store
 
+pytestmark = pytest.mark.slow  # separate processes, and a wait of seconds
 HACKEFORS = Path(sys.executable).parent / "hackefors"
 
 
