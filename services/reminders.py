@@ -88,6 +88,8 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
         since = as_of - timedelta(days=policy.reminder_cadence_days - 1)
         addressed = address_reminders(network, items, as_of, uow.outbox.reminded(network_id, since, as_of),
                                       policy)
+        refused = [(e.recipient, e.last_error or "")
+                   for e in uow.outbox.entries(network_id, statuses=["undeliverable"])]
     outgoing: list[Outgoing] = []
     unbuildable: list[str] = []
 
@@ -110,7 +112,8 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
         build(digest.recipient_id, f"the digest to central coordinator {digest.person.id}",
               partial(compose_digest, network.name, network.operator, digest.person.name,
                       digest.person.email or "", [(name, list(its)) for name, its in digest.companies],
-                      list(digest.escalated), policy.escalation_days, network.language, mail_from, as_of),
+                      list(digest.escalated), policy.escalation_days, network.language, mail_from, as_of,
+                      refused),
               digest.items)
     queued = outgoing
     if queue:

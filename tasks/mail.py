@@ -115,13 +115,17 @@ def compose_reminder(network: str, operator: str, company: str, recipient_name: 
 def compose_digest(network: str, operator: str, recipient_name: str, recipient_email: str,
                    by_company: list[tuple[str, list[ReminderItem]]],
                    escalated: list[tuple[str, ReminderItem]], escalation_days: int, lang: str,
-                   sender: str, as_of: date) -> EmailMessage:
+                   sender: str, as_of: date,
+                   undeliverable: list[tuple[str, str]] | None = None) -> EmailMessage:
+    """The central coordinator's digest; `undeliverable` are (recipient, the server's answer) of the
+    network's reminders the mail server refused for good."""
     count = sum(len(items) for _, items in by_company)
     subject = strings(lang)["digest_subject"].format(network=network, count=count,
                                                      companies=len(by_company))
     return compose("digest", sender, recipient_name, recipient_email, header_safe(subject, "subject"),
                    lang, dict(network=network, operator=operator, by_company=by_company,
-                              escalated=escalated, escalation_days=escalation_days), (), as_of)
+                              escalated=escalated, escalation_days=escalation_days,
+                              undeliverable=undeliverable or []), (), as_of)
 
 
 class Undeliverable(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -318,6 +319,21 @@ def test_a_refusal_that_lasts_leaves_the_message_queued_for_a_later_run_with_a_g
     # 10, 20, 40 and 80 ms waited within the run; the next wait (160 ms) is left to a later run
     assert (waiting["status"], waiting["attempts"], waiting["last_error"]) == ("queued", 5, "451 greylisted")
     assert waiting["next_attempt_at"] is not None
+
+
+def test_the_central_coordinators_digest_names_what_the_server_refused_for_good() -> None:
+    uow, recipients = queued_small()
+    refused = recipients[0]
+    refusing = ScriptedMailer({}, always={refused: Undeliverable("550 5.1.1 no such mailbox")})
+    reminders.deliver_queued(uow, refusing, **FAST)
+    a_week_later = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON + timedelta(days=7),
+                                            queue=True, mail_from="x@y.se")
+    [digest] = [m for m in uow.outbox.messages[len(recipients):] if b"digest" in m["message"]]
+    text = message_from_bytes(digest["message"], policy=policy.default)
+    body = "".join(part.get_content() for part in text.walk() if part.get_content_type() == "text/plain")
+    assert a_week_later.messages
+    assert "Not delivered: the mail server refused these reminders for good" in body
+    assert f"x {refused}: 550 5.1.1 no such mailbox" in body
 
 
 def test_the_back_off_doubles_up_to_an_hour() -> None:
