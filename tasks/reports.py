@@ -17,10 +17,10 @@ from tasks.retrying import IO_TASK
 
 
 def gap_report_markdown(network_id: str, as_of: date, summary: str, paths: list[Path]) -> str:
-    """The artifact that links a gap analysis from the run: its summary, links and paths, all
-    literal text but the links (file URIs are percent-encoded)."""
+    """The artifact that links a gap analysis from the run: its summary (counts and fixed words,
+    nothing a user wrote), links (file URIs are percent-encoded) and paths as literal text."""
     links = " · ".join(f"[{p.suffix[1:].upper()}](<{p.resolve().as_uri()}>)" for p in paths)
-    return (f"# Gap analysis of `{network_id}` as of {as_of}\n\n{markdown_text(summary)}\n\n"
+    return (f"# Gap analysis of `{network_id}` as of {as_of}\n\n{summary}\n\n"
             f"{links}\n\n" + "\n".join(f"- {markdown_text(p)}" for p in paths))
 
 

@@ -78,11 +78,11 @@ def test_the_gate_table_cells_and_the_sign_off_summary_are_text() -> None:
 
 
 def test_the_gap_report_artifact_links_only_its_own_files(tmp_path: Path) -> None:
-    folder = tmp_path / "reports [x](https:" / "a)b"
+    folder = tmp_path / "reports [x](https:" / "a)b ![](https:" / "<img src=x onerror=alert(1)>"
     paths = [folder / "gap.html", folder / "gap.pdf"]
     renderer = MarkdownIt("commonmark", {"html": True})
     renderer.validateLink = lambda url: True  # markdown-it drops file: links; Prefect's UI shows them
-    page = renderer.render(gap_report_markdown("hackefors", AS_OF, HOSTILE, paths))
+    page = renderer.render(gap_report_markdown("hackefors", AS_OF, "14 gap(s) to close", paths))
     links = re.findall(r'<a href="([^"]+)"', page)
     assert links == [p.as_uri() for p in paths]
     assert "<img" not in page and "<script" not in page
