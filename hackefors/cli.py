@@ -324,6 +324,7 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
                           f" ({result.skipped_recently_sent} item(s) already reminded this period)")
             for m in result.messages:
                 console.print(f"  to {m.recipient}: {m.subject} ({len(m.items)} item(s))", markup=False)
+            _print_unbuildable(result.unbuildable)
         return
     if not state.is_completed():
         errors.print(state.message or "reminders failed", markup=False)
@@ -335,6 +336,23 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
     else:
         console.print(f"No SMTP server configured (HACKEFORS_SMTP_HOST): wrote {len(delivery.written)} "
                       f"email(s) as .eml files to {settings.output_dir / 'outbox'}")
+    if delivery.deferred:
+        console.print(f"{delivery.deferred} email(s) refused for now or cut off: queued again, tried after "
+                      "a back-off (`hackefors outbox list` shows when).")
+    _print_unbuildable(delivery.unbuildable)
+    if delivery.undeliverable:
+        errors.print(f"{len(delivery.undeliverable)} email(s) refused for good by the server; see "
+                     "`hackefors outbox list`, then `outbox retry` or `outbox drop`:", markup=False)
+        for line in delivery.undeliverable:
+            errors.print(f"  {line}", markup=False, highlight=False)
+
+
+def _print_unbuildable(lines: list[str]) -> None:
+    if lines:
+        errors.print(f"{len(lines)} email(s) cannot be built and were not queued; fix the network file:",
+                     markup=False)
+        for line in lines:
+            errors.print(f"  {line}", markup=False, highlight=False)
 
 
 @app.command()
@@ -603,17 +621,72 @@ def certificate_reduce(number: str,
     console.print(f"PDF:  {issued.pdf_path}\nJSON: {issued.json_path}")
 
 
+outbox_app = typer.Typer(no_args_is_help=True, help="See, retry and drop queued emails.")
+app.add_typer(outbox_app, name="outbox")
+IdsArg = Annotated[list[int] | None, typer.Argument(help="Message ids, as `hackefors outbox list` shows.")]
+
+
+@outbox_app.command("list")
+def outbox_list(network: NetworkOpt = None,
+                everything: Annotated[bool, typer.Option(
+                    "--all", help="Also the messages already sent, written or dropped.")] = False) -> None:
+    """List the emails not delivered yet: queued, being sent, waiting for a retry or undeliverable."""
+    from services.outbox import list_outbox
+
+    entries = list_outbox(store(), network, everything)
+    for e in entries:
+        status = e.status
+        if e.status == "sending" and e.claimed_until is not None:
+            status = f"sending (claimed by {e.claimed_by} until {e.claimed_until:%Y-%m-%d %H:%M:%S} UTC)"
+        elif e.status == "queued" and e.next_attempt_at is not None:
+            status = f"queued, retry from {e.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+        console.print(f"{e.id}  {status}  {e.network_id}  to {e.recipient}: {e.subject}", markup=False,
+                      highlight=False)
+        if e.attempts or e.last_error:
+            console.print(f"    {e.attempts} attempt(s)" + (f"; {e.last_error}" if e.last_error else ""),
+                          markup=False, highlight=False)
+    if not entries:
+        console.print("The outbox is empty." if everything else "Nothing waiting in the outbox.")
+
+
+@outbox_app.command("retry")
+def outbox_retry(ids: IdsArg = None, network: NetworkOpt = None,
+                 every: Annotated[bool, typer.Option(
+                     "--all", help="Every undeliverable message and every one waiting for a retry.")] = False,
+                 ) -> None:
+    """Queue emails again, to be sent by the next `hackefors remind`, without waiting for a back-off."""
+    from services.outbox import retry_messages
+
+    if bool(ids) == every:
+        raise BadInput("name the messages to retry, or give --all")
+    retried = retry_messages(store(), ids or [], actor="cli:outbox retry", network_id=network)
+    console.print(f"Queued {len(retried)} email(s) again; the next `hackefors remind` sends them.")
+
+
+@outbox_app.command("drop")
+def outbox_drop(ids: Annotated[list[int], typer.Argument(help="Message ids, as `outbox list` shows.")],
+                reason: ReasonOpt) -> None:
+    """Give up on emails not delivered yet: they are never sent (kept, with the reason, in the history)."""
+    from services.outbox import drop_messages
+
+    dropped = drop_messages(store(), ids, reason, actor="cli:outbox drop")
+    console.print(f"Dropped {len(dropped)} email(s): "
+                  + ", ".join(f"{e.id} to {e.recipient}" for e in dropped), markup=False)
+
+
 def main() -> None:
     from services.errors import ServiceError
+    from tasks.settings import SettingsError, check_settings
 
     # The temporary Prefect server of `run` and `remind` gets time to start on a slow or busy machine
     # (Prefect's default is 20 s); a value the user set wins.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
+        check_settings()  # at start-up: a wrong setting is one line, not a traceback mid-run
         # Without standalone mode click returns, rather than raises, the code of typer.Exit.
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except BadInput as exc:
+    except (BadInput, SettingsError) as exc:
         errors.print(f"error: {exc}", style="red", markup=False)
         sys.exit(EXIT_BAD_INPUT)
     except ServiceError as exc:  # an unknown network or certificate, a change the rules refuse

@@ -204,6 +204,10 @@ class CertificateDraft(BaseModel):
     certification_body: str
 
 
+# The fields of a certificate's signed document; a verifier refuses any other.
+DOCUMENT_FIELDS = ("certificate", "signature", "key_id")
+
+
 def certificate_payload(draft: CertificateDraft, number: str) -> dict[str, object]:
     """What a certificate's signature covers."""
     return {"number": number, **draft.model_dump(mode="json")}
@@ -397,7 +401,7 @@ class CertificateRecord(BaseModel):
                            status=self.status.value)
 
     def document(self) -> dict[str, object]:
-        """The verifiable form: the signed data, the signature and the key's id."""
+        """The verifiable form: the signed data, the signature and the key's id (DOCUMENT_FIELDS)."""
         return {"certificate": self.payload, "signature": self.signature, "key_id": self.key_id}
 
 

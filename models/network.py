@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -29,21 +30,47 @@ def is_valid_email(value: str | None) -> bool:
     return bool(value) and EMAIL_PATTERN.match(value or "") is not None
 
 
-# C0 and C1 control characters and DEL: a line break in a name is a header injection, the others
-# rewrite a terminal or a document.
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Unicode's line and paragraph separators: Python (and the email package) break lines there too.
+LINE_SEPARATORS = "\u2028\u2029"
+
+
+def control_character(value: str) -> str | None:
+    """The first control character (line breaks, tabs, NUL, escape...) or Unicode line or
+    paragraph separator in `value`, described; None when there is none."""
+    for ch in value:
+        if ch in LINE_SEPARATORS or unicodedata.category(ch) == "Cc":
+            return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a control character').lower()})"
+    return None
+
+
+# An RFC 2047 encoded word: mail programs show it decoded, and the email package writes it as it
+# is, so a name holding one would read as something else.
+ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+
+
+def header_hazard(value: str) -> str | None:
+    """Why `value` cannot go into an email header as it is, or None: a control character or line
+    separator (it would end the header, and could smuggle in another), or an encoded word."""
+    found = control_character(value)
+    if found:
+        return f"a line break or control character: {found}"
+    word = ENCODED_WORD.search(value)
+    if word:
+        return f"{word.group()!r}, which mail programs decode as an encoded word"
+    return None
 
 
 def _single_line(value: str) -> str:
-    # Names and subjects end up in email headers: a line break there is an injection attempt.
-    if CONTROL_CHARACTERS.search(value):
-        raise ValueError("must be a single line (no line breaks or other control characters)")
+    # Names, addresses and subjects end up in email headers and one-line displays.
+    found = header_hazard(value)
+    if found:
+        raise ValueError(f"must be a single line of text without control characters; it contains {found}")
     return value
 
 
 def _no_control_characters(value: str) -> str:
     # Line breaks and tabs are text; the other control characters rewrite a terminal or a document.
-    if CONTROL_CHARACTERS.search(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+    if control_character(value.replace("\n", "").replace("\r", "").replace("\t", "")):
         raise ValueError("must not contain control characters")
     return value
 

@@ -357,13 +357,20 @@ class OutboxRow(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(500))
     message: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, sent, written
+    # queued, sending (claimed), sent, written (.eml), undeliverable (a permanent refusal), dropped
+    status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     as_of: Mapped[dt.date] = mapped_column(Date)
     queued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_to: Mapped[str | None] = mapped_column(String(500))
+    # The lease: who claimed the message to send it, and until when no one else may.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # After a transient failure: not before this.
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ReminderLogRow(Base):

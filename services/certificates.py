@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from models.certification import (
+    DOCUMENT_FIELDS,
     STATUS_EVENTS,
     CertificateDraft,
     CertificateEvent,
@@ -90,7 +91,7 @@ def _record_new(uow: AbstractUnitOfWork, draft: CertificateDraft, actor: str, ru
     number = _free_number(uow, draft)
     html, pdf = render_certificate(draft, number)
     payload = certificate_payload(draft, number)
-    signature, key = sign(payload)
+    signature, key = sign(payload, uow.certificates.key_ids())
     record = CertificateRecord(
         number=number, network_id=draft.network_id, cycle=draft.cycle, issued_on=draft.issued_on,
         valid_until=draft.valid_until, scope=draft.scope, status=CertificateStatus.VALID,
@@ -208,15 +209,30 @@ class Verification(BaseModel):
 
 
 def verify_document(uow: AbstractUnitOfWork, document: dict[str, Any], as_of: date) -> Verification:
-    """Check a signed certificate document and look up its status in the register."""
-    payload, signature = document.get("certificate"), document.get("signature")
-    if not isinstance(payload, dict) or not isinstance(signature, str):
+    """Check a signed certificate document and look up its status in the register.
+
+    Every field of the document must be covered by the signature: the certificate's data is
+    signed, and the key's id must name the key that verifies it. Raises SigningKeyLost when this
+    store's key is missing or replaced, which says nothing about the document.
+    """
+    payload = document.get("certificate")
+    if not isinstance(payload, dict):
         raise ValueError("not a signed certificate: expected 'certificate' data and a 'signature'")
     number = str(payload.get("number", "?"))
-    problem = verify(payload, signature, document.get("key_id"))
-    if problem:
-        return Verification(number=number, status=None, problem=problem)
+    unsigned = sorted(set(document) - set(DOCUMENT_FIELDS))
+    if unsigned:
+        return Verification(number=number, status=None, problem=(
+            f"not covered by the signature: {', '.join(map(repr, unsigned))}; only the certificate's data "
+            "is signed, so a document with anything added is refused"))
+    signature, claimed_key = document.get("signature"), document.get("key_id")
+    if not isinstance(signature, str) or not signature:
+        return Verification(number=number, status=None, problem="not signed: the signature is missing")
+    if claimed_key is not None and not isinstance(claimed_key, str):
+        return Verification(number=number, status=None, problem="the key id is not a key id")
     with uow:
+        problem = verify(payload, signature, claimed_key, uow.certificates.key_ids())
+        if problem:
+            return Verification(number=number, status=None, problem=problem)
         record = uow.certificates.get(number)
         if record is None:
             return Verification(number=number, status=None,

@@ -48,8 +48,13 @@ def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] 
 def import_network(uow: AbstractUnitOfWork, network: Network, actor: str) -> SyncSummary:
     """Write a validated network in one transaction, each change in the history; a network that
     is already stored as given changes nothing. An id that another network has but for case is
-    refused."""
+    refused.
+
+    Imports of one network are serialised: a second import waits for the first to commit and then
+    applies in full on top of it, so the history records the old values that really stood.
+    """
     with uow:
+        uow.networks.lock(network.id)
         taken = [k for k in uow.networks.ids() if k != network.id and k.casefold() == network.id.casefold()]
         if taken:
             raise NetworkIdTaken(network.id, taken[0])

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import parseaddr
+from functools import partial
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -20,7 +28,8 @@ from models.reminders import (
     sign_off_item,
 )
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.mail import Mailer, compose_digest, compose_reminder
+from tasks.mail import Mailer, TryLater, Undeliverable, compose_digest, compose_reminder, wire_bytes
+from tasks.store import OutboxRow
 
 
 class QueuedMessage(BaseModel):
@@ -34,12 +43,24 @@ class QueueResult(BaseModel):
     messages: list[QueuedMessage]
     skipped_recently_sent: int
     without_coordinator: list[str]
+    already_queued: int = 0
+    unbuildable: list[str] = []  # "network: company, which message: the field and why"
 
 
 class DeliveryResult(BaseModel):
+    """What one delivery run did with the messages it claimed."""
+
     sent: int
     written: list[str]
+    undeliverable: list[str] = []  # "recipient: the server's answer"
+    deferred: int = 0  # refused for now or cut off: queued again, tried after a back-off
+    unbuildable: list[str] = []  # messages that could not be built, so were never queued
 
+
+# A retried message waits 1, 2, 4... times the first delay, never more than an hour; a run waits
+# for a retry that falls due within 8 times the first delay (so up to 4 retries), no longer.
+MAX_RETRY_DELAY = timedelta(hours=1)
+RUN_WAITS_FOR = 8
 
 # A message ready to queue: the log's recipient id, the message and the items it carries.
 Outgoing = tuple[str, EmailMessage, tuple[ReminderItem, ...]]
@@ -54,7 +75,10 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
                    mail_from: str) -> QueueResult:
     """Compose every reminder that is due and not sent within the cadence; queue them when asked.
 
-    One transaction: either every message and log entry of the network is queued, or none.
+    The queueing is one transaction: either every message and log entry of the network is queued,
+    or none. A message another run queued meanwhile counts as already queued. A message that
+    cannot be built (a name that cannot go into a header) is left out and named, with its company
+    and field; the others are queued.
     """
     with uow:
         network = uow.networks.load(network_id)
@@ -64,69 +88,138 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
         since = as_of - timedelta(days=policy.reminder_cadence_days - 1)
         addressed = address_reminders(network, items, as_of, uow.outbox.reminded(network_id, since, as_of),
                                       policy)
-        outgoing: list[Outgoing] = [
-            (letter.recipient_id, compose_reminder(
-                network.name, network.operator, letter.company, letter.person.name,
-                letter.person.email or "", list(letter.items), network.language, mail_from, as_of),
-             letter.items)
-            for letter in addressed.letters]
-        digest = addressed.digest
-        if digest is not None:
-            outgoing.append((digest.recipient_id, compose_digest(
-                network.name, network.operator, digest.person.name, digest.person.email or "",
-                [(name, list(its)) for name, its in digest.companies], list(digest.escalated),
-                policy.escalation_days, network.language, mail_from, as_of), digest.items))
-        if queue:
-            _queue(uow, network_id, as_of, period_of(as_of, policy.reminder_cadence_days), outgoing)
-            uow.commit()
+        refused = [(e.recipient, e.last_error or "")
+                   for e in uow.outbox.entries(network_id, statuses=["undeliverable"])]
+    outgoing: list[Outgoing] = []
+    unbuildable: list[str] = []
+
+    def build(recipient_id: str, whose: str, compose: Callable[[], EmailMessage],
+              its: tuple[ReminderItem, ...]) -> None:
+        # A message that cannot be built is left out alone (and its items unlogged, so that they
+        # are reminded once the data is fixed); the others go out.
+        try:
+            outgoing.append((recipient_id, compose(), its))
+        except (ValueError, MessageError) as exc:
+            unbuildable.append(f"{network.id}: {whose}: {exc}")
+
+    for letter in addressed.letters:
+        build(letter.recipient_id, f"{letter.company}, the reminder to coordinator {letter.person.id}",
+              partial(compose_reminder, network.name, network.operator, letter.company, letter.person.name,
+                      letter.person.email or "", list(letter.items), network.language, mail_from, as_of),
+              letter.items)
+    digest = addressed.digest
+    if digest is not None:
+        build(digest.recipient_id, f"the digest to central coordinator {digest.person.id}",
+              partial(compose_digest, network.name, network.operator, digest.person.name,
+                      digest.person.email or "", [(name, list(its)) for name, its in digest.companies],
+                      list(digest.escalated), policy.escalation_days, network.language, mail_from, as_of,
+                      refused),
+              digest.items)
+    queued = outgoing
+    if queue:
+        queued = _queue(uow, network_id, as_of, period_of(as_of, policy.reminder_cadence_days), outgoing)
     return QueueResult(network_id=network_id, skipped_recently_sent=addressed.skipped_recently_sent,
-                       without_coordinator=list(addressed.without_coordinator), messages=[
+                       without_coordinator=list(addressed.without_coordinator), unbuildable=unbuildable,
+                       already_queued=len(outgoing) - len(queued), messages=[
                            QueuedMessage(recipient=str(m["To"]), subject=str(m["Subject"]),
-                                         items=[i.key for i in its]) for _, m, its in outgoing])
+                                         items=[i.key for i in its]) for _, m, its in queued])
 
 
 def _queue(uow: AbstractUnitOfWork, network_id: str, as_of: date, period: date,
-           outgoing: list[Outgoing]) -> None:
+           outgoing: list[Outgoing]) -> list[Outgoing]:
+    """Queue each message once, in one transaction that only writes (on SQLite a transaction that
+    read first could not wait for the write lock); what this call queued."""
     now = datetime.now(UTC)
-    for recipient_id, message, its in outgoing:
-        fingerprint = hashlib.sha256("|".join(sorted(i.key for i in its)).encode()).hexdigest()[:16]
-        key = f"{network_id}/{recipient_id}/{as_of.isoformat()}/{fingerprint}"
-        if uow.outbox.has(key):
-            continue
-        uow.outbox.add(
-            key, network_id, parseaddr(str(message["To"]))[1], str(message["Subject"]),
-            # CRLF line ends: SMTP requires them, and smtplib sends bytes unchanged.
-            message.as_bytes(policy=message.policy.clone(linesep="\r\n")), as_of, now,
-            [dict(recipient_id=recipient_id, item_key=i.key, period=period, as_of=as_of,
-                  overdue_days=i.overdue_days) for i in its])
-
-
-def deliver_queued(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str | None = None) -> DeliveryResult:
-    """Send (or write) every queued message, each marked sent in its own transaction as soon as
-    the server accepts it, so a retry never sends one twice; failures stay queued."""
+    added = []
     with uow:
-        queued = uow.outbox.queued(network_id)
-    sent, written = 0, []
+        for recipient_id, message, its in outgoing:
+            fingerprint = hashlib.sha256("|".join(sorted(i.key for i in its)).encode()).hexdigest()[:16]
+            key = f"{network_id}/{recipient_id}/{as_of.isoformat()}/{fingerprint}"
+            outbox_id = uow.outbox.add(
+                key, network_id, parseaddr(str(message["To"]))[1], str(message["Subject"]),
+                wire_bytes(message), as_of, now,
+                [dict(recipient_id=recipient_id, item_key=i.key, period=period, as_of=as_of,
+                      overdue_days=i.overdue_days) for i in its])
+            if outbox_id is not None:
+                added.append((recipient_id, message, its))
+        uow.commit()
+    return added
+
+
+def sender_name(run: str | None = None) -> str:
+    """Who claims messages: host, process id and the run (by default a random name)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{run or uuid.uuid4().hex[:8]}"
+
+
+def retry_delay(attempts: int, first: timedelta) -> timedelta:
+    """How long a message waits after its `attempts`-th attempt failed for now."""
+    return min(first * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY)
+
+
+def deliver_queued(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str | None = None, *,
+                   owner: str | None = None, lease: timedelta = timedelta(minutes=5),
+                   first_retry: timedelta = timedelta(seconds=1)) -> DeliveryResult:
+    """Send (or write) every message that is due, each claimed under a lease before it is sent
+    and marked as soon as the server answers, so that any number of runs at once send each
+    message once.
+
+    A 5xx answer makes a message undeliverable; a 4xx answer or a cut connection queues it again
+    after a back-off; neither stops the others. When the server cannot be reached, the login is
+    refused or the store fails, the run stops (the message in hand is queued again) and raises.
+    The result counts what `owner` (one per run; a retried run keeps it) handled last.
+    """
+    owner = owner or sender_name()
     try:
-        for message in queued:
-            try:
-                where = mailer.deliver(message.id, message.message, message.recipient)
-            except Exception as exc:
-                with uow:
-                    uow.outbox.mark_failed(message.id, mailer.scrub(exc))
-                    uow.commit()
-                raise
+        while True:
+            now = datetime.now(UTC)
             with uow:
-                uow.outbox.mark_delivered(message.id, "sent" if mailer.smtp else "written", where,
-                                          datetime.now(UTC))
+                message = uow.outbox.claim_next(owner, now, now + lease, network_id)
                 uow.commit()
-            if mailer.smtp:
-                sent += 1
-            else:
-                written.append(where)
+            if message is not None:
+                _deliver_one(uow, mailer, message, owner, first_retry)
+                continue
+            with uow:
+                soonest = uow.outbox.next_attempt(network_id)
+            if soonest is None or soonest - now > first_retry * RUN_WAITS_FOR:
+                break
+            time.sleep(max((soonest - now).total_seconds(), 0.0))
     finally:
         mailer.close()
-    return DeliveryResult(sent=sent, written=written)
+    with uow:
+        handled = uow.outbox.handled_by(owner)
+    return DeliveryResult(
+        sent=sum(status == "sent" for status, _, _, _ in handled),
+        written=[where or "" for status, _, where, _ in handled if status == "written"],
+        undeliverable=[f"{recipient}: {error}" for status, recipient, _, error in handled
+                       if status == "undeliverable"],
+        deferred=sum(status == "queued" for status, _, _, _ in handled))
+
+
+def _deliver_one(uow: AbstractUnitOfWork, mailer: Mailer, message: OutboxRow, owner: str,
+                 first_retry: timedelta) -> None:
+    try:
+        where = mailer.deliver(message.id, message.message, message.recipient)
+    except Undeliverable as refused:
+        with uow:
+            uow.outbox.mark_undeliverable(message.id, owner, str(refused), datetime.now(UTC))
+            uow.commit()
+        return
+    except TryLater as deferred:
+        now = datetime.now(UTC)
+        with uow:
+            uow.outbox.release(message.id, owner, str(deferred),
+                               now + retry_delay(message.attempts, first_retry))
+            uow.commit()
+        return
+    except BaseException as exc:  # nothing can be sent now (or the run is interrupted): hand it back
+        with uow:
+            uow.outbox.release(message.id, owner, mailer.scrub(exc), None)
+            uow.commit()
+        raise
+    with uow:
+        uow.outbox.mark_delivered(message.id, owner, "sent" if mailer.smtp else "written", where,
+                                  datetime.now(UTC))
+        uow.commit()
 
 
 def notify_operator_of_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as_of: date,
@@ -147,17 +240,16 @@ def notify_operator_of_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network
 
 
 def remind_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as_of: date, run_id: str,
-                    mail_from: str) -> str | None:
+                    mail_from: str, **delivery: Any) -> str | None:
     """Queue and deliver a reminder to the central coordinator that a sign-off is waiting; to whom."""
     with uow:
         network = uow.networks.load(network_id, parts=())
-        person = central_coordinator(network)
-        if person is None:
-            return None
-        item = sign_off_item(network, run_id)
-        message = compose_reminder(network.name, network.operator, network.name, person.name,
-                                   person.email or "", [item], network.language, mail_from, as_of)
-        _queue(uow, network_id, as_of, as_of, [(f"central:{person.id}", message, (item,))])
-        uow.commit()
-    deliver_queued(uow, mailer, network_id)
+    person = central_coordinator(network)
+    if person is None:
+        return None
+    item = sign_off_item(network, run_id)
+    message = compose_reminder(network.name, network.operator, network.name, person.name,
+                               person.email or "", [item], network.language, mail_from, as_of)
+    _queue(uow, network_id, as_of, as_of, [(f"central:{person.id}", message, (item,))])
+    deliver_queued(uow, mailer, network_id, **delivery)
     return person.email

@@ -12,7 +12,9 @@ from models.catalogue import Stage
 from models.network import Recommendation
 from models.results import GateResult
 from services import gates
+from services.gates import RunSummary, SignOffBrief
 from tasks.events import emit, unit_of_work
+from tasks.rendering import markdown_text
 from tasks.retrying import IO_TASK
 
 
@@ -38,33 +40,39 @@ RESUME_HINT = ("In the Prefect UI: open this run, then its ⋮ menu → **Resume
                "(the run waits until someone answers).")
 
 
-@task(name="prepare-sign-off", task_run_name="prepare-sign-off-{network_id}", **IO_TASK)
-def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list[str]) -> str:
-    """Write what the decision maker reads above the sign-off form, and announce that it waits."""
-    brief = gates.sign_off_brief(unit_of_work(), network_id, as_of, run_id)
+def sign_off_markdown(brief: SignOffBrief, gap_report: list[str]) -> str:
+    """What the decision maker reads above the sign-off form; what people wrote is literal text."""
     draft = brief.certificate
-    lines = [f"### Sign-off: certification of {brief.network_name} as of {as_of}", "",
+    lines = [f"### Sign-off: certification of {markdown_text(brief.network_name)} as of {brief.as_of}", "",
              RESUME_HINT, "",
              f"**Would issue:** a certificate valid {draft.issued_on} to {draft.valid_until} "
-             f"(cycle {draft.cycle}), certified by {draft.certification_body}.", "",
-             f"**Scope:** {draft.scope}", "",
+             f"(cycle {markdown_text(draft.cycle)}), certified by {markdown_text(draft.certification_body)}.",
+             "", f"**Scope:** {markdown_text(draft.scope)}", "",
              f"**Member companies ({len(draft.companies)}):** "
-             + ", ".join(f"{name} ({cid})" for cid, name in draft.companies), "",
+             + ", ".join(f"{markdown_text(name)} ({markdown_text(cid)})"
+                         for cid, name in draft.companies), "",
              f"**Gates:** {brief.run.headline()}", ""]
     lines += ["| gate | result | checks |", "|---|---|---|"]
     lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.checks)} |"
               for g in brief.run.gates]
     lines += ["", f"**Open minor findings ({len(brief.open_minors)}):**"]
-    lines += [f"- {m}" for m in brief.open_minors] or ["- none"]
+    lines += [f"- {markdown_text(m)}" for m in brief.open_minors] or ["- none"]
     lines += ["", "**Gap analysis:** " + (", ".join(f"`{p}`" for p in gap_report) if gap_report else
                                         "not written in this run (see the `gap-analysis` artifact)"),
               "", "Choose **approve** to issue the certificate or **refuse** to end this run without one, "
                   "and give your name."]
+    return "\n".join(lines)
+
+
+@task(name="prepare-sign-off", task_run_name="prepare-sign-off-{network_id}", **IO_TASK)
+def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list[str]) -> str:
+    """Write what the decision maker reads above the sign-off form, and announce that it waits."""
+    brief = gates.sign_off_brief(unit_of_work(), network_id, as_of, run_id)
     emit("sign_off.awaited", network_id,
          {"network_id": network_id, "run_id": run_id, "as_of": as_of.isoformat()},
          subject=f"{brief.network_name}: sign-off awaited")
     get_run_logger().warning("Waiting for the decision maker's sign-off. %s", RESUME_HINT.replace("**", ""))
-    return "\n".join(lines)
+    return sign_off_markdown(brief, gap_report)
 
 
 @task(name="prepare-auditor-input", task_run_name="prepare-auditor-input-{network_id}", **IO_TASK)
@@ -78,17 +86,40 @@ def prepare_auditor_input(network_id: str, audit_id: str, run_id: str) -> str:
             f"recommendation for this audit yet; the lead auditor records it here.\n\n{RESUME_HINT}")
 
 
+def gate_table(result: GateResult) -> list[dict[str, str]]:
+    """A gate's checks as the rows of its table artifact, failures first; every cell is literal
+    text (the UI renders cells as markdown)."""
+    return [{"company": markdown_text(c.company or "network"), "requirement": markdown_text(c.requirement),
+             "clause": markdown_text(c.clause), "status": "pass" if c.passed else "FAIL",
+             "detail": markdown_text(c.detail)}
+            for c in sorted(result.checks, key=lambda c: (c.passed, c.company or ""))]
+
+
 @task(name="record-gate", task_run_name="record-{result.stage}-{result.network_id}", **IO_TASK)
 def record_gate(result: GateResult, run_id: str) -> None:
     """Store a gate's result under this run (replacing a retried attempt) and publish it."""
     gates.record(unit_of_work(), result, run_id)
     create_table_artifact(
-        key=artifact_key("gate", result.stage.value, result.network_id),
-        table=[{"company": c.company or "network", "requirement": c.requirement, "clause": c.clause,
-                "status": "pass" if c.passed else "FAIL", "detail": c.detail}
-               for c in sorted(result.checks, key=lambda c: (c.passed, c.company or ""))],
+        key=artifact_key("gate", result.stage.value, result.network_id), table=gate_table(result),
         description=f"{result.stage.value} gate for {result.network_id} as of {result.as_of}: "
                     + ("passed" if result.passed else f"{len(result.blockers)} unmet requirement(s)"))
+
+
+def certification_summary_markdown(summary: RunSummary, certificate: str | None) -> str:
+    """The run's summary for the operator: the outcome, a line per gate, every unmet requirement.
+    Everything that comes from the store is literal text."""
+    outcome = f"Certified: {markdown_text(certificate)}" if certificate else "Not certified (yet)"
+    lines = [f"# Certification of `{summary.network_id}` as of {summary.as_of}", "",
+             f"**{outcome}** · {summary.headline()}", "",
+             "| gate | result | unmet |", "|---|---|---|"]
+    lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.blockers)} |"
+              for g in summary.gates]
+    blockers = [c for g in summary.gates for c in g.blockers]
+    if blockers:
+        lines += ["", "## Unmet requirements", ""]
+        lines += [f"- **{markdown_text(c.company or 'network')}** · {markdown_text(c.requirement)} "
+                  f"({markdown_text(c.clause)}): {markdown_text(c.detail)}" for c in blockers]
+    return "\n".join(lines)
 
 
 @task(name="publish-summary", task_run_name="publish-summary-{network_id}", **IO_TASK)
@@ -98,18 +129,8 @@ def publish_certification_summary(network_id: str, as_of: date, run_id: str,
     summary = gates.summarise_run(unit_of_work(), network_id, as_of, run_id)
     create_progress_artifact(progress=round(summary.readiness), key=artifact_key("readiness", network_id),
                              description=f"{network_id}: {summary.headline()}")
-    state = f"Certified: {certificate}" if certificate else "Not certified (yet)"
-    lines = [f"# Certification of `{network_id}` as of {as_of}", "",
-             f"**{state}** · {summary.headline()}", "",
-             "| gate | result | unmet |", "|---|---|---|"]
-    lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.blockers)} |"
-              for g in summary.gates]
-    blockers = [c for g in summary.gates for c in g.blockers]
-    if blockers:
-        lines += ["", "## Unmet requirements", ""]
-        lines += [f"- **{c.company or 'network'}** · {c.requirement} ({c.clause}): {c.detail}"
-                  for c in blockers]
-    create_markdown_artifact(markdown="\n".join(lines), key=artifact_key("certification", network_id),
+    create_markdown_artifact(markdown=certification_summary_markdown(summary, certificate),
+                             key=artifact_key("certification", network_id),
                              description=f"Certification summary for {network_id}")
     return summary.readiness
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from prefect import task
+from prefect.context import TaskRunContext
 
 from services import networks, reminders
-from services.reminders import DeliveryResult, QueueResult
+from services.reminders import DeliveryResult, QueueResult, sender_name
 from tasks.events import unit_of_work
 from tasks.mail import Mailer
 from tasks.retrying import IO_TASK
@@ -27,10 +29,20 @@ def queue_reminders(network_id: str, as_of: date, dry_run: bool = False) -> Queu
                                     mail_from=get_settings().mail_from)
 
 
+def delivery_options() -> dict[str, Any]:
+    """How a run claims and retries messages: a lease and a first back-off from the settings, and
+    a sender name that a retried task run keeps, so its counts take in its earlier attempts."""
+    settings = get_settings()
+    run = TaskRunContext.get()
+    return dict(owner=sender_name(None if run is None else str(run.task_run.id)),
+                lease=timedelta(seconds=settings.outbox_lease_seconds),
+                first_retry=timedelta(seconds=settings.smtp_retry_delay))
+
+
 @task(name="deliver-reminders", **IO_TASK)
 def deliver_reminders() -> DeliveryResult:
-    """Send every queued reminder with backoff; what cannot be sent stays queued for the next run."""
-    return reminders.deliver_queued(unit_of_work(), mailer())
+    """Send every queued reminder once, whoever else is sending; what cannot go now waits its turn."""
+    return reminders.deliver_queued(unit_of_work(), mailer(), **delivery_options())
 
 
 @task(name="list-networks", **IO_TASK)
@@ -51,4 +63,4 @@ def notify_operator_of_sign_off(network_id: str, as_of: date, run_id: str) -> st
 def remind_sign_off(network_id: str, as_of: date, run_id: str) -> str | None:
     """Queue and deliver a reminder to the central coordinator that a sign-off is waiting."""
     return reminders.remind_sign_off(unit_of_work(), mailer(), network_id, as_of, run_id,
-                                     get_settings().mail_from)
+                                     get_settings().mail_from, **delivery_options())

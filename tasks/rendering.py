@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +26,19 @@ def environment() -> Environment:
 
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
+
+
+# What can start markup inside a line (links, images, HTML, code, emphasis, strikethrough,
+# entities, table cells) or an autolink (https:, www., mail@): CommonMark makes any ASCII
+# punctuation literal after a backslash. Markers that only count at the start of a line (#, -,
+# +, 1.) cannot get there: line breaks become spaces.
+_MARKUP = re.compile(r"[\\`*_{}\[\]()!|<>~&:@.]")
+
+
+def markdown_text(value: object) -> str:
+    """`value` as literal text on one line of markdown (Prefect renders artifacts, table cells
+    included, as markdown): no link, image, HTML, emphasis or cell of its own."""
+    return _MARKUP.sub(lambda m: "\\" + m.group(), " ".join(str(value).splitlines()))
 
 
 def html_to_pdf(html: str) -> bytes:

@@ -4,10 +4,11 @@ The lowest layer that does I/O reads them; nothing here imports the command line
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout: templates, migrations and the default data and output folders live under it.
@@ -15,6 +16,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+class SmtpSecurity(StrEnum):
+    """How the connection to the SMTP server is protected."""
+
+    STARTTLS = "starttls"  # plain connection, then STARTTLS before anything else (port 587)
+    SSL = "ssl"  # TLS from the start (port 465)
+    NONE = "none"  # no TLS: only for a relay on the same machine or a test server
 
 
 class Settings(BaseSettings):
@@ -42,12 +51,40 @@ class Settings(BaseSettings):
     smtp_port: int = 587
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_security: str = Field(default="starttls", description="starttls, ssl or none.")
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.STARTTLS, description="starttls, ssl or none, in any case.")
+    smtp_allow_plaintext_login: bool = Field(
+        default=False, description="Let smtp_user log in although smtp_security is none, so that the "
+        "password crosses the network in clear text.")
     smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the SMTP server.")
     mail_from: str = "hackefors@localhost"
     operator_email: str | None = Field(
         default=None, description="The operator's address: emailed when a certification run waits for its "
                                   "sign-off (through the automation `hackefors serve` creates).")
+    smtp_retry_delay: float = Field(
+        default=1.0, gt=0, description="Seconds before a message the server refused for now (4xx) or "
+        "cut off is tried again; doubles with each attempt, up to an hour.")
+    outbox_lease_seconds: float = Field(
+        default=300.0, gt=0, description="How long a claimed message is reserved for the process "
+        "sending it; a sender that died leaves it to others after this.")
+
+    @field_validator("smtp_security", mode="before")
+    @classmethod
+    def _security_in_any_case(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in {s.value for s in SmtpSecurity}:
+                raise ValueError(f"{value!r} is not one of {', '.join(s.value for s in SmtpSecurity)}")
+        return value
+
+    @model_validator(mode="after")
+    def _no_password_in_clear_text(self) -> Settings:
+        if self.smtp_host and self.smtp_user and self.smtp_security is SmtpSecurity.NONE \
+                and not self.smtp_allow_plaintext_login:
+            raise ValueError("HACKEFORS_SMTP_USER would log in over a connection without TLS "
+                             "(HACKEFORS_SMTP_SECURITY=none), sending the password in clear text: choose "
+                             "starttls or ssl, or set HACKEFORS_SMTP_ALLOW_PLAINTEXT_LOGIN=true")
+        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -59,6 +96,23 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+class SettingsError(ValueError):
+    """A setting that is missing its sense: the message names the variable and what is wrong."""
+
+
+def check_settings() -> Settings:
+    """The settings, or SettingsError naming every variable that is wrong (no traceback needed)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = "_".join(str(part) for part in error["loc"])
+            where = f"HACKEFORS_{field.upper()}: " if field else ""
+            problems.append(where + error["msg"].removeprefix("Value error, "))
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
 
 
 def reset_settings() -> None:

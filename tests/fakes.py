@@ -12,7 +12,7 @@ from models.network import Certificate, Network
 from models.results import GateResult
 from services.errors import ConcurrentChange, NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.store import ALL_PARTS, OutboxRow, SyncSummary
+from tasks.store import ALL_PARTS, OutboxEntry, OutboxRow, SyncSummary
 
 
 class FakeNetworks:
@@ -22,6 +22,9 @@ class FakeNetworks:
 
     def ids(self) -> list[str]:
         return sorted(self.stored)
+
+    def lock(self, network_id: str) -> None:
+        pass  # one process, no one to wait for
 
     def load(self, network_id: str, parts: Iterable[str] = ALL_PARTS) -> Network:
         if network_id not in self.stored:
@@ -89,6 +92,9 @@ class FakeCertificates:
         found = [r for r in self.stored.values() if r.network_id == network_id and r.cycle == cycle]
         return found[0] if found else None
 
+    def key_ids(self) -> set[str]:
+        return {r.key_id for r in self.stored.values() if r.signature and r.key_id}
+
     def count_for_network(self, network_id: str) -> int:
         return sum(r.network_id == network_id for r in self.stored.values())
 
@@ -128,29 +134,70 @@ class FakeOutbox:
         return {(e["recipient_id"], e["item_key"]) for e in self.log
                 if e["network_id"] == network_id and since <= e["as_of"] <= until}
 
-    def has(self, idempotency_key: str) -> bool:
-        return any(m["key"] == idempotency_key for m in self.messages)
-
     def add(self, idempotency_key: str, network_id: str, recipient: str, subject: str, message: bytes,
-            as_of: date, at: datetime, log: list[dict[str, Any]]) -> int:
+            as_of: date, at: datetime, log: list[dict[str, Any]]) -> int | None:
+        if any(m["key"] == idempotency_key for m in self.messages):
+            return None
         outbox_id = len(self.messages) + 1
-        self.messages.append(dict(id=outbox_id, key=idempotency_key, network_id=network_id,
-                                  recipient=recipient, subject=subject, message=message, status="queued",
-                                  attempts=0))
-        self.log += [dict(entry, network_id=network_id, outbox_id=outbox_id) for entry in log]
+        self.messages.append(dict(
+            id=outbox_id, key=idempotency_key, network_id=network_id, recipient=recipient, subject=subject,
+            message=message, status="queued", attempts=0, last_error=None, queued_at=at, next_attempt_at=None,
+            claimed_by=None, claimed_until=None, sent_at=None, failed_at=None, delivered_to=None))
+        known = {(e["network_id"], e["recipient_id"], e["item_key"], e["period"]) for e in self.log}
+        self.log += [dict(entry, network_id=network_id, outbox_id=outbox_id) for entry in log
+                     if (network_id, entry["recipient_id"], entry["item_key"], entry["period"]) not in known]
         return outbox_id
 
-    def queued(self, network_id: str | None = None) -> list[OutboxRow]:
-        return [OutboxRow(id=m["id"], recipient=m["recipient"], message=m["message"]) for m in self.messages
-                if m["status"] == "queued" and network_id in (None, m["network_id"])]
+    def claim_next(self, owner: str, now: datetime, lease_until: datetime,
+                   network_id: str | None = None) -> OutboxRow | None:
+        for m in self.messages:
+            due = (m["status"] == "queued" and (m["next_attempt_at"] is None or m["next_attempt_at"] <= now)
+                   or m["status"] == "sending" and m["claimed_until"] < now)
+            if due and network_id in (None, m["network_id"]):
+                m.update(status="sending", claimed_by=owner, claimed_until=lease_until,
+                         attempts=m["attempts"] + 1)
+                return OutboxRow(id=m["id"], network_id=m["network_id"], recipient=m["recipient"],
+                                 message=m["message"], attempts=m["attempts"])
+        return None
 
-    def mark_failed(self, outbox_id: int, error: str) -> None:
-        message = self.messages[outbox_id - 1]
-        message.update(attempts=message["attempts"] + 1, error=error)
+    def next_attempt(self, network_id: str | None = None) -> datetime | None:
+        return min((m["next_attempt_at"] for m in self.messages if m["status"] == "queued"
+                    and m["next_attempt_at"] is not None and network_id in (None, m["network_id"])),
+                   default=None)
 
-    def mark_delivered(self, outbox_id: int, status: str, where: str, at: datetime) -> None:
+    def mark_delivered(self, outbox_id: int, owner: str, status: str, where: str, at: datetime) -> None:
+        self.messages[outbox_id - 1].update(status=status, sent_at=at, delivered_to=where, last_error=None,
+                                            claimed_by=owner, claimed_until=None, next_attempt_at=None)
+
+    def mark_undeliverable(self, outbox_id: int, owner: str, reason: str, at: datetime) -> None:
+        self.messages[outbox_id - 1].update(status="undeliverable", last_error=reason, failed_at=at,
+                                            claimed_by=owner, claimed_until=None, next_attempt_at=None)
+
+    def release(self, outbox_id: int, owner: str, error: str, retry_at: datetime | None) -> None:
         message = self.messages[outbox_id - 1]
-        message.update(status=status, attempts=message["attempts"] + 1, delivered_to=where)
+        if message["status"] == "sending" and message["claimed_by"] == owner:
+            message.update(status="queued", last_error=error, claimed_until=None, next_attempt_at=retry_at)
+
+    def handled_by(self, owner: str) -> list[tuple[str, str, str | None, str | None]]:
+        return [(m["status"], m["recipient"], m["delivered_to"], m["last_error"]) for m in self.messages
+                if m["claimed_by"] == owner]
+
+    def entries(self, network_id: str | None = None, statuses: Iterable[str] | None = None,
+                ids: Iterable[int] | None = None) -> list[OutboxEntry]:
+        wanted = None if statuses is None else set(statuses)
+        chosen = None if ids is None else set(ids)
+        return [OutboxEntry.model_validate(m) for m in self.messages
+                if network_id in (None, m["network_id"]) and (wanted is None or m["status"] in wanted)
+                and (chosen is None or m["id"] in chosen)]
+
+    def requeue(self, ids: list[int]) -> None:
+        for i in ids:
+            self.messages[i - 1].update(status="queued", next_attempt_at=None, claimed_until=None)
+
+    def drop(self, ids: list[int], reason: str, at: datetime) -> None:
+        for i in ids:
+            self.messages[i - 1].update(status="dropped", last_error=reason, failed_at=at,
+                                        next_attempt_at=None, claimed_until=None)
 
 
 class FakeHistory:

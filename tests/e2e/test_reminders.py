@@ -6,9 +6,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from flows.send_reminders import send_reminders
+from models.tables import CompanyRow
 from tasks.settings import reset_settings
+from tests.conftest import inspect_store
 from tests.smtp import Inbox, SmtpServer, free_port
 
 pytestmark = pytest.mark.e2e
@@ -48,3 +51,24 @@ def test_a_server_down_for_a_whole_run_gets_everything_on_the_next_run(
     with SmtpServer(inbox, port=port):
         later = send_reminders(as_of=date(2025, 12, 21), network="ostgota-small")
     assert later.sent == len(inbox.messages) > 0
+
+
+def test_a_network_stored_with_a_control_character_in_a_name_holds_up_no_other_network(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stored before validation refused it: a vertical tab in a coordinator's name.
+    with inspect_store() as session:
+        row = session.scalars(select(CompanyRow).where(CompanyRow.network_id == "hackefors-blocked")).first()
+        assert row is not None
+        session.execute(update(CompanyRow).where(CompanyRow.network_id == row.network_id,
+                                                 CompanyRow.id == row.id)
+                        .values(coordinator={**row.coordinator, "name": "Göran\vLindqvist"}))
+        session.commit()
+    inbox = Inbox()
+    with SmtpServer(inbox) as server:
+        use_smtp(monkeypatch, server.port)
+        state = send_reminders(as_of=AS_OF, return_state=True)
+    assert state.is_failed()
+    assert "the reminders of hackefors-blocked could not be queued" in (state.message or "")
+    assert "control character" in (state.message or "")
+    assert len(inbox.messages) > 0  # the small network's reminders went out (in English)
+    assert all(str(m["Subject"]).startswith(("Environmental", "Östgöta")) for m in inbox.messages)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hackefors import PROJECT_ROOT
 from services.certificates import IssuedCertificate, issue_certificate, verify_number
 from services.unit_of_work import SqlAlchemyUnitOfWork
+from tasks import signing
 from tasks.certificates import certificates_folder
+from tasks.settings import reset_settings
 from tasks.signing import key_path
 from tests.conftest import SMALL_AS_OF, build, example_data, save, use_store
 from tests.integration.test_cli import run
@@ -103,3 +110,98 @@ def test_a_reduced_scope_reissues_without_the_company(issued: Path,
     assert "valid until 2028-03-02" in shown  # the cycle's expiry stays
     assert run("certificate", "reduce", "HKF-OSTGOTA-SMALL-2026-02", "--remove", "NOPE",
                "--reason", "x") == 2
+
+
+NUMBER = "HKF-OSTGOTA-SMALL-2025-01"
+
+
+def test_a_lost_key_is_never_replaced_by_a_new_one_and_says_how_to_restore_it(
+        issued: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = key_path()
+    backup = tmp_path / "backup.pem"
+    backup.write_bytes(path.read_bytes())
+    path.unlink()
+    capsys.readouterr()
+    assert run("certificate", "reduce", NUMBER, "--remove", "VTR", "--reason", "left") == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"the signing key is missing: {path} does not exist" in err
+    assert "restore it from your backup" in err and "Nothing was signed" in err
+    assert not path.exists()  # no new key
+    assert run("certificate", "verify", str(issued)) == 2  # cannot tell, rather than "forged"
+    assert "the signing key is missing" in capsys.readouterr().err
+    assert run("certificate", "show", NUMBER) == 0 and "status on" in capsys.readouterr().out
+    path.write_bytes(backup.read_bytes())  # restored
+    assert run("certificate", "verify", str(issued), "--as-of", "2025-06-01") == 0
+    assert run("certificate", "reduce", NUMBER, "--remove", "VTR", "--reason", "left",
+               "--as-of", "2026-05-01") == 0
+
+
+def test_a_replaced_key_signs_nothing_and_genuine_certificates_are_not_called_forged(
+        issued: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = key_path()
+    path.unlink()
+    signing.signing_key(known=())  # somebody made a new key by hand
+    capsys.readouterr()
+    assert run("certificate", "reduce", NUMBER, "--remove", "VTR", "--reason", "left") == 2
+    assert "is not the key that signed this store's certificates" in capsys.readouterr().err
+    assert run("certificate", "verify", str(issued)) == 2
+    assert "restore it from your backup" in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.slow  # six processes
+def test_two_processes_making_the_first_key_at_once_share_one(tmp_path: Path) -> None:
+    script = ("import os, sys, time\n"
+              "from tasks import signing\n"
+              "start = float(sys.argv[1])\n"
+              "time.sleep(max(start - time.time(), 0))\n"
+              "print(signing.key_id(signing.signing_key(known=()).public_key()))\n")
+    folder = tmp_path / "data"
+    start = time.time() + 2  # all six make their key at this moment
+    env = {**os.environ, "HACKEFORS_DATA_DIR": str(folder)}
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(start)], env=env, cwd=PROJECT_ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+    outcomes = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, [err for _, err in outcomes]
+    assert len({out.strip() for out, _ in outcomes}) == 1
+    keys = folder / "keys"
+    assert [p.name for p in keys.iterdir()] == ["certificate-signing.pem"]  # no temporary left
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    assert stat.S_IMODE((keys / "certificate-signing.pem").stat().st_mode) == 0o600
+
+
+def test_a_process_that_finds_the_key_made_while_it_was_making_one_takes_that_one(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The moment of the race: another process created the key after this one saw none.
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(tmp_path / "data"))
+    reset_settings()
+    first = signing.signing_key(known=())
+    before = key_path().read_bytes()
+    second = signing._create(key_path())
+    assert signing.key_id(second.public_key()) == signing.key_id(first.public_key())
+    assert key_path().read_bytes() == before and len(list(key_path().parent.iterdir())) == 1
+    reset_settings()
+
+
+def test_a_field_outside_the_signature_is_refused(issued: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(issued.read_text())
+    document["note"] = "Valid for all subsidiaries"
+    extended = tmp_path / "extended.json"
+    extended.write_text(json.dumps(document))
+    assert run("certificate", "verify", str(extended)) == 4
+    assert "not covered by the signature: 'note'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signature", [None, "", "drop"])
+def test_a_missing_signature_exits_4(issued: Path, tmp_path: Path, signature: str | None,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(issued.read_text())
+    if signature == "drop":
+        del document["signature"]
+    else:
+        document["signature"] = signature
+    unsigned = tmp_path / "unsigned.json"
+    unsigned.write_text(json.dumps(document))
+    assert run("certificate", "verify", str(unsigned)) == 4
+    assert "not signed: the signature is missing" in capsys.readouterr().err

@@ -16,10 +16,10 @@ from services import reminders
 from services.reminders import DeliveryResult, QueueResult
 from services.unit_of_work import SqlAlchemyUnitOfWork
 from tasks.db import reset_engines
-from tasks.mail import HeaderInjection, Mailer, compose_reminder
-from tasks.settings import get_settings, reset_settings
+from tasks.mail import HeaderInjection, LoginRefused, Mailer, ServerUnavailable, compose_reminder
+from tasks.settings import SettingsError, check_settings, get_settings, reset_settings
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save, use_store
-from tests.smtp import Inbox, SmtpServer, free_port, parts
+from tests.smtp import Inbox, SmtpServer, free_port, parts, self_signed_certificate
 
 REVIEW_SEASON = date(2025, 12, 20)  # the small network's management reviews fall due within 30 days
 
@@ -146,7 +146,7 @@ def test_a_server_down_for_a_whole_run_loses_nothing(store: Path, monkeypatch: p
     port = free_port()
     use_smtp(monkeypatch, port)
     queued = plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
-    with pytest.raises(ConnectionRefusedError):
+    with pytest.raises(ServerUnavailable, match="cannot connect to the SMTP server 127.0.0.1"):
         deliver_queued()
     rows = outbox()
     assert len(rows) == len(queued.messages) and all(r.status == "queued" for r in rows)
@@ -158,25 +158,72 @@ def test_a_server_down_for_a_whole_run_loses_nothing(store: Path, monkeypatch: p
     assert {r.status for r in outbox()} == {"sent"}
 
 
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A certificate for the test server, trusted by the client (SSL_CERT_FILE)."""
+    pair = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(pair[0]))
+    return pair
+
+
 def test_the_password_is_never_stored_or_logged(store: Path, monkeypatch: pytest.MonkeyPatch,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+                                                caplog: pytest.LogCaptureFixture,
+                                                certificate: tuple[Path, Path]) -> None:
     # Our code and yagmail at DEBUG; the test server's own chatter stays out (it masks AUTH anyway).
     for name in ("yagmail", "tasks", "prefect", "root"):
         caplog.set_level(logging.DEBUG, logger=None if name == "root" else name)
     caplog.set_level(logging.WARNING, logger="mail.log")
     inbox = Inbox()
-    with SmtpServer(inbox, password="right-horse-battery") as server:
-        use_smtp(monkeypatch, server.port, user="altea", password="wrong-staple-s3cret")
+    with SmtpServer(inbox, password="right-horse-battery", certificate=certificate) as server:
+        use_smtp(monkeypatch, server.port, user="altea", password="wrong-staple-s3cret", security="starttls")
         plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
-        with pytest.raises(Exception, match="uthentication"):
-            deliver_queued()
+        with pytest.raises(LoginRefused, match="refused the login of 'altea': 535 .*uthentication"):
+            deliver_queued()  # at once, not after retries, and said as it is
         assert all("wrong-staple-s3cret" not in (r.last_error or "") for r in outbox())
-        use_smtp(monkeypatch, server.port, user="altea", password="right-horse-battery")
+        use_smtp(monkeypatch, server.port, user="altea", password="right-horse-battery", security="starttls")
         assert deliver_queued().sent > 0
+    # over TLS only (smtplib offers a refused password once per mechanism)
+    assert set(server.logins) == {"wrong-staple-s3cret", "right-horse-battery"}
     assert "wrong-staple-s3cret" not in caplog.text and "right-horse-battery" not in caplog.text
     with inspect_store() as session:
         blobs = b"".join(m for m in session.scalars(select(OutboxRow.message)))
     assert b"right-horse-battery" not in blobs
+
+
+@pytest.mark.parametrize("security", ["STARTTLS", "StartTLS", " starttls "])
+def test_starttls_in_any_case_starts_tls_or_sends_nothing(store: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          security: str) -> None:
+    # A server without STARTTLS: the client must stop before the password goes out in clear text.
+    with SmtpServer(Inbox(), password="right-horse-battery") as server:
+        use_smtp(monkeypatch, server.port, user="altea", password="right-horse-battery", security=security)
+        plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
+        with pytest.raises(ServerUnavailable, match="STARTTLS extension not supported"):
+            deliver_queued()
+    assert server.logins == []
+
+
+def test_a_server_certificate_that_cannot_be_verified_gets_no_password(
+        store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    untrusted = self_signed_certificate(tmp_path)  # not in SSL_CERT_FILE
+    with SmtpServer(Inbox(), password="right-horse-battery", certificate=untrusted) as server:
+        use_smtp(monkeypatch, server.port, user="altea", password="right-horse-battery", security="starttls")
+        plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
+        with pytest.raises(ServerUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            deliver_queued()
+    assert server.logins == []
+
+
+def test_a_login_without_tls_is_refused_unless_a_setting_allows_it(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with SmtpServer(Inbox(), password="right-horse-battery") as server:
+        use_smtp(monkeypatch, server.port, user="altea", password="right-horse-battery")
+        with pytest.raises(SettingsError, match="HACKEFORS_SMTP_ALLOW_PLAINTEXT_LOGIN"):
+            check_settings()
+        monkeypatch.setenv("HACKEFORS_SMTP_ALLOW_PLAINTEXT_LOGIN", "true")
+        reset_settings()
+        plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
+        assert deliver_queued().sent > 0
+    assert server.logins == ["right-horse-battery"]
 
 
 def test_without_smtp_the_emails_are_written_as_eml_files(store: Path) -> None:

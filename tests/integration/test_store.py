@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
@@ -13,8 +16,9 @@ from models.tables import HistoryRow, NetworkRow, TrainingSessionRow
 from services.errors import NetworkNotFound
 from services.networks import import_network, load_network
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.db import table_names, upgrade
+from tasks.db import get_engine, reset_engines, table_names, upgrade
 from tasks.networkfile import dump_network, parse_text, validate_data
+from tasks.settings import reset_settings
 from tests.conftest import EXAMPLES, build, example_data, inspect_store, postgres_database, save
 
 EXPECTED_TABLES = {
@@ -202,3 +206,27 @@ def test_gate_results_of_many_networks_replace_an_earlier_attempt_of_the_run(eng
         assert uow.gate_results.for_run("hackefors-blocked", "run-1") == stored  # names are not stored
     with inspect_store(engine) as s:
         assert s.scalar(select(func.count()).select_from(GateResultRow)) == 12
+def test_the_data_folder_is_private_and_the_sqlite_store_readable_by_its_owner_only(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(data))
+    monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
+    reset_settings()
+    reset_engines()
+    old_umask = os.umask(0o022)  # the usual umask, which made the store 0644
+    try:
+        save(build(example_data("small")))  # creates the folder and the store, and writes
+        store = data / "hackefors.sqlite3"
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        files = [store, *(store.with_name(store.name + suffix) for suffix in ("-wal", "-shm"))]
+        assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files if f.exists()} == \
+            {f.name: 0o600 for f in files if f.exists()} and store.exists()
+        reset_engines()
+        os.chmod(store, 0o644)  # made by an earlier version
+        os.chmod(data, 0o755)
+        get_engine()
+        assert stat.S_IMODE(store.stat().st_mode) == 0o600 and stat.S_IMODE(data.stat().st_mode) == 0o700
+    finally:
+        os.umask(old_umask)
+        reset_engines()
+        reset_settings()

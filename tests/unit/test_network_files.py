@@ -234,8 +234,8 @@ def test_bytes_that_are_not_utf8_and_control_characters_are_refused_by_line(tmp_
     data = example_data("small")
     data["companies"][0]["name"] = "Red \x1b[31m AB"
     found = problems_of(yaml.safe_dump(data, allow_unicode=True))
-    assert any("companies[0].name: must be a single line (no line breaks or other control characters)" in p
-               for p in found)
+    assert any("companies[0].name: must be a single line of text without control characters; it contains "
+               "a line break or control character: U+001B" in p for p in found)
 
 
 def test_tags_and_keys_that_are_not_single_values_are_refused() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,9 @@ from models.gates import CERTIFICATION_GATES
 from models.network import Network
 from models.portfolio import Group
 from models.results import Check, GateResult
-from services import certificates, gates, networks, portfolio, reminders
+from services import certificates, gates, networks, outbox, portfolio, reminders
 from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound, RefusedChange
-from tasks.mail import Mailer
+from tasks.mail import Mailer, ServerUnavailable, TryLater, Undeliverable, classify
 from tasks.settings import get_settings, reset_settings
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
@@ -318,6 +320,15 @@ def test_reminders_are_queued_once_per_day_and_not_again_within_the_cadence(fold
     assert reminders.deliver_queued(uow, eml_mailer(folders)).written == []
 
 
+def test_a_run_that_read_the_log_before_another_run_queued_reports_its_messages_as_already_queued() -> None:
+    uow = stored()
+    first = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    uow.outbox.log.clear()  # what the second run read: the first had not committed yet
+    second = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    assert second.messages == [] and second.already_queued == len(first.messages) > 0
+    assert len(uow.outbox.messages) == len(first.messages)
+
+
 def test_a_dry_run_composes_the_reminders_and_queues_nothing() -> None:
     uow = stored()
     result = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=False, mail_from="x@y.se")
@@ -333,3 +344,147 @@ def test_a_company_without_a_coordinator_email_reaches_the_central_coordinator_o
     assert result.without_coordinator == [skt]
     digest = [m for m in result.messages if any(k.endswith(f"/{skt}") for k in m.items)]
     assert len(digest) == 1  # only the central coordinator's digest carries that company's items
+
+
+class ScriptedMailer(Mailer):
+    """Answers each recipient as scripted (an exception to raise, once or always); accepts the rest."""
+
+    def __init__(self, answers: dict[str, list[BaseException]],
+                 always: dict[str, BaseException] | None = None) -> None:
+        super().__init__(get_settings().model_copy(update={"smtp_host": "scripted"}), Path("unused"))
+        self.answers, self.always = answers, always or {}
+        self.accepted: list[str] = []
+
+    def deliver(self, message_id: int, raw: bytes, recipient: str) -> str:
+        if recipient in self.always:
+            raise self.always[recipient]
+        pending = self.answers.get(recipient)
+        if pending:
+            raise pending.pop(0)
+        self.accepted.append(recipient)
+        return "sent"
+
+
+def queued_small() -> tuple[FakeUnitOfWork, list[str]]:
+    """The small network's reminders queued; their recipients, the two coordinators first who get one
+    message each (the central coordinator gets two: her reminder and the digest)."""
+    uow = stored()
+    reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    recipients = [m["recipient"] for m in uow.outbox.messages]
+    return uow, sorted(recipients, key=lambda r: recipients.count(r))
+
+
+FAST = dict(first_retry=timedelta(milliseconds=10))
+
+
+def test_a_permanent_refusal_marks_that_message_undeliverable_and_every_other_is_sent() -> None:
+    uow, recipients = queued_small()
+    refused = recipients[0]
+    assert recipients.count(refused) == 1
+    mailer = ScriptedMailer({}, always={refused: Undeliverable("550 5.1.1 no such mailbox")})
+    result = reminders.deliver_queued(uow, mailer, **FAST)
+    assert sorted(mailer.accepted) == sorted(recipients[1:])
+    assert result.sent == len(recipients) - 1 and result.deferred == 0
+    assert result.undeliverable == [f"{refused}: 550 5.1.1 no such mailbox"]
+    [stuck] = [m for m in uow.outbox.messages if m["recipient"] == refused]
+    assert stuck["status"] == "undeliverable" and stuck["attempts"] == 1
+    assert reminders.deliver_queued(uow, mailer, **FAST).sent == 0  # never tried again by itself
+
+
+def test_a_temporary_refusal_is_retried_after_a_back_off_within_the_run() -> None:
+    uow, recipients = queued_small()
+    mailer = ScriptedMailer({recipients[0]: [TryLater("451 try again later"), TryLater("451 try again")]})
+    result = reminders.deliver_queued(uow, mailer, **FAST)
+    assert result.sent == len(recipients) and result.deferred == 0
+    assert sorted(mailer.accepted) == sorted(recipients)
+    assert [m["attempts"] for m in uow.outbox.messages if m["recipient"] == recipients[0]] == [3]
+
+
+def test_a_refusal_that_lasts_leaves_the_message_queued_for_a_later_run_with_a_growing_back_off() -> None:
+    uow, recipients = queued_small()
+    mailer = ScriptedMailer({}, always={recipients[0]: TryLater("451 greylisted")})
+    result = reminders.deliver_queued(uow, mailer, **FAST)
+    assert result.sent == len(recipients) - 1 and result.deferred == 1
+    [waiting] = [m for m in uow.outbox.messages if m["recipient"] == recipients[0]]
+    # 10, 20, 40 and 80 ms waited within the run; the next wait (160 ms) is left to a later run
+    assert (waiting["status"], waiting["attempts"], waiting["last_error"]) == ("queued", 5, "451 greylisted")
+    assert waiting["next_attempt_at"] is not None
+
+
+def test_the_central_coordinators_digest_names_what_the_server_refused_for_good() -> None:
+    uow, recipients = queued_small()
+    refused = recipients[0]
+    refusing = ScriptedMailer({}, always={refused: Undeliverable("550 5.1.1 no such mailbox")})
+    reminders.deliver_queued(uow, refusing, **FAST)
+    a_week_later = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON + timedelta(days=7),
+                                            queue=True, mail_from="x@y.se")
+    [digest] = [m for m in uow.outbox.messages[len(recipients):] if b"digest" in m["message"]]
+    text = message_from_bytes(digest["message"], policy=policy.default)
+    body = "".join(part.get_content() for part in text.walk() if part.get_content_type() == "text/plain")
+    assert a_week_later.messages
+    assert "Not delivered: the mail server refused these reminders for good" in body
+    assert f"x {refused}: 550 5.1.1 no such mailbox" in body
+
+
+def test_the_back_off_doubles_up_to_an_hour() -> None:
+    first = timedelta(seconds=1)
+    assert [reminders.retry_delay(n, first).total_seconds() for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert reminders.retry_delay(40, first) == timedelta(hours=1)
+
+
+def test_an_unreachable_server_stops_the_run_and_the_message_in_hand_stays_queued() -> None:
+    uow, recipients = queued_small()
+    second = uow.outbox.messages[1]
+    mailer = ScriptedMailer({second["recipient"]: [ServerUnavailable("cannot connect")]})
+    with pytest.raises(ServerUnavailable):
+        reminders.deliver_queued(uow, mailer, owner="run-1", **FAST)
+    assert [m["status"] for m in uow.outbox.messages[:2]] == ["sent", "queued"]
+    assert second["next_attempt_at"] is None  # not the message's fault: no back-off
+    # The retried run (same sender) counts what its first attempt sent too.
+    assert reminders.deliver_queued(uow, mailer, owner="run-1", **FAST).sent == len(recipients)
+
+
+def test_a_message_whose_sender_died_is_taken_over_once_its_lease_expires() -> None:
+    uow, recipients = queued_small()
+    now = datetime.now(UTC)
+    taken = uow.outbox.claim_next("dead", now, now + timedelta(minutes=5))
+    assert taken is not None
+    live = reminders.deliver_queued(uow, ScriptedMailer({}), owner="alive", **FAST)
+    assert live.sent == len(recipients) - 1  # the claimed message is left to its sender
+    uow.outbox.messages[taken.id - 1]["claimed_until"] = now - timedelta(seconds=1)
+    assert reminders.deliver_queued(uow, ScriptedMailer({}), owner="alive", **FAST).sent == len(recipients)
+
+
+def test_smtp_answers_are_classified_5xx_for_good_4xx_and_faults_for_now() -> None:
+    assert isinstance(classify(smtplib.SMTPRecipientsRefused({"a@x.se": (550, b"5.1.1 unknown")})),
+                      Undeliverable)
+    assert str(classify(smtplib.SMTPDataError(554, b"5.7.1 spam"))) == "554 5.7.1 spam"
+    assert isinstance(classify(smtplib.SMTPDataError(451, b"4.3.0 later")), TryLater)
+    assert isinstance(classify(smtplib.SMTPRecipientsRefused({"a@x.se": (450, b"busy")})), TryLater)
+    assert isinstance(classify(smtplib.SMTPServerDisconnected("Connection unexpectedly closed")), TryLater)
+    assert isinstance(classify(TimeoutError("timed out")), TryLater)
+
+
+def test_the_outbox_lists_retries_and_drops_what_is_stuck() -> None:
+    uow, recipients = queued_small()
+    mailer = ScriptedMailer({}, always={recipients[0]: Undeliverable("550 no such mailbox"),
+                                        recipients[1]: TryLater("451 later")})
+    reminders.deliver_queued(uow, mailer, **FAST)
+    stuck = outbox.list_outbox(uow)
+    assert sorted((e.recipient, e.status) for e in stuck) == sorted([(recipients[0], "undeliverable"),
+                                                                     (recipients[1], "queued")])
+    assert len(outbox.list_outbox(uow, everything=True)) == len(recipients)
+    refused, waiting = (next(e.id for e in stuck if e.recipient == r) for r in recipients[:2])
+    assert sorted(e.id for e in outbox.retry_messages(uow, [], actor="test")) == sorted([refused, waiting])
+    assert {m["status"] for m in uow.outbox.messages if m["id"] in (refused, waiting)} == {"queued"}
+    assert uow.outbox.messages[waiting - 1]["next_attempt_at"] is None
+    dropped = outbox.drop_messages(uow, [refused], reason="left the company", actor="test")
+    assert [e.recipient for e in dropped] == [recipients[0]]
+    assert reminders.deliver_queued(uow, ScriptedMailer({}), **FAST).sent == 1  # the waiting one only
+    with pytest.raises(RefusedChange, match="already sent"):
+        outbox.drop_messages(uow, [waiting], reason="x", actor="test")
+    with pytest.raises(outbox.UnknownMessages, match="no message 99"):
+        outbox.retry_messages(uow, [99], actor="test")
+    assert [e.action for e in uow.history.entries[-3:]] == ["retry", "retry", "drop"]
+    assert uow.history.entries[-1].detail == {"recipient": recipients[0], "was": "queued",
+                                              "reason": "left the company"}
