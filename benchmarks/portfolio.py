@@ -265,7 +265,7 @@ def run_flows(network_ids: list[str]) -> float:
     from flows.certify_network import STAGES, certify_network
     from flows.inputs import SignOff
 
-    approved = SignOff(approve=True, decided_by="benchmark")
+    approved = SignOff(decision="approve", decided_by="benchmark")
 
     # The skeleton: the same shape and names (parent, six stage subflows with an evaluate and a
     # record task each, the decision subflow with three tasks, a publishing task in the parent),

@@ -25,7 +25,7 @@ from services.unit_of_work import SqlAlchemyUnitOfWork
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save
 
 pytestmark = pytest.mark.e2e
-APPROVED = SignOff(approve=True, decided_by="Test decision maker")
+APPROVED = SignOff(decision="approve", decided_by="Test decision maker")
 
 
 def portfolio_events(run_id: str, timeout: float = 30) -> list[dict]:  # type: ignore[type-arg]
