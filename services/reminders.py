@@ -230,11 +230,10 @@ def notify_operator_of_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network
         return None
     with uow:
         network = uow.networks.load(network_id, parts=())
-        item = sign_off_item(network, run_id)
-        message = compose_reminder(network.name, network.operator, network.name, network.operator,
-                                   operator_email, [item], network.language, mail_from, as_of)
-        _queue(uow, network_id, as_of, as_of, [(f"operator:{operator_email}", message, (item,))])
-        uow.commit()
+    item = sign_off_item(network, run_id)
+    message = compose_reminder(network.name, network.operator, network.name, network.operator,
+                               operator_email, [item], network.language, mail_from, as_of)
+    _queue(uow, network_id, as_of, as_of, [(f"operator:{operator_email}", message, (item,))])
     deliver_queued(uow, mailer, network_id)
     return operator_email
 

@@ -488,3 +488,16 @@ def test_the_outbox_lists_retries_and_drops_what_is_stuck() -> None:
     assert [e.action for e in uow.history.entries[-3:]] == ["retry", "retry", "drop"]
     assert uow.history.entries[-1].detail == {"recipient": recipients[0], "was": "queued",
                                               "reason": "left the company"}
+
+
+def test_the_operator_is_emailed_once_per_run_that_waits_for_its_sign_off(folders: Path) -> None:
+    uow = stored()
+    mailer = eml_mailer(folders)
+    for _ in range(2):  # the automation may fire twice for one event: one email
+        sent_to = reminders.notify_operator_of_sign_off(uow, mailer, "ostgota-small", SMALL_AS_OF, "run-7",
+                                                        "operator@altea.example", "hackefors@example.org")
+        assert sent_to == "operator@altea.example"
+    assert [m["recipient"] for m in uow.outbox.messages] == ["operator@altea.example"]
+    assert b"run-7" in uow.outbox.messages[0]["message"]
+    assert reminders.notify_operator_of_sign_off(uow, mailer, "ostgota-small", SMALL_AS_OF, "run-8", None,
+                                                 "hackefors@example.org") is None
