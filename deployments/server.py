@@ -82,6 +82,9 @@ def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
             process.wait(grace)
 
 
+TRANSIENT_API_ERROR = "failed due to a transient server error"
+
+
 def server_log_problems(log: Path) -> list[str]:
     """Every error the server logged, its background services' (scheduler, late runs, event
     persister...) included: each ERROR or CRITICAL record and each traceback, as its first line
@@ -93,7 +96,10 @@ def server_log_problems(log: Path) -> list[str]:
     for line in log.read_text(errors="replace").splitlines():
         record = LOG_RECORD.match(line)
         if record:
-            reading = record["level"] in ("ERROR", "CRITICAL")
+            # An API request the server answered "retry" to on a busy database: the client retries,
+            # and Prefect itself says so. Every other error counts.
+            retried = TRANSIENT_API_ERROR in line
+            reading = record["level"] in ("ERROR", "CRITICAL") and not retried
             if reading:
                 problems.append([line])
         elif line.startswith("Traceback (most recent call last):") and not reading:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -366,6 +367,9 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
     from deployments.server import portfolio_page, start_server, stop
     from tasks.settings import get_settings
 
+    # Ctrl-C stops everything, even when this process was started with SIGINT ignored (as programs
+    # started in the background by a non-interactive shell are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     home = Path(os.environ.get("PREFECT_HOME", Path.cwd() / ".prefect"))
     where = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL", "SQLite under PREFECT_HOME")
     console.print(f"Starting the Prefect server on {host}:{port} (database: "

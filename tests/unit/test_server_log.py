@@ -49,3 +49,13 @@ def test_a_clean_or_missing_log_has_no_problems(tmp_path: Path) -> None:
                    "10:00:00.000 | WARNING | prefect.server - slow query\n"
                    "10:00:01.000 | INFO    | prefect.server - Scheduled 9 runs.\n")
     assert server_log_problems(log) == []
+
+
+def test_a_request_prefect_answered_as_transient_is_not_a_problem_but_others_are(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(
+        "21:09:28.075 | ERROR   | prefect.server.api.workers - Worker channel setup failed due to a "
+        "transient server error: work_pool=hackefors\n"
+        "21:09:29.000 | ERROR   | prefect.server.services.scheduler - schedule_deployments failed\n")
+    assert server_log_problems(log) == [
+        "21:09:29.000 | ERROR   | prefect.server.services.scheduler - schedule_deployments failed"]
