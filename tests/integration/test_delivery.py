@@ -31,6 +31,9 @@ from tests.conftest import (
 )
 from tests.smtp import Inbox, SmtpServer
 
+# Fault-injecting SMTP servers and several senders per case: seconds each, so not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 # The two Hackefors networks queue 41 messages as of this date: 20 (blocked) and 21.
 NETWORKS = ("hackefors-blocked", "hackefors")
 FAST = dict(first_retry=timedelta(milliseconds=20))
