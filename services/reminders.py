@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from models.certification import held_certificate
 from models.gates import policy_for
+from models.network import Network
 from models.programme import audit_programme
 from models.reminders import (
     ReminderItem,
@@ -222,6 +223,17 @@ def _deliver_one(uow: AbstractUnitOfWork, mailer: Mailer, message: OutboxRow, ow
         uow.commit()
 
 
+def _send_sign_off_notice(uow: AbstractUnitOfWork, mailer: Mailer, network: Network, as_of: date,
+                          run_id: str, recipient_id: str, name: str, email: str, mail_from: str,
+                          **delivery: Any) -> None:
+    """Queue, once per run and recipient, the notice that a run waits for its sign-off; deliver it."""
+    item = sign_off_item(network, run_id)
+    message = compose_reminder(network.name, network.operator, network.name, name, email, [item],
+                               network.language, mail_from, as_of)
+    _queue(uow, network.id, as_of, as_of, [(recipient_id, message, (item,))])
+    deliver_queued(uow, mailer, network.id, **delivery)
+
+
 def notify_operator_of_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as_of: date,
                                 run_id: str, operator_email: str | None, mail_from: str) -> str | None:
     """Queue and deliver, once per run, an email telling the operator that a run waits for its
@@ -230,11 +242,8 @@ def notify_operator_of_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network
         return None
     with uow:
         network = uow.networks.load(network_id, parts=())
-    item = sign_off_item(network, run_id)
-    message = compose_reminder(network.name, network.operator, network.name, network.operator,
-                               operator_email, [item], network.language, mail_from, as_of)
-    _queue(uow, network_id, as_of, as_of, [(f"operator:{operator_email}", message, (item,))])
-    deliver_queued(uow, mailer, network_id)
+    _send_sign_off_notice(uow, mailer, network, as_of, run_id, f"operator:{operator_email}", network.operator,
+                          operator_email, mail_from)
     return operator_email
 
 
@@ -246,9 +255,6 @@ def remind_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as
     person = central_coordinator(network)
     if person is None:
         return None
-    item = sign_off_item(network, run_id)
-    message = compose_reminder(network.name, network.operator, network.name, person.name,
-                               person.email or "", [item], network.language, mail_from, as_of)
-    _queue(uow, network_id, as_of, as_of, [(f"central:{person.id}", message, (item,))])
-    deliver_queued(uow, mailer, network_id, **delivery)
+    _send_sign_off_notice(uow, mailer, network, as_of, run_id, f"central:{person.id}", person.name,
+                          person.email or "", mail_from, **delivery)
     return person.email
