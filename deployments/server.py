@@ -83,6 +83,10 @@ def stop(process: subprocess.Popen[bytes], grace: float = 20) -> None:
 
 
 TRANSIENT_API_ERROR = "failed due to a transient server error"
+# Prefect logs a state change that met a locked SQLite database, then answers 503 and the client
+# retries it (prefect.server.api.server.is_client_retryable_exception): not a failure either.
+RETRIED_STATE_VALIDATION = "Encountered error during state validation"
+SQLITE_LOCKED = re.compile(r"OperationalError\b.* database is locked$")
 
 
 def server_log_problems(log: Path) -> list[str]:
@@ -107,4 +111,5 @@ def server_log_problems(log: Path) -> list[str]:
             problems.append([line])
         elif reading and line and not line[0].isspace():
             problems[-1].append(line)  # the exception; a traceback's frames are indented
-    return [lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}" for lines in problems]
+    return [lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}" for lines in problems
+            if not (RETRIED_STATE_VALIDATION in lines[0] and SQLITE_LOCKED.search(lines[-1]))]

@@ -59,3 +59,24 @@ def test_a_request_prefect_answered_as_transient_is_not_a_problem_but_others_are
         "21:09:29.000 | ERROR   | prefect.server.services.scheduler - schedule_deployments failed\n")
     assert server_log_problems(log) == [
         "21:09:29.000 | ERROR   | prefect.server.services.scheduler - schedule_deployments failed"]
+
+
+def test_a_state_change_retried_on_a_locked_sqlite_database_is_not_a_problem(tmp_path: Path) -> None:
+    # Prefect answers 503 for it and the client retries; any other validation error still counts.
+    record = ("21:43:05.120 | ERROR   | prefect.server.orchestration.rules - "
+              "Encountered error during state validation")
+    log = tmp_path / "server.log"
+    log.write_text("\n".join([
+        record,
+        "Traceback (most recent call last):",
+        '  File "aiosqlite/core.py", line 105, in run',
+        "sqlite3.OperationalError: database is locked",
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked",
+        record,
+        "Traceback (most recent call last):",
+        "ValueError: no such state",
+    ]) + "\n")
+    assert server_log_problems(log) == [f"{record} ... ValueError: no such state"]
