@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         "password crosses the network in clear text.")
     smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the SMTP server.")
     mail_from: str = "hackefors@localhost"
+    public_url: str = Field(
+        default="http://127.0.0.1:8080", description="Where the portal is reached from outside: the base "
+        "of the links in emails and of the verification URL printed on certificates.")
     operator_email: str | None = Field(
         default=None, description="The operator's address: emailed when a certification run waits for its "
                                   "sign-off (through the automation `hackefors serve` creates).")
