@@ -24,6 +24,7 @@ errors = Console(stderr=True, soft_wrap=True)
 EXIT_INTERNAL_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 3
+EXIT_STORE_UNAVAILABLE = 5
 MAX_PROBLEMS_SHOWN = 500  # a hostile file can hold a million; the first ones say what is wrong
 
 NetworkOpt = Annotated[str | None, typer.Option("--network", "-n",
@@ -680,6 +681,7 @@ def outbox_drop(ids: Annotated[list[int], typer.Argument(help="Message ids, as `
 
 def main() -> None:
     from services.errors import ServiceError
+    from services.unit_of_work import unavailable_store
     from tasks.settings import SettingsError, check_settings
 
     # The temporary Prefect server of `run` and `remind` gets time to start on a slow or busy machine
@@ -710,6 +712,13 @@ def main() -> None:
             sys.exit(code)
         if os.environ.get("HACKEFORS_DEBUG"):
             raise
+        lost = unavailable_store(exc)
+        if lost is not None:  # an outage, not a fault of the program: one paragraph, no traceback
+            errors.print(f"error: {lost}. Whatever this command was doing when the store went away was "
+                         "not kept (a certification run's gate results included). Check that the database "
+                         "is up and HACKEFORS_DATABASE_URL names it, then run the command again.",
+                         style="red", markup=False, highlight=False)
+            sys.exit(EXIT_STORE_UNAVAILABLE)
         # A fault of the program, not of the input: say so plainly, never as a domain outcome.
         errors.print(f"internal error ({type(exc).__name__}): {exc}", style="red", markup=False,
                      highlight=False)

@@ -398,6 +398,12 @@ class GateResultRepository:
                 run_id=run_id, network_id=r.network_id, stage=r.stage.value, as_of=r.as_of, passed=r.passed,
                 evaluated_at=at, checks=[c.model_dump(mode="json") for c in r.checks]) for r in chunk])
 
+    def discard_run(self, network_id: str, run_id: str) -> int:
+        """Delete every result of one run; how many there were."""
+        row = t.GateResultRow
+        gone = self.session.execute(delete(row).where(row.run_id == run_id, row.network_id == network_id))
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
     def for_run(self, network_id: str, run_id: str, stages: Iterable[str] | None = None) -> list[GateResult]:
         """The results stored for one run (only `stages`, when given), in the order evaluated."""
         row = t.GateResultRow

@@ -74,6 +74,11 @@ class FakeGateResults:
         for result in results:
             self.replace(result, run_id, at)
 
+    def discard_run(self, network_id: str, run_id: str) -> int:
+        kept = [(r, g) for r, g in self.stored if not (r == run_id and g.network_id == network_id)]
+        gone, self.stored = len(self.stored) - len(kept), kept
+        return gone
+
     def for_run(self, network_id: str, run_id: str, stages: Iterable[str] | None = None) -> list[GateResult]:
         wanted = None if stages is None else set(stages)
         return [g for r, g in self.stored if r == run_id and g.network_id == network_id
