@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -244,11 +246,29 @@ def portfolio(as_of: AsOfOpt = None,
     console.print(checked.summary())
 
 
-def heartbeats_off():  # type: ignore[no-untyped-def]
-    """Interactive runs skip Prefect's flow heartbeats: each would cost ~1 s per (sub)flow on exit."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+@contextlib.contextmanager
+def flow_session() -> Iterator[None]:
+    """Where a command's flow runs go: the configured Prefect API, else a temporary server of our
+    own that ends with the command, also when it is killed (Prefect's own would be left running).
+    Heartbeats are off: each would cost ~1 s per (sub)flow on exit."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_HOME,
+        temporary_settings,
+    )
 
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    from deployments.server import temporary_server
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        if PREFECT_API_URL.value():
+            yield
+            return
+        home = PREFECT_HOME.value()
+        console.print(f"Starting a temporary Prefect server (its log: {home / 'server.log'})…",
+                      markup=False, highlight=False)
+        with temporary_server(home):
+            yield
 
 
 @app.command()
@@ -269,7 +289,7 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
     day = parse_as_of(as_of)
     network_id = resolve_network(network)
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
-    with heartbeats_off():
+    with flow_session():
         # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
         who = decided_by or f"{getpass.getuser()} (unattended hackefors run)"
         sign_off = SignOff(decision=Decision.APPROVE, decided_by=who,
@@ -318,7 +338,7 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
     day = parse_as_of(as_of)
     if network is not None:
         network = resolve_network(network)
-    with heartbeats_off():
+    with flow_session():
         state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
     if dry_run:
         for result in state.result():
