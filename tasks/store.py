@@ -651,6 +651,14 @@ class OutboxRepository:
             **r, **{k: _utc(r[k]) for k in ("queued_at", "next_attempt_at", "claimed_until", "sent_at",
                                              "failed_at")}}) for r in self.session.execute(query).mappings()]
 
+    def undeliverable_counts(self, network_ids: list[str]) -> dict[str, int]:
+        """How many messages of each network the server refused for good (networks with none left out)."""
+        o = t.OutboxRow
+        query = (select(o.network_id, func.count()).where(o.status == "undeliverable",
+                                                           o.network_id.in_(network_ids))
+                 .group_by(o.network_id))
+        return {network: int(n) for network, n in self.session.execute(query).all()}
+
     def requeue(self, ids: list[int]) -> None:
         """Queue messages again, to be tried at once."""
         self.session.execute(update(t.OutboxRow).where(t.OutboxRow.id.in_(ids)).values(

@@ -135,6 +135,13 @@ class FakeOutbox:
         self.messages: list[dict[str, Any]] = []
         self.log: list[dict[str, Any]] = []
 
+    def undeliverable_counts(self, network_ids: list[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for m in self.messages:
+            if m["status"] == "undeliverable" and m["network_id"] in network_ids:
+                counts[m["network_id"]] = counts.get(m["network_id"], 0) + 1
+        return counts
+
     def reminded(self, network_id: str, since: date, until: date) -> set[tuple[str, str]]:
         return {(e["recipient_id"], e["item_key"]) for e in self.log
                 if e["network_id"] == network_id and since <= e["as_of"] <= until}
