@@ -388,3 +388,41 @@ class ReminderLogRow(Base):
     as_of: Mapped[dt.date] = mapped_column(Date)
     overdue_days: Mapped[int] = mapped_column(Integer)
     outbox_id: Mapped[int] = mapped_column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"))
+
+
+class AccountRow(Base):
+    """A person who may sign in to the portal, with one role. The network and company are plain
+    values, not keys: an account outlives a re-import that drops its company (it then sees nothing)."""
+
+    __tablename__ = "accounts"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    role: Mapped[str] = mapped_column(String(32))
+    network_id: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInLinkRow(Base):
+    """A one-time sign-in link: only the sha256 of its secret is kept."""
+
+    __tablename__ = "sign_in_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), ForeignKey("accounts.email", ondelete="CASCADE"),
+                                       index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PortalSessionRow(Base):
+    """A signed-in browser: the cookie carries the secret, the store its sha256; removing the row
+    (sign-out, a role revoked) ends the session."""
+
+    __tablename__ = "portal_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), ForeignKey("accounts.email", ondelete="CASCADE"),
+                                       index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -35,6 +35,7 @@ class AbstractUnitOfWork:
     certificates: store.CertificateRepository
     outbox: store.OutboxRepository
     history: store.HistoryRepository
+    accounts: store.AccountRepository
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish
@@ -80,6 +81,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.certificates = store.CertificateRepository(session)
         self.outbox = store.OutboxRepository(session)
         self.history = store.HistoryRepository(session)
+        self.accounts = store.AccountRepository(session)
         return super().__enter__()
 
     def __exit__(self, *exc_info: Any) -> None:

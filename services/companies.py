@@ -1,0 +1,69 @@
+"""Use cases of the portal's company pages that only read: what a company must do, its people's
+training. (The writes are in services/evidence.py.)"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+from models.gates import policy_for
+from models.network import Company, Employee, Network
+from models.todo import CompanyTodo, company_todo
+from models.training import TrainingStatus, format_hours, training_status
+from services.errors import UnknownCompany
+from services.unit_of_work import AbstractUnitOfWork
+
+
+def _company(network: Network, company_id: str) -> Company:
+    for company in network.companies:
+        if company.id == company_id:
+            return company
+    raise UnknownCompany(company_id, network.id, [c.id for c in network.companies])
+
+
+def todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date) -> CompanyTodo:
+    """The company's open items and gate status as of `as_of`."""
+    with uow:
+        network = uow.networks.load(network_id)
+    _company(network, company_id)
+    return company_todo(network, company_id, as_of, policy_for(network))
+
+
+class Person(BaseModel):
+    employee: Employee
+    training: TrainingStatus | None  # None: not active on the date (left, or not hired yet)
+
+
+class CompanyPeople(BaseModel):
+    network_id: str
+    company_id: str
+    company_name: str
+    as_of: date
+    people: list[Person]
+    training_hours: str  # the policy's minimum, as people write it
+    topics: tuple[str, ...]
+
+
+def people(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date) -> CompanyPeople:
+    """The company's employees, each with their hours and missing topics as of `as_of`."""
+    with uow:
+        network = uow.networks.load(network_id, parts=("training",))
+    company = _company(network, company_id)
+    policy = policy_for(network)
+    status = {s.employee: s for s in training_status(network, as_of, policy)[company_id]}
+    return CompanyPeople(network_id=network_id, company_id=company_id, company_name=company.name, as_of=as_of,
+                         people=[Person(employee=e, training=status.get(e.id)) for e in company.employees],
+                         training_hours=format_hours(policy.training_hours), topics=policy.training_topics)
+
+
+class CompanyRef(BaseModel):
+    id: str
+    name: str
+
+
+def company_names(uow: AbstractUnitOfWork, network_id: str) -> tuple[str, list[CompanyRef]]:
+    """The network's name and its companies (ids and names), for the network's page."""
+    with uow:
+        network = uow.networks.load(network_id, parts=())
+    return network.name, [CompanyRef(id=c.id, name=c.name) for c in network.companies]
