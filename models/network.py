@@ -330,6 +330,9 @@ class CollectiveObjective(Strict):
 # --- audits ----------------------------------------------------------------------------------
 
 
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
 class CorrectiveAction(Strict):
     id: Id
     description: Name
@@ -337,6 +340,9 @@ class CorrectiveAction(Strict):
     due: dt.date
     closed_on: dt.date | None = None
     verified_effective_on: dt.date | None = None
+    note: Text | None = Field(None, description="What was done, written when the action was closed.")
+    evidence: tuple[Sha256, ...] = Field(
+        (), description="The sha256 of each evidence file of the company that shows it was done.")
 
     @model_validator(mode="after")
     def _ordered(self) -> CorrectiveAction:

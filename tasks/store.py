@@ -83,7 +83,7 @@ def _finding_row(network_id: str, finding: Finding, audit_id: str, company: str 
 def _action_rows(network_id: str, finding: Finding) -> list[dict[str, Any]]:
     return [dict(network_id=network_id, id=a.id, finding_id=finding.id, position=i,
                  description=a.description, owner=a.owner, due=a.due, closed_on=a.closed_on,
-                 verified_effective_on=a.verified_effective_on)
+                 verified_effective_on=a.verified_effective_on, note=a.note, evidence=list(a.evidence))
             for i, a in enumerate(finding.actions)]
 
 
@@ -324,7 +324,8 @@ class NetworkRepository:
 
         actions: dict[str, list[CorrectiveAction]] = defaultdict(list)
         for a in data[t.CorrectiveActionRow]:
-            actions[a["finding_id"]].append(CorrectiveAction.model_validate(_strip(a, "finding_id")))
+            actions[a["finding_id"]].append(CorrectiveAction.model_validate(
+                {**_strip(a, "finding_id"), "evidence": a["evidence"] or ()}))
         internal: dict[str, list[Finding]] = defaultdict(list)
         external: dict[str, list[ExternalFinding]] = defaultdict(list)
         for f in data[t.FindingRow]:
@@ -679,7 +680,8 @@ class HistoryRepository:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)
                                     .order_by(t.HistoryRow.id.desc()).limit(limit))
         return [HistoryEntry(at=r.at, actor=r.actor, network_id=r.network_id, entity=r.entity,
-                             entity_id=r.entity_id, action=r.action, detail=r.detail) for r in rows]
+                             entity_id=r.entity_id, action=r.action, detail=r.detail, source=r.source)
+                for r in rows]
 
 
 class AccountRepository:
