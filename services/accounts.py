@@ -52,8 +52,10 @@ def normalise_email(email: str) -> str:
 
 def _history(uow: AbstractUnitOfWork, account: Account, actor: str, action: str, at: datetime,
              detail: dict[str, object] | None = None) -> None:
+    # Accounts are made and removed from the command line only.
     uow.history.add([HistoryEntry(at=at, actor=actor, network_id=account.network_id or PORTAL,
-                                  entity="account", entity_id=account.email, action=action, detail=detail)])
+                                  entity="account", entity_id=account.email, action=action, detail=detail,
+                                  source="cli")])
 
 
 def link_url(base_url: str, token: str) -> str:
