@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from models.evidence import Actor, Role, Source
 from models.links import Page
 
 # A sign-in link works once, within this time.
@@ -16,13 +16,6 @@ LINK_LIFETIME = timedelta(minutes=15)
 # At most this many links are sent to one address within LINK_LIFETIME; more requests get the same
 # answer and no email.
 LINKS_PER_ADDRESS = 3
-
-
-class Role(StrEnum):
-    OPERATOR = "operator"
-    CENTRAL_COORDINATOR = "central-coordinator"
-    COORDINATOR = "coordinator"
-    AUDITOR = "auditor"
 
 
 class Account(BaseModel):
@@ -34,6 +27,11 @@ class Account(BaseModel):
     role: Role
     network_id: str | None = None  # every role but the operator's has one
     company_id: str | None = None  # the coordinator's company
+
+    def actor(self, source: Source = Source.PORTAL) -> Actor:
+        """The account as the author of a write (the history names it)."""
+        return Actor(email=self.email, role=self.role, source=source, network=self.network_id,
+                     company=self.company_id)
 
     def describe(self) -> str:
         where = "all networks" if self.role is Role.OPERATOR else f"network {self.network_id}"

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="Largest network file read, in MB; larger ones are refused unread."
     )
 
+    max_evidence_mb: float = Field(
+        default=10.0, gt=0,
+        description="Largest evidence file (PDF, PNG, JPEG) and spreadsheet accepted, in MB.")
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
