@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from models.links import SIGN_IN_PATH
 from portal.pages import STATIC, render
 from portal.security import CSRF_COOKIE, RateLimit, SignInRequired, secret_key
-from services.errors import NetworkNotFound, RefusedChange, ServiceError, UnknownCompany
+from services.errors import NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
 from services.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
 from tasks.mail import Mailer
 from tasks.settings import Settings, get_settings
@@ -118,6 +118,10 @@ def create_app(settings: Settings | None = None,
     @app.exception_handler(LookupError)
     async def unknown_object(request: Request, exc: LookupError) -> Response:
         return render(request, "error.html", status_code=404, message=str(exc))
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return render(request, "error.html", status_code=403, message=str(exc))
 
     @app.exception_handler(RefusedChange)
     async def refused(request: Request, exc: RefusedChange) -> Response:

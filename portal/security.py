@@ -30,7 +30,15 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from models.accounts import Account, Role, sees_company, sees_external_audits, sees_network
+from models.accounts import (
+    Account,
+    Role,
+    sees_company,
+    sees_external_audits,
+    sees_network,
+    verifies_actions,
+    writes_company,
+)
 from models.links import Page
 from services import accounts
 from tasks.settings import Settings
@@ -111,15 +119,24 @@ def current_account(request: Request) -> Account:
 CurrentAccount = Annotated[Account, Depends(current_account)]
 
 
-def company_access(page: Page) -> Callable[..., Account]:
-    """A dependency: the account, when it may open `page` of the company in the URL; else 404."""
+def company_access(page: Page, write: bool = False) -> Callable[..., Account]:
+    """A dependency: the account, when it may open `page` of the company in the URL (and, with
+    `write`, record on it); else 404. It runs before the form is read."""
 
     def check(network: str, company: str, account: CurrentAccount) -> Account:
-        if not sees_company(account, network, company, page):
+        allowed = writes_company if write else sees_company
+        if not allowed(account, network, company, page):
             raise NotFound()
         return account
 
     return check
+
+
+def verifier_access(network: str, company: str, account: CurrentAccount) -> Account:
+    """The account, when it may verify the corrective actions of the company in the URL; else 404."""
+    if not (verifies_actions(account, network) and sees_company(account, network, company, Page.ACTIONS)):
+        raise NotFound()
+    return account
 
 
 def network_access(account: CurrentAccount, network: str) -> Account:

@@ -7,8 +7,10 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from models.evidence import EvidenceFile
 from models.gates import policy_for
-from models.network import Company, Employee, Network
+from models.network import Company, CorrectiveAction, Employee, LegalRequirement, ManagementReview, Network
+from models.policy import MANAGEMENT_REVIEW_INPUTS
 from models.todo import CompanyTodo, company_todo
 from models.training import TrainingStatus, format_hours, training_status
 from services.errors import UnknownCompany
@@ -67,3 +69,39 @@ def company_names(uow: AbstractUnitOfWork, network_id: str) -> tuple[str, list[C
     with uow:
         network = uow.networks.load(network_id, parts=())
     return network.name, [CompanyRef(id=c.id, name=c.name) for c in network.companies]
+
+
+class ActionLine(BaseModel):
+    action: CorrectiveAction
+    finding: str  # the finding's grade, clause and description
+
+
+class CompanyRecords(BaseModel):
+    """What the company's record pages show: its actions, legal register, reviews and files."""
+
+    network_id: str
+    company_id: str
+    company_name: str
+    actions: list[ActionLine]
+    legal_register: list[LegalRequirement]
+    reviews: list[ManagementReview]
+    review_inputs: tuple[str, ...]
+    files: list[EvidenceFile]
+
+
+def records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> CompanyRecords:
+    """The company's corrective actions (with their findings), legal register, management reviews
+    and evidence files."""
+    with uow:
+        network = uow.networks.load(network_id, parts=("registers", "internal_audits", "reviews",
+                                                       "external_audits"))
+        company = _company(network, company_id)
+        files = uow.evidence.for_company(network_id, company_id)
+    findings = [f for audit in company.internal_audits for f in audit.findings]
+    findings += [f for audit in network.external_audits for f in audit.findings if f.company == company_id]
+    actions = [ActionLine(action=a, finding=f"{f.grade.value} ({f.clause}): {f.description}")
+               for f in findings for a in f.actions]
+    return CompanyRecords(network_id=network_id, company_id=company_id, company_name=company.name,
+                          actions=actions, legal_register=list(company.legal_register),
+                          reviews=sorted(company.management_reviews, key=lambda r: r.date, reverse=True),
+                          review_inputs=MANAGEMENT_REVIEW_INPUTS, files=files)

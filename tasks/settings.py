@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         default=None, description="The day the portal takes for today (its to-do lists and gate status); "
         "unset: today. For demonstrations on the bundled networks, which are set in 1999.")
     portal_max_upload_mb: float = Field(
-        default=10.0, gt=0, description="Largest request the portal reads (an upload), in MB; larger "
+        default=25.0, gt=0, description="Largest request the portal reads (an upload), in MB; larger "
         "ones are refused unread.")
     portal_sign_in_per_minute: int = Field(
         default=5, gt=0, description="Sign-in requests one client address may make per minute; more get "

@@ -47,7 +47,13 @@ def prepared_store() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="hackefors-portal-"))
     with pytest.MonkeyPatch.context() as mp:
         use_store(mp, folder)
-        save(build(example_data("small")))
+        small = example_data("small")
+        # One open corrective action at NSM, for the close and verify forms.
+        finding = small["companies"][0]["internal_audits"][1]["findings"][0]
+        assert finding["id"] == "NSM-IA2-F1"
+        finding["closed_on"] = None
+        finding["actions"][0].update(closed_on=None, verified_effective_on=None)
+        save(build(small))
         other = example_data("small")
         other["id"], other["name"] = OTHER_NETWORK, "Another network"
         save(build(other))
