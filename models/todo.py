@@ -1,6 +1,6 @@
-"""What one company must do, as its coordinator sees it in the portal: its open reminder items and
-its gates, each item with an owner, a due date and the page that resolves it. Pure: a network, a
-company and a date."""
+"""What one company must do, as of a date: its open items from the reminders' rules and the gap
+analysis, each with its owner, due date and the portal page that resolves it; its gate status; and
+each employee's training."""
 
 from __future__ import annotations
 
@@ -9,42 +9,47 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict
 
 from models.catalogue import Stage
-from models.certification import held_certificate
-from models.gap import Status, gap_analysis
-from models.links import PAGE_FOR_KIND, Page
-from models.network import Network
-from models.policy import Policy
-from models.programme import audit_programme
-from models.reminders import reminder_items
+from models.gap import GapAnalysis, Status
+from models.links import PAGE_FOR_KIND, Page, company_path, page_for_requirement
+from models.network import Company, Network
+from models.reminders import Kind, ReminderItem
+from models.training import TrainingStatus
 
-# The page that resolves an unmet requirement of a company's gate.
-PAGE_FOR_REQUIREMENT: dict[str, Page] = {
-    "training-hours": Page.TRAINING, "training-topics": Page.TRAINING,
-    "legal-evaluation": Page.LEGAL, "legal-compliance": Page.LEGAL,
-    "open-majors": Page.ACTIONS, "overdue-actions": Page.ACTIONS, "premature-closure": Page.ACTIONS,
-    "review-held": Page.REVIEW, "review-inputs": Page.REVIEW, "review-signed": Page.REVIEW,
+# The gap requirements a reminder of each kind already stands for: listed once, as the reminder.
+COVERED_BY: dict[Kind, frozenset[str]] = {
+    Kind.TRAINING: frozenset({"training-hours", "training-topics"}),
+    Kind.INTERNAL_AUDIT: frozenset({"internal-audit-frequency"}),
+    Kind.CORRECTIVE_ACTION: frozenset({"overdue-actions"}),
+    Kind.MANAGEMENT_REVIEW: frozenset({"review-held"}),
+    Kind.LEGAL_EVALUATION: frozenset({"legal-evaluation"}),
 }
 
 
 class TodoItem(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    key: str
     subject: str
     lines: tuple[str, ...] = ()
     owner: str
     due: date | None
     overdue_days: int = 0
     page: Page
+    path: str  # the portal page that resolves it
+    kind: str  # a reminder's kind, or "gap" for a requirement of a gate
+    requirement: str | None = None
+    stage: Stage | None = None
 
 
-class GateLine(BaseModel):
-    """One gate for one company: passed, or the requirements that block it."""
+class CompanyGate(BaseModel):
+    """One certification gate for one company: its own checks and the network's that fail."""
 
     model_config = ConfigDict(frozen=True)
 
     stage: Stage
-    passed: bool
-    blockers: tuple[TodoItem, ...] = ()
+    passed: bool  # every check of this company in this gate is met
+    unmet: tuple[str, ...]  # the company's unmet requirements, with what is missing
+    network_unmet: tuple[str, ...]  # the network's unmet requirements in this gate
 
 
 class CompanyTodo(BaseModel):
@@ -54,32 +59,53 @@ class CompanyTodo(BaseModel):
     network_name: str
     company_id: str
     company_name: str
-    coordinator: str | None
     as_of: date
     items: tuple[TodoItem, ...]
-    gates: tuple[GateLine, ...]
+    gates: tuple[CompanyGate, ...]
+    employees: tuple[TrainingStatus, ...]
+
+    @property
+    def ready(self) -> bool:
+        return all(g.passed and not g.network_unmet for g in self.gates)
 
 
-def company_todo(network: Network, company_id: str, as_of: date, policy: Policy) -> CompanyTodo:
-    """The company's open reminder items (what its coordinator is reminded of) and the status of
-    each gate for it (the gap analysis' checks of this company)."""
-    company = next(c for c in network.companies if c.id == company_id)
-    owner = company.coordinator.name if company.coordinator else f"top management of {company.name}"
-    programme = audit_programme(network, as_of, policy, held_certificate(network.certificates, as_of))
-    reminders = reminder_items(network, as_of, policy, programme).get(company_id, [])
-    items = tuple(TodoItem(subject=i.subject, lines=i.lines, owner=owner, due=i.due,
-                           overdue_days=i.overdue_days, page=PAGE_FOR_KIND[i.kind]) for i in reminders)
-    gaps = gap_analysis(network, as_of, policy)
-    gates = []
-    for stage in gaps.stages:
-        mine = [i for i in gaps.items if i.stage is stage and i.company == company_id]
-        blockers = tuple(
-            TodoItem(subject=f"{i.title} ({i.clause})", lines=(i.detail,), owner=i.owner, due=i.due,
-                     overdue_days=max(0, (as_of - i.due).days) if i.due else 0,
-                     page=PAGE_FOR_REQUIREMENT.get(i.requirement, Page.TODO))
-            for i in mine if i.status is Status.GAP)
-        if mine:
-            gates.append(GateLine(stage=stage, passed=not blockers, blockers=blockers))
+def _owner(item: ReminderItem, company: Company, action_owners: dict[str, str]) -> str:
+    if item.kind is Kind.CORRECTIVE_ACTION:
+        return action_owners.get(item.key.removeprefix("action/"), "")
+    return company.coordinator.name if company.coordinator else f"top management of {company.name}"
+
+
+def company_todo(network: Network, company: Company, as_of: date, reminders: list[ReminderItem],
+                 gaps: GapAnalysis, people: list[TrainingStatus]) -> CompanyTodo:
+    """The company's to-do list: every reminder item, then each unmet requirement of its gates no
+    reminder stands for; overdue first, then by due date."""
+    action_owners = {a.id: a.owner for audit in company.internal_audits for f in audit.findings
+                     for a in f.actions}
+    items = [TodoItem(key=r.key, subject=r.subject, lines=r.lines, owner=_owner(r, company, action_owners),
+                      due=r.due,
+                      overdue_days=r.overdue_days, page=PAGE_FOR_KIND[r.kind],
+                      path=company_path(network.id, company.id, PAGE_FOR_KIND[r.kind]), kind=r.kind.value)
+             for r in reminders]
+    covered = {code for r in reminders for code in COVERED_BY.get(r.kind, ())}
+    mine = gaps.for_company(company.id)
+    for gap in mine:
+        if gap.status is Status.GAP and gap.requirement not in covered:
+            page = page_for_requirement(gap.requirement)
+            items.append(TodoItem(
+                key=f"gap/{gap.stage.value}/{gap.requirement}/{company.id}", subject=gap.title,
+                lines=(gap.detail,), owner=gap.owner, due=gap.due,
+                overdue_days=max(0, (as_of - gap.due).days) if gap.due else 0, page=page,
+                path=company_path(network.id, company.id, page), kind="gap", requirement=gap.requirement,
+                stage=gap.stage))
+    items.sort(key=lambda i: (-i.overdue_days, i.due or date.max, i.subject))
+    network_items = gaps.for_company(None)
+    gates = tuple(CompanyGate(
+        stage=stage,
+        passed=all(g.status is not Status.GAP for g in mine if g.stage is stage),
+        unmet=tuple(f"{g.title}: {g.detail}" for g in mine if g.stage is stage and g.status is Status.GAP),
+        network_unmet=tuple(f"{g.title}: {g.detail}" for g in network_items
+                            if g.stage is stage and g.status is Status.GAP))
+        for stage in gaps.stages)
     return CompanyTodo(network_id=network.id, network_name=network.name, company_id=company.id,
-                       company_name=company.name, coordinator=owner if company.coordinator else None,
-                       as_of=as_of, items=items, gates=tuple(gates))
+                       company_name=company.name, as_of=as_of, items=tuple(items), gates=gates,
+                       employees=tuple(people))

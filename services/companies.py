@@ -1,5 +1,6 @@
-"""Use cases of the portal's company pages that only read: what a company must do, its people's
-training. (The writes are in services/evidence.py.)"""
+"""Use cases of the portal's company pages that only read: a company's people and their training,
+its records (actions, legal register, reviews, files), a network's companies. (What a company must
+do, and every write, are in services/evidence.py.)"""
 
 from __future__ import annotations
 
@@ -9,27 +10,11 @@ from pydantic import BaseModel
 
 from models.evidence import EvidenceFile
 from models.gates import policy_for
-from models.network import Company, CorrectiveAction, Employee, LegalRequirement, ManagementReview, Network
+from models.network import CorrectiveAction, Employee, LegalRequirement, ManagementReview
 from models.policy import MANAGEMENT_REVIEW_INPUTS
-from models.todo import CompanyTodo, company_todo
 from models.training import TrainingStatus, format_hours, training_status
-from services.errors import UnknownCompany
+from services.evidence import find_company
 from services.unit_of_work import AbstractUnitOfWork
-
-
-def _company(network: Network, company_id: str) -> Company:
-    for company in network.companies:
-        if company.id == company_id:
-            return company
-    raise UnknownCompany(company_id, network.id, [c.id for c in network.companies])
-
-
-def todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date) -> CompanyTodo:
-    """The company's open items and gate status as of `as_of`."""
-    with uow:
-        network = uow.networks.load(network_id)
-    _company(network, company_id)
-    return company_todo(network, company_id, as_of, policy_for(network))
 
 
 class Person(BaseModel):
@@ -51,7 +36,7 @@ def people(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: dat
     """The company's employees, each with their hours and missing topics as of `as_of`."""
     with uow:
         network = uow.networks.load(network_id, parts=("training",))
-    company = _company(network, company_id)
+    company = find_company(network, company_id)
     policy = policy_for(network)
     status = {s.employee: s for s in training_status(network, as_of, policy)[company_id]}
     return CompanyPeople(network_id=network_id, company_id=company_id, company_name=company.name, as_of=as_of,
@@ -95,7 +80,7 @@ def records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Compan
     with uow:
         network = uow.networks.load(network_id, parts=("registers", "internal_audits", "reviews",
                                                        "external_audits"))
-        company = _company(network, company_id)
+        company = find_company(network, company_id)
         files = uow.evidence.for_company(network_id, company_id)
     findings = [f for audit in company.internal_audits for f in audit.findings]
     findings += [f for audit in network.external_audits for f in audit.findings if f.company == company_id]

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from models.certification import held_certificate
 from models.dates import EARLIEST_DATE
 from models.events import DomainEvent, HistoryEntry
 from models.evidence import (
@@ -36,6 +37,8 @@ from models.evidence import (
     sniff_media_type,
     training_session_id,
 )
+from models.gap import gap_analysis
+from models.gates import policy_for
 from models.network import (
     Company,
     CorrectiveAction,
@@ -45,8 +48,14 @@ from models.network import (
     Network,
     TrainingSession,
 )
+from models.programme import audit_programme
+from models.reminders import reminder_items
+from models.todo import CompanyTodo
+from models.todo import company_todo as build_todo
+from models.training import employed_on, training_status
 from services.errors import NotAllowed, RefusedChange, UnknownCompany, UnknownRecord
 from services.unit_of_work import AbstractUnitOfWork
+from tasks.settings import get_settings
 from tasks.store import SyncSummary
 
 
@@ -79,6 +88,16 @@ def with_company(network: Network, company: Company) -> Network:
                                                          for c in network.companies)})
 
 
+def max_upload_bytes(max_bytes: int | None = None) -> int:
+    """The largest upload (evidence file or spreadsheet): `max_bytes`, or HACKEFORS_MAX_EVIDENCE_MB."""
+    return max_bytes if max_bytes is not None else int(get_settings().max_evidence_mb * 1_000_000)
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    return (f"the file has {size / 1e6:.1f} MB, more than the limit of {max_bytes / 1e6:g} MB "
+            "(HACKEFORS_MAX_EVIDENCE_MB)")
+
+
 def check_date(field: str, value: date, today: date) -> None:
     if value < EARLIEST_DATE:
         raise RefusedChange(f"{field} {value} is before {EARLIEST_DATE}")
@@ -86,11 +105,11 @@ def check_date(field: str, value: date, today: date) -> None:
         raise RefusedChange(f"{field} {value} is after today ({today}): record what has happened")
 
 
-def _today(today: date | None) -> date:
+def today_or_clock(today: date | None) -> date:
     return today or datetime.now(UTC).date()
 
 
-def _may_record(actor: Actor, network_id: str, company_id: str) -> None:
+def may_record_or_refuse(actor: Actor, network_id: str, company_id: str) -> None:
     if not may_record(actor, network_id, company_id):
         raise NotAllowed(f"{actor.who} ({actor.role.value}) may not record evidence of company "
                          f"{company_id!r} of network {network_id!r}")
@@ -133,8 +152,8 @@ def announce(uow: AbstractUnitOfWork, network: Network, company: Company, actor:
 def add_employee(uow: AbstractUnitOfWork, network_id: str, company_id: str, employee: NewEmployee,
                  actor: Actor, today: date | None = None) -> Recorded:
     """Add an employee to the company; the id must be new in the network."""
-    _may_record(actor, network_id, company_id)
-    check_date("hired_on", employee.hired_on, _today(today))
+    may_record_or_refuse(actor, network_id, company_id)
+    check_date("hired_on", employee.hired_on, today_or_clock(today))
 
     def change(network: Network, company: Company) -> tuple[Network, tuple[str, ...]]:
         taken = {e.id.casefold(): (c.id, e.id) for c in network.companies for e in c.employees}
@@ -159,7 +178,7 @@ def find_employee(company: Company, employee_id: str) -> Employee:
 def record_leaving(uow: AbstractUnitOfWork, network_id: str, company_id: str, leaving: Leaving,
                    actor: Actor, today: date | None = None) -> Recorded:
     """Record that an employee left the company on a day (they no longer count for training)."""
-    _may_record(actor, network_id, company_id)
+    may_record_or_refuse(actor, network_id, company_id)
 
     def change(network: Network, company: Company) -> tuple[Network, tuple[str, ...]]:
         employee = find_employee(company, leaving.employee)
@@ -192,7 +211,7 @@ def training_sessions_with(network: Network, company: Company,
             employee = staff.get(attendee)
             if employee is None:
                 raise UnknownRecord(f"no employee {attendee!r} in company {company.id!r}")
-            if employee.hired_on > record.date or (employee.left_on and employee.left_on <= record.date):
+            if not employed_on(employee, record.date):
                 raise RefusedChange(f"employee {attendee!r} was not employed on {record.date} (hired "
                                     f"{employee.hired_on}" + (f", left {employee.left_on}" if employee.left_on
                                                                  else "") + ")")
@@ -212,8 +231,8 @@ def training_sessions_with(network: Network, company: Company,
 def record_training(uow: AbstractUnitOfWork, network_id: str, company_id: str, training: TrainingRecord,
                     actor: Actor, today: date | None = None) -> Recorded:
     """Record a training session of the company: date, hours, topics, trainer and attendees."""
-    _may_record(actor, network_id, company_id)
-    check_date("date", training.date, _today(today))
+    may_record_or_refuse(actor, network_id, company_id)
+    check_date("date", training.date, today_or_clock(today))
     return write(uow, network_id, company_id, actor, "training", {"training"},
                  ["training_sessions", "training_attendance"],
                  lambda network, company: training_sessions_with(network, company, [training]))
@@ -257,8 +276,8 @@ def close_action(uow: AbstractUnitOfWork, network_id: str, company_id: str, clos
                  actor: Actor, today: date | None = None) -> Recorded:
     """Close one of the company's corrective actions with a note and, optionally, evidence files the
     company stored before."""
-    _may_record(actor, network_id, company_id)
-    check_date("closed_on", closure.closed_on, _today(today))
+    may_record_or_refuse(actor, network_id, company_id)
+    check_date("closed_on", closure.closed_on, today_or_clock(today))
     with uow:
         missing = [sha for sha in closure.evidence if uow.evidence.get(network_id, company_id, sha) is None]
     if missing:
@@ -282,7 +301,7 @@ def verify_action(uow: AbstractUnitOfWork, network_id: str, company_id: str, ver
     if not may_verify(actor, network_id):
         raise NotAllowed(f"{actor.who} ({actor.role.value}) may not verify corrective actions: the operator "
                          "and the network's auditors verify, never the company itself")
-    check_date("verified_on", verification.verified_on, _today(today))
+    check_date("verified_on", verification.verified_on, today_or_clock(today))
 
     def verify(action: CorrectiveAction) -> CorrectiveAction:
         if action.closed_on is None:
@@ -307,8 +326,8 @@ def verify_action(uow: AbstractUnitOfWork, network_id: str, company_id: str, ver
 def record_management_review(uow: AbstractUnitOfWork, network_id: str, company_id: str, review: ReviewRecord,
                              actor: Actor, today: date | None = None) -> Recorded:
     """Record a management review: its date, the 9.3 inputs covered, the decisions, who signed."""
-    _may_record(actor, network_id, company_id)
-    day = _today(today)
+    may_record_or_refuse(actor, network_id, company_id)
+    day = today_or_clock(today)
     check_date("date", review.date, day)
     signed_on = review.signed_on or review.date
     check_date("signed_on", signed_on, day)
@@ -332,8 +351,8 @@ def record_legal_evaluation(uow: AbstractUnitOfWork, network_id: str, company_id
                             evaluation: LegalEvaluation, actor: Actor, today: date | None = None) -> Recorded:
     """Record an evaluation of compliance of one obligation of the company's legal register. A
     compliant evaluation after a non-compliance resolves it on that day."""
-    _may_record(actor, network_id, company_id)
-    check_date("evaluated_on", evaluation.evaluated_on, _today(today))
+    may_record_or_refuse(actor, network_id, company_id)
+    check_date("evaluated_on", evaluation.evaluated_on, today_or_clock(today))
 
     def change(network: Network, company: Company) -> tuple[Network, tuple[str, ...]]:
         found = next((r for r in company.legal_register if r.id == evaluation.requirement), None)
@@ -359,13 +378,13 @@ def record_legal_evaluation(uow: AbstractUnitOfWork, network_id: str, company_id
 
 
 def store_evidence_file(uow: AbstractUnitOfWork, network_id: str, company_id: str, filename: str,
-                        content: bytes, actor: Actor, max_bytes: int) -> EvidenceFile:
+                        content: bytes, actor: Actor, max_bytes: int | None = None) -> EvidenceFile:
     """Store a PDF, PNG or JPEG file as the company's evidence, named by its sha256; the type is read
     from the content, never from the name. The same content stored again is the same file."""
-    _may_record(actor, network_id, company_id)
+    may_record_or_refuse(actor, network_id, company_id)
+    max_bytes = max_upload_bytes(max_bytes)
     if len(content) > max_bytes:
-        raise RefusedChange(f"the file has {len(content) / 1e6:.1f} MB, more than the limit of "
-                            f"{max_bytes / 1e6:g} MB (HACKEFORS_MAX_EVIDENCE_MB)")
+        raise RefusedChange(too_large(len(content), max_bytes))
     if not content:
         raise RefusedChange("the file is empty")
     media_type = sniff_media_type(content)
@@ -425,3 +444,35 @@ def open_evidence_file(uow: AbstractUnitOfWork, network_id: str, company_id: str
 def evidence_files(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> list[EvidenceFile]:
     with uow:
         return uow.evidence.for_company(network_id, company_id)
+
+
+# --- what a company sees ----------------------------------------------------------------------
+
+
+def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date) -> CompanyTodo:
+    """The company's open items as of `as_of` (the reminders' rules and the gap analysis: what, who,
+    by when, which page), its status in each certification gate, and its employees' training."""
+    with uow:
+        network = uow.networks.load(network_id)
+    company = find_company(network, company_id)
+    policy = policy_for(network)
+    programme = audit_programme(network, as_of, policy, held_certificate(network.certificates, as_of))
+    reminders = reminder_items(network, as_of, policy, programme).get(company_id, [])
+    gaps = gap_analysis(network, as_of, policy)
+    people = training_status(network, as_of, policy)[company_id]
+    return build_todo(network, company, as_of, reminders, gaps, people)
+
+
+def company_records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Company:
+    """The company as stored, with everything it records (employees, registers, audits, reviews)."""
+    with uow:
+        network = uow.networks.load(network_id, {"employees", "registers", "internal_audits", "reviews"})
+    return find_company(network, company_id)
+
+
+def company_corrective_actions(uow: AbstractUnitOfWork, network_id: str,
+                               company_id: str) -> list[CorrectiveAction]:
+    """The company's corrective actions: its internal findings' and the external ones raised at it."""
+    with uow:
+        network = uow.networks.load(network_id, ACTION_PARTS)
+    return company_actions(network, find_company(network, company_id))

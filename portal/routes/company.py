@@ -29,10 +29,13 @@ from models.evidence import (
 )
 from models.links import Page, company_path
 from models.policy import TRAINING_TOPICS
+from models.spreadsheets import Kind as SheetKind
+from portal import uploads
 from portal.pages import as_of_of, render
-from portal.security import check_csrf, company_access, verifier_access
-from services import companies, evidence
+from portal.security import NotFound, check_csrf, company_access, verifier_access
+from services import companies, evidence, spreadsheets
 from services.errors import RefusedChange
+from services.spreadsheets import SpreadsheetRefused
 
 router = APIRouter()
 Csrf = [Depends(check_csrf)]
@@ -49,6 +52,7 @@ ActionsAccess = Annotated[Account, Depends(company_access(Page.ACTIONS))]
 ReviewAccess = Annotated[Account, Depends(company_access(Page.REVIEW))]
 LegalAccess = Annotated[Account, Depends(company_access(Page.LEGAL))]
 EvidenceAccess = Annotated[Account, Depends(company_access(Page.EVIDENCE))]
+ImportAccess = Annotated[Account, Depends(company_access(Page.IMPORT))]
 # Who may record on a page (not an auditor), and who may verify actions: checked before the form.
 EmployeesWriter = Annotated[Account, Depends(company_access(Page.EMPLOYEES, write=True))]
 TrainingWriter = Annotated[Account, Depends(company_access(Page.TRAINING, write=True))]
@@ -56,6 +60,7 @@ ActionsWriter = Annotated[Account, Depends(company_access(Page.ACTIONS, write=Tr
 ReviewWriter = Annotated[Account, Depends(company_access(Page.REVIEW, write=True))]
 LegalWriter = Annotated[Account, Depends(company_access(Page.LEGAL, write=True))]
 EvidenceWriter = Annotated[Account, Depends(company_access(Page.EVIDENCE, write=True))]
+ImportWriter = Annotated[Account, Depends(company_access(Page.IMPORT, write=True))]
 Verifier = Annotated[Account, Depends(verifier_access)]
 DateField = Annotated[str, Form(max_length=40)]
 
@@ -81,8 +86,13 @@ def _context(request: Request, network: str, company: str, page: Page, account: 
         view = companies.people(uow(), network, company, as_of)
         context.update(view=view, company_name=view.company_name, topics=TRAINING_TOPICS,
                        title="Employees" if page is Page.EMPLOYEES else "Training")
+    elif page is Page.IMPORT:
+        view = companies.people(uow(), network, company, as_of)
+        context.update(company_name=view.company_name, title="Import a spreadsheet",
+                       columns={kind.value: spreadsheets.template_columns(kind) for kind in SheetKind},
+                       preview=None, token="", max_mb=request.app.state.settings.max_evidence_mb)
     elif page is Page.TODO:
-        todo = companies.todo(uow(), network, company, as_of)
+        todo = evidence.company_todo(uow(), network, company, as_of)
         context.update(todo=todo, company_name=todo.company_name, title="What we must do")
     else:
         records = companies.records(uow(), network, company)
@@ -94,14 +104,16 @@ def _context(request: Request, network: str, company: str, page: Page, account: 
 
 
 TEMPLATES = {Page.TODO: "todo.html", Page.EMPLOYEES: "employees.html", Page.TRAINING: "training.html",
+             Page.IMPORT: "import.html",
              Page.ACTIONS: "actions.html", Page.REVIEW: "review.html", Page.LEGAL: "legal.html",
              Page.EVIDENCE: "evidence.html"}
 
 
 def show(request: Request, network: str, company: str, page: Page, account: Account,
-         problems: list[str] | None = None, status_code: int = 200) -> Response:
+         problems: list[str] | None = None, status_code: int = 200, **extra: Any) -> Response:
     context = _context(request, network, company, page, account)
     context["problems"] = problems or []
+    context.update(extra)
     return render(request, TEMPLATES[page], status_code=status_code, **context)
 
 
@@ -295,3 +307,71 @@ def evidence_file(request: Request, network: str, company: str, sha256: str,
     return Response(content, media_type=stored.media_type, headers={
         "Content-Disposition": f"inline; filename*=UTF-8''{quote(stored.filename)}",
         "Cache-Control": "private, no-store"})
+
+
+# --- spreadsheet import ------------------------------------------------------------------------------
+
+
+@router.get(page_path(Page.IMPORT))
+def import_page(request: Request, network: str, company: str, account: ImportAccess) -> Response:
+    return show(request, network, company, Page.IMPORT, account)
+
+
+@router.get(page_path(Page.IMPORT) + "/template.{fmt}")
+def import_template(request: Request, network: str, company: str, fmt: str, account: ImportAccess,
+                    kind: str = "attendance") -> Response:
+    if kind not in {k.value for k in SheetKind} or fmt not in spreadsheets.FORMATS:
+        raise NotFound()
+    media = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]
+    return Response(spreadsheets.spreadsheet_template(kind, fmt), media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{kind}-template.{fmt}"'})
+
+
+@router.post(page_path(Page.IMPORT), dependencies=Csrf)
+def preview_import(request: Request, network: str, company: str, account: ImportWriter,
+                   kind: Annotated[str, Form(max_length=20)],
+                   file: Annotated[UploadFile, File()]) -> Response:
+    """Check the spreadsheet and show every problem, or what it would record; nothing is written.
+    A spreadsheet without problems is kept for the commit button."""
+    state = request.app.state
+    if kind not in {k.value for k in SheetKind}:
+        return show(request, network, company, Page.IMPORT, account, [f"kind {kind!r}: roster or attendance"],
+                    status_code=400)
+    content, filename = file.file.read(), file.filename or "upload"
+    limit = int(state.settings.max_evidence_mb * 1_000_000)
+    preview = spreadsheets.preview_import(state.uow(), network, company, kind, filename, content,
+                                          as_of_of(request), limit)
+    token = ""
+    if preview.ready:
+        token = uploads.new_token()
+        uploads.keep(state.settings.data_dir, uploads.Pending(
+            token=token, email=account.email, network_id=network, company_id=company, kind=kind,
+            filename=filename), content)
+    return show(request, network, company, Page.IMPORT, account, status_code=200 if preview.ready else 400,
+                preview=preview, token=token)
+
+
+@router.post(page_path(Page.IMPORT) + "/commit", dependencies=Csrf)
+def commit_import(request: Request, network: str, company: str, account: ImportWriter,
+                  token: Annotated[str, Form(max_length=100)]) -> Response:
+    """Record the previewed spreadsheet, all or nothing."""
+    state = request.app.state
+    kept = uploads.take(state.settings.data_dir, token)
+    if kept is None or (kept[0].email, kept[0].network_id, kept[0].company_id) != (account.email, network,
+                                                                                 company):
+        return show(request, network, company, Page.IMPORT, account,
+                    ["This preview is no longer kept (an hour passes, or it was imported): upload the file "
+                     "again."], status_code=400)
+    pending, content = kept
+
+    try:
+        spreadsheets.commit_import(state.uow(), network, company, pending.kind, pending.filename, content,
+                                   account.actor(), as_of_of(request),
+                                   int(state.settings.max_evidence_mb * 1_000_000))
+    except SpreadsheetRefused as exc:  # the company changed since the preview
+        return show(request, network, company, Page.IMPORT, account, [str(p) for p in exc.problems],
+                    status_code=400)
+    uploads.forget(state.settings.data_dir, token)
+    return RedirectResponse(company_path(network, company, Page.TODO) + "?done=" + quote(
+        f"Imported {pending.filename}."), status_code=303)

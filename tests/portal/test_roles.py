@@ -37,6 +37,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("POST", "/networks/{network}/companies/{company}/employees/add"): ("company-write", "employees"),
     ("POST", "/networks/{network}/companies/{company}/employees/leaving"): ("company-write", "employees"),
     ("GET", "/networks/{network}/companies/{company}/training"): ("company-read", "training"),
+    ("GET", "/networks/{network}/companies/{company}/import"): ("company-read", "import"),
+    ("GET", "/networks/{network}/companies/{company}/import/template.{fmt}"): ("company-read", "import"),
+    ("POST", "/networks/{network}/companies/{company}/import"): ("company-write", "import"),
+    ("POST", "/networks/{network}/companies/{company}/import/commit"): ("company-write", "import"),
     ("POST", "/networks/{network}/companies/{company}/training"): ("company-write", "training"),
     ("GET", "/networks/{network}/companies/{company}/actions"): ("company-read", "actions"),
     ("POST", "/networks/{network}/companies/{company}/actions/{action}/close"): ("company-write", "actions"),
@@ -108,7 +112,8 @@ def test_each_role_gets_what_its_role_allows_on_every_route(client: TestClient,
     seen = {}
     for method, template in COMPANY_ROUTES:
         kind, page = ROUTES[(method, template)]
-        url = template.format(network=NETWORK, company="NSM", action=ACTION, requirement="L1", sha256=sha)
+        url = template.format(network=NETWORK, company="NSM", action=ACTION, requirement="L1", sha256=sha,
+                              fmt="xlsx")
         if method == "GET":
             response = client.get(url, follow_redirects=False)
         else:
