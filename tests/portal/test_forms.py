@@ -37,7 +37,8 @@ def todo_subjects(client: TestClient) -> str:
     return client.get(NSM).text
 
 
-def test_a_new_employee_shows_up_short_of_training_until_a_session_is_recorded(coordinator: TestClient) -> None:
+def test_a_new_employee_shows_up_short_of_training_until_a_session_is_recorded(
+        coordinator: TestClient) -> None:
     assert "Ingrid Berg" not in todo_subjects(coordinator)
     added = add_employee(coordinator, "NSM-E99", "Ingrid Berg", "2020-01-15")
     assert added.status_code == 303  # type: ignore[attr-defined]
@@ -59,8 +60,8 @@ def test_a_new_employee_shows_up_short_of_training_until_a_session_is_recorded(c
     ("30/01/2025", "hired_on: Input should be a valid date"),
     ("2031-01-01", "hired_on 2031-01-01 is after today"),
 ])
-def test_an_impossible_date_is_refused_with_its_field_and_nothing_is_written(coordinator: TestClient,
-                                                                             hired_on: str, message: str) -> None:
+def test_an_impossible_date_is_refused_with_its_field_and_nothing_is_written(
+        coordinator: TestClient, hired_on: str, message: str) -> None:
     refused = add_employee(coordinator, "NSM-E98", "Per Olsson", hired_on)
     assert refused.status_code == 400  # type: ignore[attr-defined]
     assert "Nothing was saved" in refused.text and message in refused.text  # type: ignore[attr-defined]
@@ -98,11 +99,12 @@ def test_leaving_review_and_legal_evaluation_are_recorded(coordinator: TestClien
     assert left.status_code == 200 and "2025-01-31" in left.text
     review = coordinator.post(f"{NSM}/review", data={
         "csrf": token(coordinator), "date": "2025-03-01", "signed_by": "Lena Lindberg, VD",
-        "inputs": ["previous_actions", "environmental_performance"], "decisions": "Cut diesel use by 10 %\nNew waste contractor"})
+        "inputs": ["previous_actions", "environmental_performance"],
+        "decisions": "Cut diesel use by 10 %\nNew waste contractor"})
     assert review.status_code == 200, review.text
     assert "2025-03-01" in review.text and "Cut diesel use by 10 %; New waste contractor" in review.text
-    legal = coordinator.post(f"{NSM}/legal/L2", data={"csrf": token(coordinator), "evaluated_on": "2025-03-02",
-                                                     "compliant": "false", "note": "SDS missing"})
+    legal = coordinator.post(f"{NSM}/legal/L2", data={
+        "csrf": token(coordinator), "evaluated_on": "2025-03-02", "compliant": "false", "note": "SDS missing"})
     assert legal.status_code == 200 and "2025-03-02" in legal.text
 
 
@@ -157,7 +159,8 @@ def test_a_stored_png_is_served_with_its_type_to_those_who_see_the_company(
     sha = hashlib.sha256(png).hexdigest()
     served = client.get(f"{NSM}/evidence/{sha}")
     assert served.status_code == 200 and served.content == png
-    assert served.headers["content-type"] == "image/png" and "passwd.png" in served.headers["content-disposition"]
+    assert served.headers["content-type"] == "image/png"
+    assert "passwd.png" in served.headers["content-disposition"]
     sign_in("central")
     assert client.get(f"{NSM}/evidence/{sha}").status_code == 200
     sign_in("other-company")
@@ -212,10 +215,10 @@ def test_an_attendance_xlsx_is_previewed_then_imported_and_the_todo_shrinks(coor
 
 def test_every_problem_of_a_spreadsheet_is_listed_by_row_and_column_and_nothing_is_imported(
         coordinator: TestClient) -> None:
-    csv = ("employee_id,date,hours,topics,trainer\n"
-           "NSM-E01,2025-02-30,4,waste_management,\n"
-           "NOBODY,2025-02-20,4,waste_management,\n"
-           "NSM-E03,2025-02-20,-1,gardening,\n").encode()
+    csv = (b"employee_id,date,hours,topics,trainer\n"
+           b"NSM-E01,2025-02-30,4,waste_management,\n"
+           b"NOBODY,2025-02-20,4,waste_management,\n"
+           b"NSM-E03,2025-02-20,-1,gardening,\n")
     shown = preview(coordinator, "attendance", "attendance.csv", csv)
     assert shown.status_code == 400  # type: ignore[attr-defined]
     text = shown.text  # type: ignore[attr-defined]
@@ -234,7 +237,8 @@ def test_a_malformed_xlsx_is_refused_with_a_message(coordinator: TestClient) -> 
 def test_a_preview_cannot_be_committed_by_someone_else(client: TestClient,
                                                        sign_in: Callable[[str], TestClient]) -> None:
     sign_in("coordinator")
-    shown = preview(client, "roster", "roster.csv", b"employee_id,name,hired_on,left_on\nNSM-E90,Ny Person,2024-05-01,\n")
+    roster = b"employee_id,name,hired_on,left_on\nNSM-E90,Ny Person,2024-05-01,\n"
+    shown = preview(client, "roster", "roster.csv", roster)
     kept = commit_token(shown.text)  # type: ignore[attr-defined]
     sign_in("central")
     refused = client.post(f"{NSM}/import/commit", data={"csrf": token(client), "token": kept})
