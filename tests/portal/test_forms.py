@@ -104,7 +104,8 @@ def test_leaving_review_and_legal_evaluation_are_recorded(coordinator: TestClien
     assert review.status_code == 200, review.text
     assert "2025-03-01" in review.text and "Cut diesel use by 10 %; New waste contractor" in review.text
     legal = coordinator.post(f"{NSM}/legal/L2", data={
-        "csrf": token(coordinator), "evaluated_on": "2025-03-02", "compliant": "false", "note": "SDS missing"})
+        "csrf": token(coordinator), "evaluated_on": "2025-03-02", "compliant": "false",
+        "note": "SDS missing"})
     assert legal.status_code == 200 and "2025-03-02" in legal.text
 
 
