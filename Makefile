@@ -49,7 +49,7 @@ test: install browser
 ## PostgreSQL where reachable), no Prefect server, no PDFs.
 test-fast: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not e2e and not slow" tests/unit tests/integration
+	$(BIN)/pytest -q -m "not e2e and not slow" tests/unit tests/integration tests/portal
 
 ## The Prefect server and UI on http://127.0.0.1:4200, serving every deployment, and beside it the
 ## coordinators' portal on http://127.0.0.1:8080; each prints its address; Ctrl-C stops both.

@@ -19,7 +19,8 @@ from models.links import SIGN_IN_PATH
 from portal.pages import STATIC, render
 from portal.security import CSRF_COOKIE, RateLimit, SignInRequired, secret_key
 from services.errors import NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
-from services.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from services.unit_of_work import AbstractUnitOfWork
+from tasks.events import recording_unit_of_work
 from tasks.mail import Mailer
 from tasks.settings import Settings, get_settings
 
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None,
     app = FastAPI(title="hackefors portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.secret = secret_key(settings)
-    app.state.uow = uow or SqlAlchemyUnitOfWork
+    # Writes announce hackefors.evidence.recorded to the Prefect API of PREFECT_API_URL, if any.
+    app.state.uow = uow or recording_unit_of_work
     app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
     app.state.today = today or (lambda: settings.portal_as_of or date.today())
     app.state.sign_in_limit = RateLimit(settings.portal_sign_in_per_minute)
