@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from models.accounts import Account, Role
+from models.links import external_audits_path
 from portal.pages import render
-from portal.security import CurrentAccount, NotFound, network_access
+from portal.security import CurrentAccount, NotFound, audits_access, network_access
 from services import companies, networks
 
 router = APIRouter()
@@ -29,3 +30,13 @@ def network_page(request: Request, network: str,
     name, members = companies.company_names(request.app.state.uow(), network)
     return render(request, "network.html", title=name, network_id=network, network_name=name,
                   companies=members)
+
+
+@router.get(external_audits_path("{network}"))
+def external_audits_page(request: Request, network: str,
+                         account: Annotated[Account, Depends(audits_access)]) -> Response:
+    """The auditors' page: the network's external audits, their findings and corrective actions
+    (each linked to the company's actions page, where they are verified)."""
+    view = companies.external_audits(request.app.state.uow(), network)
+    return render(request, "external_audits.html", title=f"External audits of {view.network_name}",
+                  view=view)

@@ -32,6 +32,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("POST", "/sign-out"): ("public", None),
     ("GET", "/networks"): ("networks", None),
     ("GET", "/networks/{network}"): ("network", None),
+    ("GET", "/networks/{network}/external-audits"): ("audits", None),
     ("GET", "/networks/{network}/companies/{company}"): ("company-read", "todo"),
     ("GET", "/networks/{network}/companies/{company}/employees"): ("company-read", "employees"),
     ("POST", "/networks/{network}/companies/{company}/employees/add"): ("company-write", "employees"),
@@ -79,6 +80,7 @@ def expected(kind: str, page: str | None, role: str, method: str) -> int:
         return 303 if method == "GET" else 401
     allowed = {"company-read": READERS | ({"auditor"} if page == "actions" else set()),
                "company-write": WRITERS, "verify": VERIFIERS, "network": {"operator", "central"},
+               "audits": {"operator", "central", "auditor"},
                "networks": {"operator"}}[kind]
     if role not in allowed:
         return 404
@@ -177,3 +179,15 @@ def test_the_verify_form_shows_only_to_those_who_may_verify(client: TestClient,
     verified = client.post(f"{path}/{ACTION}/verify", data={"csrf": csrf_of(page.text),
                                                             "verified_on": "2025-03-01"})
     assert verified.status_code == 200 and "verified 2025-03-01" in verified.text
+
+
+@pytest.mark.parametrize(("role", "home"), [
+    ("operator", "/networks"), ("central", f"/networks/{NETWORK}"),
+    ("coordinator", f"/networks/{NETWORK}/companies/NSM"),
+    ("auditor", f"/networks/{NETWORK}/external-audits")])
+def test_each_role_lands_on_its_own_page(client: TestClient, role: str, home: str) -> None:
+    from tests.portal.conftest import follow_link, new_link
+
+    response = follow_link(client, new_link(ROLE_PERSON[role]))
+    assert response.headers["location"] == home  # type: ignore[attr-defined]
+    assert client.get(home).status_code == 200
