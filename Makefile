@@ -64,6 +64,7 @@ typecheck: install
 
 bench: install
 	$(BIN)/python benchmarks/portfolio.py
+	$(BIN)/python benchmarks/spreadsheet_import.py
 
 clean:
 	rm -rf $(VENV) .prefect data out .pytest_cache

@@ -355,7 +355,7 @@ class NetworkRepository:
         # parent goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
         for orm, new, changed, _ in plans:
             if new:
-                self.session.execute(insert(orm), new)
+                self.session.execute(insert(orm.__table__), new)  # Core: a third of the ORM's bulk cost
             if changed:
                 self.session.execute(update(orm), changed)
         for orm, _, _, gone in reversed(plans):
@@ -387,7 +387,7 @@ class NetworkRepository:
         for chunk in _chunks(unique):
             self.session.execute(delete(r).where(keys.in_(
                 [(x["network_id"], x["entity"], x["entity_key"], x["field"]) for x in chunk])))
-            self.session.execute(insert(r), chunk)
+            self.session.execute(insert(r.__table__), chunk)
 
     def _evidence_orphans(self, network_id: str, companies: set[tuple]) -> list[str]:
         if not companies:
@@ -801,7 +801,7 @@ class HistoryRepository:
     def add(self, entries: Iterable[HistoryEntry]) -> None:
         rows = [e.model_dump() for e in entries]
         if rows:
-            self.session.execute(insert(t.HistoryRow), rows)
+            self.session.execute(insert(t.HistoryRow.__table__), rows)
 
     def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)
