@@ -10,6 +10,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -232,6 +233,8 @@ def _scope(table: Table, network_id: str) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):  # hours: JSON has no decimals (a deleted session's history failed)
+        return float(value)
     return value.isoformat() if isinstance(value, date) else value
 
 
