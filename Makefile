@@ -69,6 +69,7 @@ typecheck: install
 
 bench: install
 	$(BIN)/python benchmarks/portfolio.py
+	$(BIN)/python benchmarks/spreadsheet_import.py
 	$(BIN)/python benchmarks/portal_todo.py
 
 clean:

@@ -10,6 +10,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -233,6 +234,8 @@ def _scope(table: Table, network_id: str) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):  # hours: JSON has no decimals (a deleted session's history failed)
+        return float(value)
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -356,7 +359,7 @@ class NetworkRepository:
         # parent goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
         for orm, new, changed, _ in plans:
             if new:
-                self.session.execute(insert(orm), new)
+                self.session.execute(insert(orm.__table__), new)  # Core: a third of the ORM's bulk cost
             if changed:
                 self.session.execute(update(orm), changed)
         for orm, _, _, gone in reversed(plans):
@@ -388,7 +391,7 @@ class NetworkRepository:
         for chunk in _chunks(unique):
             self.session.execute(delete(r).where(keys.in_(
                 [(x["network_id"], x["entity"], x["entity_key"], x["field"]) for x in chunk])))
-            self.session.execute(insert(r), chunk)
+            self.session.execute(insert(r.__table__), chunk)
 
     def _evidence_orphans(self, network_id: str, companies: set[tuple]) -> list[str]:
         if not companies:
@@ -809,7 +812,7 @@ class HistoryRepository:
     def add(self, entries: Iterable[HistoryEntry]) -> None:
         rows = [e.model_dump() for e in entries]
         if rows:
-            self.session.execute(insert(t.HistoryRow), rows)
+            self.session.execute(insert(t.HistoryRow.__table__), rows)
 
     def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)
