@@ -874,20 +874,22 @@ class AccountRepository:
     def put(self, account: Account, at: datetime) -> None:
         """Create the account, or change its role and scope."""
         values = dict(role=account.role.value, network_id=account.network_id, company_id=account.company_id)
-        updated = self.session.execute(update(t.AccountRow).where(t.AccountRow.email == account.email)
-                                       .values(**values)).rowcount
-        if not updated:
+        updated = self.session.scalar(update(t.AccountRow).where(t.AccountRow.email == account.email)
+                                      .values(**values).returning(t.AccountRow.email))
+        if updated is None:
             self.session.execute(insert(t.AccountRow), [dict(email=account.email, created_at=at, **values)])
 
     def remove(self, email: str) -> bool:
         """Delete the account, with its links and sessions; whether there was one."""
         self.session.execute(delete(t.PortalSessionRow).where(t.PortalSessionRow.email == email))
         self.session.execute(delete(t.SignInLinkRow).where(t.SignInLinkRow.email == email))
-        return bool(self.session.execute(delete(t.AccountRow).where(t.AccountRow.email == email)).rowcount)
+        return self.session.scalar(delete(t.AccountRow).where(t.AccountRow.email == email)
+                                   .returning(t.AccountRow.email)) is not None
 
     def end_sessions(self, email: str) -> int:
-        return self.session.execute(delete(t.PortalSessionRow)
-                                    .where(t.PortalSessionRow.email == email)).rowcount or 0
+        ended = self.session.scalars(delete(t.PortalSessionRow).where(t.PortalSessionRow.email == email)
+                                     .returning(t.PortalSessionRow.token_hash))
+        return len(ended.all())
 
     def add_link(self, token_hash: str, email: str, at: datetime) -> None:
         self.session.execute(insert(t.SignInLinkRow),
