@@ -66,6 +66,9 @@ def secret_key(settings: Settings) -> bytes:
     return path.read_text(encoding="ascii").strip().encode("ascii")
 
 
+NOT_FOUND = "There is no such page, or your role does not let you see it."
+
+
 class SignInRequired(Exception):
     """No valid session: a page sends the browser to the sign-in page."""
 
@@ -74,7 +77,7 @@ class NotFound(HTTPException):
     """What an object the account may not see answers, the same as one that does not exist."""
 
     def __init__(self) -> None:
-        super().__init__(status_code=404, detail="Not found")
+        super().__init__(status_code=404, detail=NOT_FOUND)
 
 
 def _serializer(request: Request, salt: str) -> URLSafeSerializer:
