@@ -223,6 +223,10 @@ def orphans(kept: dict[type[t.Base], list[dict[str, Any]]],
     return found
 
 
+def _table(orm: type[t.Base]) -> Table:
+    return orm.__table__  # type: ignore[return-value]
+
+
 def _pk(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
@@ -358,7 +362,7 @@ class NetworkRepository:
         # parent goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
         for orm, new, changed, _ in plans:
             if new:
-                self.session.execute(insert(orm.__table__), new)  # Core: a third of the ORM's bulk cost
+                self.session.execute(insert(_table(orm)), new)  # Core: a third of the ORM's bulk cost
             if changed:
                 self.session.execute(update(orm), changed)
         for orm, _, _, gone in reversed(plans):
@@ -390,7 +394,7 @@ class NetworkRepository:
         for chunk in _chunks(unique):
             self.session.execute(delete(r).where(keys.in_(
                 [(x["network_id"], x["entity"], x["entity_key"], x["field"]) for x in chunk])))
-            self.session.execute(insert(r.__table__), chunk)
+            self.session.execute(insert(_table(r)), chunk)
 
     def _evidence_orphans(self, network_id: str, companies: set[tuple]) -> list[str]:
         if not companies:
@@ -804,7 +808,7 @@ class HistoryRepository:
     def add(self, entries: Iterable[HistoryEntry]) -> None:
         rows = [e.model_dump() for e in entries]
         if rows:
-            self.session.execute(insert(t.HistoryRow.__table__), rows)
+            self.session.execute(insert(_table(t.HistoryRow)), rows)
 
     def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)

@@ -300,3 +300,20 @@ def test_the_cli_reports_conflicts_exits_2_and_replace_lets_the_file_win(
     assert run("history", "--limit", "1") == 0
     out = capsys.readouterr().out
     assert "person" in out and "source" in out and newest.actor in out and "│ file" in out
+
+
+def test_migration_0007_goes_down_and_up_again_and_the_history_stays_append_only(engine: Engine) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import DBAPIError
+
+    from tasks.db import alembic_config, upgrade
+
+    command.downgrade(alembic_config(engine), "0006")
+    assert "recorded_fields" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert {"evidence_files", "recorded_fields"} <= set(inspect(engine).get_table_names())
+    assert "source" in {c["name"] for c in inspect(engine).get_columns("history")}
+    import_network(SqlAlchemyUnitOfWork(engine), build(example_data("small")), actor="consultant")
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(t.HistoryRow.__table__.delete())
