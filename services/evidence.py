@@ -464,9 +464,11 @@ def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_o
 
 
 def company_records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Company:
-    """The company as stored, with everything it records (employees, registers, audits, reviews)."""
+    """The company as stored, with everything it records (employees, registers, audits, reviews,
+    evidence files)."""
     with uow:
-        network = uow.networks.load(network_id, {"employees", "registers", "internal_audits", "reviews"})
+        network = uow.networks.load(network_id, {"employees", "registers", "internal_audits", "reviews",
+                                                 "evidence"})
     return find_company(network, company_id)
 
 

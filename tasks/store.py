@@ -53,6 +53,7 @@ PART_TABLES: dict[str, tuple[type[t.Base], ...]] = {
     "reviews": (t.ManagementReviewRow,),
     "external_audits": (t.ExternalAuditRow, t.FindingRow, t.CorrectiveActionRow),
     "certificates": (),
+    "evidence": (),  # the companies' evidence files (a list, not synced: `save` leaves them alone)
 }
 ALL_PARTS = frozenset(PART_TABLES)
 CHUNK = 500
@@ -447,13 +448,14 @@ class NetworkRepository:
         tables = {orm: self._select(orm, ids) for orm in SYNCED[1:] if orm is t.CompanyRow or orm in needed}
         certificates = (CertificateRepository(self.session).for_networks(ids) if "certificates" in parts
                         else {})
+        files = self._select(t.EvidenceFileRow, ids) if "evidence" in parts else {}
         return [self._assemble(heads[i][0], {orm: tables[orm].get(i, []) if orm in tables else []
-                                             for orm in SYNCED[1:]}, certificates.get(i, []))
-                for i in ids]
+                                             for orm in SYNCED[1:]},
+                               certificates.get(i, []), files.get(i, [])) for i in ids]
 
     @staticmethod
     def _assemble(head: dict[str, Any], data: dict[type[t.Base], list[dict[str, Any]]],
-                  certificates: list[Certificate]) -> Network:
+                  certificates: list[Certificate], files: list[dict[str, Any]]) -> Network:
         """One network from its rows, table by table."""
         by_company: dict[type[t.Base], dict[str, list[dict[str, Any]]]] = {}
         for orm, rows in data.items():
@@ -477,6 +479,11 @@ class NetworkRepository:
             else:
                 internal[f["audit_id"]].append(Finding(**fields))
 
+        evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for f in sorted(files, key=lambda f: (f["stored_at"], f["sha256"])):
+            evidence[f["company_id"]].append(dict(
+                sha256=f["sha256"], filename=f["filename"], media_type=f["media_type"], size=f["size"],
+                stored_at=_utc(f["stored_at"]), stored_by=f["actor"]))
         companies = []
         for c in data[t.CompanyRow]:
             cid = c["id"]
@@ -492,6 +499,7 @@ class NetworkRepository:
                                     for a in by_company[t.InternalAuditRow][cid]],
                 "management_reviews": [_strip(r, "company_id")
                                        for r in by_company[t.ManagementReviewRow][cid]],
+                "evidence_files": evidence[cid],
             }))
         attendees: dict[str, list[str]] = defaultdict(list)
         for a in data[t.AttendanceRow]:

@@ -204,7 +204,11 @@ def exported(uow: SqlAlchemyUnitOfWork) -> dict:
 def test_export_then_import_round_trips_what_the_portal_recorded(uow: SqlAlchemyUnitOfWork) -> None:
     portal_records(uow)
     closed_in_portal(uow)
+    proof = evidence.store_evidence_file(uow, NETWORK, "NSM", "proof.pdf", b"%PDF-1.4 proof", COORDINATOR,
+                                         max_bytes=1000)
     data = exported(uow)
+    assert [f["sha256"] for f in data["companies"][0]["evidence_files"]] == [proof.sha256]
+    assert data["companies"][0]["evidence_files"][0]["stored_by"] == COORDINATOR.email
     assert not import_network(uow, Network.model_validate(data), actor="consultant").changed
     # An edit of the exported file lands; an edit of a value the portal recorded is a conflict.
     data["companies"][0]["employees"][0]["name"] = "Malin Gustafsson-Ek"
