@@ -402,7 +402,8 @@ def store_evidence_file(uow: AbstractUnitOfWork, network_id: str, company_id: st
         if stored is not None:
             return stored
         uow.blobs.put(sha, content)  # before the commit: a file without its record is never served
-        uow.evidence.add(record)
+        if not uow.evidence.add(record):  # stored by another request meanwhile
+            return uow.evidence.get(network_id, company_id, sha) or record
         summary = SyncSummary(inserted={"evidence_files": 1}, changes=[_file_entry(record, at)])
         announce(uow, network, company, actor, "evidence-file", (sha,), summary)
         uow.commit()
