@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from models.accounts import Account, Role
 from models.links import external_audits_path
-from portal.pages import render
+from portal.pages import as_of_of, render
 from portal.security import CurrentAccount, NotFound, audits_access, network_access
 from services import companies, networks
 
@@ -27,9 +27,8 @@ def network_list(request: Request, account: CurrentAccount) -> Response:
 @router.get("/networks/{network}")
 def network_page(request: Request, network: str,
                  account: Annotated[Account, Depends(network_access)]) -> Response:
-    name, members = companies.company_names(request.app.state.uow(), network)
-    return render(request, "network.html", title=name, network_id=network, network_name=name,
-                  companies=members)
+    view = companies.network_overview(request.app.state.uow(), network, as_of_of(request))
+    return render(request, "network.html", title=view.network_name, view=view)
 
 
 @router.get(external_audits_path("{network}"))
