@@ -26,7 +26,7 @@ from portal.security import (
     local_path,
     secret_key,
 )
-from services.errors import NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
+from services.errors import ConcurrentChange, NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.events import recording_unit_of_work
 from tasks.mail import Mailer
@@ -141,6 +141,12 @@ def create_app(settings: Settings | None = None,
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed) -> Response:
         return render(request, "error.html", status_code=403, message=str(exc))
+
+    @app.exception_handler(ConcurrentChange)
+    async def concurrent(request: Request, exc: ConcurrentChange) -> Response:
+        return render(request, "error.html", status_code=409, title="Changed meanwhile",
+                      message="Someone else recorded the same thing a moment ago: reload the page to see "
+                              "what stands.")
 
     @app.exception_handler(RefusedChange)
     async def refused(request: Request, exc: RefusedChange) -> Response:
