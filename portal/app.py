@@ -26,7 +26,14 @@ from portal.security import (
     local_path,
     secret_key,
 )
-from services.errors import ConcurrentChange, NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
+from services.errors import (
+    ConcurrentChange,
+    NetworkNotFound,
+    NotAllowed,
+    RefusedChange,
+    ServiceError,
+    UnknownCompany,
+)
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.events import recording_unit_of_work
 from tasks.mail import Mailer
