@@ -88,6 +88,24 @@ def sign_session(request: Request, session: str) -> str:
     return _serializer(request, "session").dumps(session)
 
 
+def sign_notice(request: Request, text: str) -> str:
+    """A notice to show after a redirect (what was recorded), signed: a link someone else made
+    cannot put words on the page."""
+    return _serializer(request, "notice").dumps(text)
+
+
+def notice(request: Request) -> str | None:
+    """The signed notice in the query string, if its signature holds."""
+    value = request.query_params.get("done")
+    if not value:
+        return None
+    try:
+        text = _serializer(request, "notice").loads(value)
+    except BadSignature:
+        return None
+    return text if isinstance(text, str) else None
+
+
 def session_secret(request: Request) -> str | None:
     """The session secret the cookie carries, when its signature holds."""
     value = request.cookies.get(SESSION_COOKIE)
