@@ -126,19 +126,30 @@ def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .ym
 
 @app.command("import")
 def import_(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml or .json).")],
-            as_of: AsOfOpt = None) -> None:
-    """Validate a network file, then write the whole network in one transaction."""
+            as_of: AsOfOpt = None,
+            replace: Annotated[bool, typer.Option(
+                "--replace", help="Let the file win over what was recorded in the portal: values it "
+                                  "contradicts are overwritten, records it leaves out are deleted.")] = False,
+            ) -> None:
+    """Validate a network file, then write the whole network in one transaction, merged with what was
+    recorded in the portal."""
     from services.networks import import_network
+    from tasks.events import recording_unit_of_work
 
     network = _read(file, parse_as_of(as_of))
-    summary = import_network(store(), network, actor=f"cli:import {file}")
+    summary = import_network(recording_unit_of_work(), network, actor=getpass.getuser(), source="file",
+                             replace=replace)
+    kept = ""
+    if summary.kept:
+        kept = ("; kept " + ", ".join(f"{n} {table}" for table, n in summary.kept.items())
+                + " recorded in the portal that the file does not hold (--replace deletes them)")
     if not summary.changed:
-        console.print(f"Network {network.id!r} is already up to date; nothing changed.")
+        console.print(f"Network {network.id!r} is already up to date; nothing changed{kept}.", markup=False)
         return
     parts = [f"{verb} " + ", ".join(f"{n} {table}" for table, n in counts.items())
              for verb, counts in (("inserted", summary.inserted), ("updated", summary.updated),
                                   ("deleted", summary.deleted)) if counts]
-    console.print(f"Imported network {network.id!r}: " + "; ".join(parts) + ".")
+    console.print(f"Imported network {network.id!r}: " + "; ".join(parts) + kept + ".", markup=False)
 
 
 @app.command()
@@ -434,6 +445,60 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
         console.print("Stopped.")
 
 
+@app.command()
+def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080,
+           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1") -> None:
+    """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C stops it."""
+    import uvicorn
+
+    from portal.app import create_app
+    from tasks.settings import get_settings
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    settings = get_settings()
+    console.print(f"[bold]Portal: http://{host}:{port}[/]  (links in emails use {settings.public_url}, "
+                  "HACKEFORS_PUBLIC_URL)", highlight=False)
+    if not settings.smtp_host:
+        console.print("No SMTP server configured: sign-in emails are written to "
+                      f"{settings.output_dir / 'outbox'}", markup=False)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+RoleOpt = Annotated[str, typer.Option("--role",
+                                      help="operator, central-coordinator, coordinator or auditor.")]
+
+
+@app.command()
+def invite(email: Annotated[str, typer.Argument(help="The person's email address.")], role: RoleOpt,
+           network: Annotated[str | None, typer.Option("--network", "-n", help="Their network (every role "
+                                                       "but operator).")] = None,
+           company: Annotated[str | None, typer.Option("--company", "-c", help="Their company "
+                                                       "(coordinator).")] = None) -> None:
+    """Create (or change) a portal account and print a sign-in link for it (valid 15 minutes, once)."""
+    from models.accounts import Role
+    from services.accounts import invite as invite_person
+    from tasks.settings import get_settings
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise BadInput(f"--role {role!r}: choose one of {', '.join(r.value for r in Role)}") from None
+    account, link = invite_person(store(), email, chosen, network, company, actor=getpass.getuser(),
+                                  base_url=get_settings().public_url)
+    console.print(f"Account {account.describe()}.", markup=False, highlight=False)
+    console.print(f"Sign-in link (once, within 15 minutes): {link}", markup=False, highlight=False)
+
+
+@app.command()
+def revoke(email: Annotated[str, typer.Argument(help="The person's email address.")]) -> None:
+    """Remove a portal account: its sessions end at once and its sign-in links stop working."""
+    from services.accounts import revoke as revoke_person
+
+    account = revoke_person(store(), email, actor=getpass.getuser())
+    console.print(f"Removed {account.describe()}; their sessions have ended.", markup=False, highlight=False)
+
+
 def print_gate_table(gates) -> None:  # type: ignore[no-untyped-def]
     """Gates as columns, companies (and the network) as rows: ✓ or the number of unmet checks."""
     order: list[str] = []
@@ -460,9 +525,10 @@ def history(network: NetworkOpt = None,
     """Show the newest entries of the store's append-only history."""
     from services.history import newest_history
 
-    table = Table("at", "actor", "entity", "id", "action")
+    table = Table("at", "person", "source", "entity", "id", "action")
     for r in newest_history(store(), resolve_network(network), limit):
-        table.add_row(r.at.isoformat(timespec="seconds"), r.actor, r.entity, r.entity_id, r.action)
+        table.add_row(r.at.isoformat(timespec="seconds"), escape(r.actor), r.source or "-", r.entity,
+                      escape(r.entity_id), r.action)
     console.print(table)
 
 

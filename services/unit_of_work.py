@@ -19,6 +19,7 @@ from models.events import DomainEvent
 from services.errors import ConcurrentChange
 from tasks import store
 from tasks.db import StoreUnavailable, get_engine, unavailable_store
+from tasks.evidence_files import BlobStore, evidence_store
 
 # What the entry points catch, without touching the store's driver: an outage of the store.
 __all__ = ["AbstractUnitOfWork", "SqlAlchemyUnitOfWork", "StoreUnavailable", "publish_nothing",
@@ -39,6 +40,9 @@ class AbstractUnitOfWork:
     certificates: store.CertificateRepository
     outbox: store.OutboxRepository
     history: store.HistoryRepository
+    evidence: store.EvidenceRepository
+    blobs: BlobStore  # the evidence files' bytes
+    accounts: store.AccountRepository
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish
@@ -71,9 +75,11 @@ class AbstractUnitOfWork:
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     """A unit of work on the configured store (or `engine`)."""
 
-    def __init__(self, engine: Engine | None = None, publish: Publisher = publish_nothing) -> None:
+    def __init__(self, engine: Engine | None = None, publish: Publisher = publish_nothing,
+                 blobs: BlobStore | None = None) -> None:
         super().__init__(publish)
         self._engine = engine
+        self._blobs = blobs
         self._session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -84,6 +90,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.certificates = store.CertificateRepository(session)
         self.outbox = store.OutboxRepository(session)
         self.history = store.HistoryRepository(session)
+        self.evidence = store.EvidenceRepository(session)
+        self.blobs = self._blobs or evidence_store()
+        self.accounts = store.AccountRepository(session)
         return super().__enter__()
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -1,0 +1,169 @@
+"""The portal's application: `create_app()` builds it (the command `hackefors portal` serves it with
+uvicorn). Routes live in portal/routes/, one module per area, each route parsing its input, checking
+the role (the dependencies of portal/security.py), calling one service and rendering a page of
+portal/templates/ (portal/pages.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models.links import SIGN_IN_PATH
+from portal.pages import STATIC, render
+from portal.security import (
+    CSRF_COOKIE,
+    NEXT_COOKIE,
+    NOT_FOUND,
+    RateLimit,
+    SignInRequired,
+    local_path,
+    secret_key,
+)
+from services.errors import (
+    ConcurrentChange,
+    NetworkNotFound,
+    NotAllowed,
+    RefusedChange,
+    ServiceError,
+    UnknownCompany,
+)
+from services.unit_of_work import AbstractUnitOfWork
+from tasks.events import recording_unit_of_work
+from tasks.mail import Mailer
+from tasks.settings import Settings, get_settings
+
+
+class BodyLimit:
+    """Refuse a request body larger than `limit` bytes with 413, before the route reads it: by its
+    Content-Length, or, without one, once the bytes streamed pass the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mb = self.limit / 1_000_000
+        response = HTMLResponse(f"<!DOCTYPE html><title>Too large</title><p>The upload is larger than the "
+                                f"limit of {mb:g} MB (HACKEFORS_PORTAL_MAX_UPLOAD_MB): nothing was saved."
+                                "</p>",
+                                status_code=413)
+        await response(scope, receive, send)
+
+
+class TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None,
+               uow: Callable[[], AbstractUnitOfWork] | None = None,
+               mailer: Callable[[], Mailer] | None = None,
+               today: Callable[[], date] | None = None) -> FastAPI:
+    """The portal on the configured store (or the `uow` factory), sending email with `mailer`."""
+    from portal.routes import company, network, sign_in
+
+    settings = settings or get_settings()
+    app = FastAPI(title="hackefors portal", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.secret = secret_key(settings)
+    # Writes announce hackefors.evidence.recorded to the Prefect API of PREFECT_API_URL, if any.
+    app.state.uow = uow or recording_unit_of_work
+    app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
+    app.state.today = today or (lambda: settings.portal_as_of or date.today())
+    app.state.sign_in_limit = RateLimit(settings.portal_sign_in_per_minute)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (sign_in.router, network.router, company.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def csrf_cookie_and_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        new = getattr(request.state, "new_csrf", None)
+        if new:
+            response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict",
+                                secure=settings.portal_secure_cookies, path="/")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def to_sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.method == "GET":
+            # A link in a reminder leads to its page once the person has signed in.
+            response = RedirectResponse(SIGN_IN_PATH, status_code=303)
+            wanted = local_path(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            if wanted:
+                response.set_cookie(NEXT_COOKIE, wanted, max_age=3600, httponly=True, samesite="lax",
+                                    secure=settings.portal_secure_cookies, path="/")
+            return response
+        return render(request, "error.html", status_code=401, message="Sign in first.")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        titles = {403: "Refused", 404: "Not found", 405: "Not allowed"}
+        message = NOT_FOUND if exc.status_code == 404 else str(exc.detail)  # any 404 looks the same
+        return render(request, "error.html", status_code=exc.status_code, message=message,
+                      title=titles.get(exc.status_code, "Something is wrong"))
+
+    @app.exception_handler(NetworkNotFound)
+    @app.exception_handler(UnknownCompany)
+    async def not_found(request: Request, exc: ServiceError) -> Response:
+        return render(request, "error.html", status_code=404, message=NOT_FOUND, title="Not found")
+
+    @app.exception_handler(LookupError)
+    async def unknown_object(request: Request, exc: LookupError) -> Response:
+        return render(request, "error.html", status_code=404, message=str(exc))
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return render(request, "error.html", status_code=403, message=str(exc))
+
+    @app.exception_handler(ConcurrentChange)
+    async def concurrent(request: Request, exc: ConcurrentChange) -> Response:
+        return render(request, "error.html", status_code=409, title="Changed meanwhile",
+                      message="Someone else recorded the same thing a moment ago: reload the page to see "
+                              "what stands.")
+
+    @app.exception_handler(RefusedChange)
+    async def refused(request: Request, exc: RefusedChange) -> Response:
+        return render(request, "error.html", status_code=409, message=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+                    for e in exc.errors()]
+        return render(request, "error.html", status_code=400, message="; ".join(problems))
+
+    app.add_middleware(BodyLimit, limit=int(settings.portal_max_upload_mb * 1_000_000))
+    return app
