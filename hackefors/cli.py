@@ -321,11 +321,7 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
         state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
     if dry_run:
         for result in state.result():
-            console.print(f"[bold]{result.network_id}[/]: {len(result.messages)} email(s) would be sent"
-                          f" ({result.skipped_recently_sent} item(s) already reminded this period)")
-            for m in result.messages:
-                console.print(f"  to {m.recipient}: {m.subject} ({len(m.items)} item(s))", markup=False)
-            _print_unbuildable(result.unbuildable)
+            _print_dry_run(result)
         return
     if not state.is_completed():
         errors.print(state.message or "reminders failed", markup=False)
@@ -335,8 +331,10 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
     if settings.smtp_host:
         console.print(f"Sent {delivery.sent} email(s) through {settings.smtp_host}:{settings.smtp_port}.")
     else:
+        folders = sorted({str(Path(where).parent) for where in delivery.written}) or \
+            [str(settings.output_dir / "outbox")]
         console.print(f"No SMTP server configured (HACKEFORS_SMTP_HOST): wrote {len(delivery.written)} "
-                      f"email(s) as .eml files to {settings.output_dir / 'outbox'}")
+                      f"email(s) as .eml files to {', '.join(folders)}", markup=False, highlight=False)
     if delivery.deferred:
         console.print(f"{delivery.deferred} email(s) refused for now or cut off: queued again, tried after "
                       "a back-off (`hackefors outbox list` shows when).")
@@ -346,6 +344,19 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
                      "`hackefors outbox list`, then `outbox retry` or `outbox drop`:", markup=False)
         for line in delivery.undeliverable:
             errors.print(f"  {line}", markup=False, highlight=False)
+
+
+def _print_dry_run(result) -> None:  # type: ignore[no-untyped-def]
+    """What `remind --dry-run` found for one network: each email with its items, and whom it skips."""
+    console.print(f"[bold]{escape(result.network_id)}[/]: {len(result.messages)} email(s) would be sent"
+                  f" ({result.skipped_recently_sent} item(s) already reminded this period)")
+    for m in result.messages:
+        console.print(f"  to {m.recipient}: {m.subject}", markup=False, highlight=False)
+        for said in m.said:
+            console.print(f"    - {said}", markup=False, highlight=False)
+    for why in result.skipped:
+        console.print(f"  skipped: {why}", markup=False, highlight=False)
+    _print_unbuildable(result.unbuildable)
 
 
 def _print_unbuildable(lines: list[str]) -> None:
