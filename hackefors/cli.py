@@ -257,18 +257,24 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
                                  "name.")] = None,
         report: Annotated[bool, typer.Option(
             "--report/--no-report", help="Write the gap analysis (HTML and PDF) during the run.")] = True,
+        verbose: Annotated[bool, typer.Option(
+            "--verbose", "-v", help="Show Prefect's log on the screen instead of the stages' progress "
+                                    "(it goes to out/logs/ otherwise).")] = False,
         ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input, 1
     internal error."""
     from flows.certify_network import certify_network
     from flows.inputs import Decision, SignOff
+    from hackefors.progress import stage_progress
     from services.gates import results_of_run, unmet_in_run
     from tasks.reporting import report_stem, reports_folder
+    from tasks.settings import get_settings
 
     day = parse_as_of(as_of)
     network_id = resolve_network(network)
+    log = None if verbose else get_settings().output_dir / "logs" / f"run-{network_id}-{day}.log"
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
-    with heartbeats_off():
+    with heartbeats_off(), stage_progress(console, log):
         # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
         who = decided_by or f"{getpass.getuser()} (unattended hackefors run)"
         sign_off = SignOff(decision=Decision.APPROVE, decided_by=who,
@@ -276,6 +282,8 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         state = certify_network(network=network_id, as_of=day, sign_off=sign_off, report=report,
                                 return_state=True)
     run_id = str(state.state_details.flow_run_id)
+    if log is not None:
+        console.print(f"Prefect's log: {log} (--verbose shows it here)", markup=False, highlight=False)
     gates = results_of_run(store(), network_id, run_id, include_decision=True)
     print_gate_table(gates)
     if report:
@@ -296,9 +304,26 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         errors.print(state.message or "(none)", markup=False, highlight=False)
         raise typer.Exit(EXIT_INTERNAL_ERROR)
     console.print(f"[bold red]Not certified[/]: {len(blockers)} unmet requirement(s)")
-    for c in blockers:
-        console.print(f"  - {c.line()}", markup=False, highlight=False)
+    print_blockers(blockers, company_names(network_id))
     raise typer.Exit(EXIT_BLOCKED)
+
+
+def company_names(network_id: str) -> dict[str, str]:
+    from services.networks import load_network
+
+    return {c.id: c.name for c in load_network(store(), network_id, parts=()).companies}
+
+
+def print_blockers(blockers, names: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """Each unmet requirement once, under its company's name (the network's own first)."""
+    by_company: dict[str | None, list] = {}  # type: ignore[type-arg]
+    for c in blockers:
+        by_company.setdefault(c.company, []).append(c)
+    for company in sorted(by_company, key=lambda c: (c is not None, names.get(c or "", c or ""))):
+        who = f"{names.get(company, company)} ({company})" if company else "The network"
+        console.print(f"[bold]{escape(who)}[/] ({len(by_company[company])})")
+        for c in by_company[company]:
+            console.print(f"  - {c.requirement} ({c.clause}): {c.detail}", markup=False, highlight=False)
 
 
 SHORT = {"formation": "form", "training": "train", "planning": "plan", "internal_audits": "int.audit",
@@ -312,11 +337,15 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
            ) -> None:
     """Send coordinators their reminders (flow send-reminders); each reminder goes out once."""
     from flows.send_reminders import send_reminders
+    from hackefors.progress import starts_a_server
     from tasks.settings import get_settings
 
     day = parse_as_of(as_of)
     if network is not None:
         network = resolve_network(network)
+    if starts_a_server():
+        console.print("Starting Prefect's temporary local server (5-10 s; PREFECT_API_URL names a running "
+                      "one)…", markup=False)
     with heartbeats_off():
         state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
     if dry_run:

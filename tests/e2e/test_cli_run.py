@@ -1,0 +1,48 @@
+"""`hackefors run` as an operator reads it: the stages as they pass, Prefect's log in a file, the
+blockers once, under each company's name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF
+from tests.integration.test_cli import run
+
+pytestmark = pytest.mark.e2e
+STAGES = ("form-network", "train-employees", "plan-environment", "audit-companies", "review-management",
+          "audit-network", "publish-gap-report", "decide-certification")
+
+
+def test_a_blocked_run_shows_each_stage_and_every_blocker_once_by_company(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("run", "--network", "hackefors-blocked", "--as-of", HACKEFORS_AS_OF.isoformat(),
+               "--decided-by", "Test") == 3
+    captured = capsys.readouterr()
+    out = captured.out
+    for stage in STAGES:  # one line per step, in order, with its outcome
+        [line] = [row for row in out.splitlines() if f"({stage})" in row]
+        assert ("✓" if stage == "publish-gap-report" else "✗ blocked") in line, line
+    assert [out.index(f"({s})") for s in STAGES] == sorted(out.index(f"({s})") for s in STAGES)
+    # Prefect's own log is not on the screen but in the file named there.
+    assert "Beginning flow run" not in out + captured.err and "| INFO" not in out + captured.err
+    log = store / "out" / "logs" / f"run-hackefors-blocked-{HACKEFORS_AS_OF}.log"
+    assert f"Prefect's log: {log}" in out and "Beginning flow run" in log.read_text(encoding="utf-8")
+    # Every blocker once, under its company's name; the network's own first.
+    blockers = out[out.index("Not certified: 14 unmet requirement(s)"):]
+    assert blockers.count("open major nonconformity MLT-IA1-F9") == 1
+    assert ("\nMalmslätts Lackering AB (MLT) (2)\n"
+            "  - open-majors (10.2): open major nonconformity MLT-IA1-F9\n") in blockers
+    assert blockers.splitlines()[1] == "The network (3)"
+    assert sum(line.startswith("  - ") for line in blockers.splitlines()) == 14
+
+
+def test_a_certified_run_says_so_and_verbose_shows_prefects_log(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("run", "--network", "ostgota-small", "--as-of", SMALL_AS_OF.isoformat(), "--no-report",
+               "--verbose") == 0
+    captured = capsys.readouterr()
+    assert "Certified: certificate HKF-OSTGOTA-SMALL-2025-01" in captured.out
+    assert "Beginning flow run" in captured.err  # --verbose: Prefect's log on the screen
+    assert "Prefect's log:" not in captured.out
