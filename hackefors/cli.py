@@ -198,13 +198,28 @@ def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     console.print(f"Certificate: {held.number} valid until {held.valid_until}"
                   if held else "Certificate: none in force")
     table = Table("company", "name", "employees", f"training ≥{format_hours(policy.training_hours)} h",
-                  "internal audits (12 mo)", "open NCs")
+                  "internal audits (12 mo)", "open NCs", "verdict")
     for r in rows:
         short = r.audits_last_12_months < policy.internal_audits_per_year
         table.add_row(r.company, escape(r.name), str(r.employees), f"{r.training_coverage:.0%}",
                       f"[red]{r.audits_last_12_months}[/]" if short else str(r.audits_last_12_months),
-                      f"[red]{r.open_findings}[/]" if r.open_findings else "0")
+                      f"[red]{r.open_findings}[/]" if r.open_findings else "0",
+                      _verdict(found.unmet(r.company)))
+    table.add_row("", "[bold]the network itself[/]", "", "", "", "", _verdict(found.unmet(None)))
     console.print(table)
+    unmet = sum(not c.passed for g in found.gates for c in g.checks)
+    blocked = [g.stage.value for g in found.gates if not g.passed]
+    console.print("[bold green]Ready[/]: every certification gate passes on this day." if not unmet else
+                  f"[bold red]Not ready[/]: {unmet} unmet requirement(s) in {len(blocked)} of "
+                  f"{len(found.gates)} gates ({', '.join(blocked)}); `hackefors report gap --as-of {day}` "
+                  "lists each with its owner and due date.", highlight=False)
+
+
+def _verdict(unmet) -> str:  # type: ignore[no-untyped-def]
+    """A company's (or the network's) verdict: ready, or what blocks it."""
+    if not unmet:
+        return "[green]ready[/]"
+    return f"[red]blocked[/]: {escape(', '.join(dict.fromkeys(c.requirement for c in unmet)))}"
 
 
 GROUP_STYLE = {"act now": "bold red", "on track": "yellow", "certified": "green"}

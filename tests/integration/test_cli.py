@@ -116,9 +116,24 @@ def test_import_twice_then_status_and_export(store: Path, tmp_path: Path,
     assert run("status", "--as-of", "2025-03-03") == 0
     out = capsys.readouterr().out
     assert "Östgöta Småföretag Miljönätverk" in out and "NSM" in out and "100%" in out
+    assert "Ready: every certification gate passes on this day." in out
     exported = tmp_path / "out.json"
     assert run("export", "--format", "json", "-o", str(exported)) == 0
     assert json.loads(exported.read_text())["id"] == "ostgota-small"
+
+
+def test_status_gives_each_company_a_verdict_from_the_gates(
+        store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per company
+    assert run("import", str(EXAMPLES_DIR / "blocked.yaml"), "--as-of", "1999-02-15") == 0
+    assert run("status", "--as-of", "1999-02-15") == 0
+    rows = {line.split("│")[1].strip(): line.split("│")[-2].strip()
+            for line in capsys.readouterr().out.splitlines() if line.startswith("│")}
+    assert rows["KMV"] == "ready"
+    assert rows["LBY"] == "blocked: training-hours, training-topics"
+    assert rows["MLT"] == "blocked: open-majors, overdue-actions"
+    assert rows[""] == "blocked: central-coordinator, external-majors, recommendation"  # the network itself
+    assert sum(v.startswith("blocked") for v in rows.values()) == 9  # 8 companies and the network
 
 
 def test_bad_as_of_and_unknown_network_exit_2(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
