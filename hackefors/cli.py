@@ -509,37 +509,60 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     loaded, programme = plan_audits(store(), resolve_network(network), day, actor="cli:plan")
     cert = f"certificate {programme.certificate}, valid until {programme.valid_until}" \
         if programme.certificate else "no certificate yet"
-    console.print(f"[bold]Audit programme of {escape(loaded.name)}[/] as of {day}: cycle from "
-                  f"{programme.cycle_start}, {cert}; {len(programme.members)} member companies")
+    console.print(f"[bold]Audit programme of {escape(loaded.name)}[/] as of {day}", highlight=False)
+    console.print(f"cycle from {programme.cycle_start} · {cert} · {len(programme.members)} member companies "
+                  "(the central function is visited at every audit)", highlight=False)
+    names = {c.id: c.name for c in loaded.companies}
+    table = Table("audit", "due by", "status", "companies visited", "IAF MD 1 minimum",
+                  "auditor-days (on site)", title="External audits of the cycle", title_justify="left")
     for a in programme.audits:
-        head = f"[bold]{a.kind.value}[/] due by {a.due_by}: {a.status}"
-        days = f"{a.time.total_days:g} auditor-days, at least {a.time.on_site_days:g} on site"
+        status = a.status if a.status != "done" else f"done ({a.audit_id})" + (
+            f", held late on {a.held_on}" if a.late_for else "")
+        visits = len(a.visited) if a.status == "done" else a.sample.size
+        table.add_row(AUDIT_NAMES[a.kind.value], str(a.due_by), f"[red]{status}[/]" if a.status == "overdue"
+                      else status, f"{visits} + central function", str(a.sample.minimum),
+                      f"{a.time.total_days:g} ({a.time.on_site_days:g})")
+    console.print(table)
+    for a in programme.audits:
         if a.status == "done":
-            late = f", held late on {a.held_on}" if a.late_for else ""
-            console.print(f"{head} ({a.audit_id}){late}; visited {len(a.visited)} (minimum "
-                          f"{a.sample.minimum}): {', '.join(a.visited)}; {days}")
             continue
-        console.print(f"{head}; sample {a.sample.size} plus the central function; {days}")
-        console.print(f"  required (IAF MD 1): {a.sample.minimum_reason}", markup=False)
-        if not a.sample.eligible:
-            console.print(f"  [red]not eligible for sampling[/]: {', '.join(a.sample.ineligible)} have no "
-                          "signed group agreement; every company is visited")
-        else:
-            why = "; ".join(a.sample.raised_because) or "the minimum"
-            console.print(f"  planned: {a.sample.size} ({why})", markup=False)
-        drawn = [s.company for s in a.sample.sites if s.how == "random"]
-        console.print(f"  at random (seed {a.sample.seed}): {', '.join(drawn)}")
+        console.print(f"\n[bold]{AUDIT_NAMES[a.kind.value]} due by {a.due_by}[/]: "
+                      + _sample_words(a.sample), highlight=False)
+        sample = Table("company", "name", "chosen", "why")
         for site in a.sample.sites:
-            if site.how != "random":
-                console.print(f"  by risk: {site.company}: {'; '.join(site.reasons) or 'no risk flag'}")
+            how = {"random": f"at random (seed {a.sample.seed})", "risk": "by risk and coverage",
+                   "all": "every company"}.get(site.how, site.how)
+            why = "; ".join(site.reasons) or ("" if site.how == "random" else "to reach the planned size")
+            sample.add_row(site.company, escape(names.get(site.company, "")), how, escape(why))
+        console.print(sample)
     for lapse in programme.lapses:
         console.print(f"[red]Surveillance due by {lapse.due} {_lapse_words(lapse)}[/]")
-    console.print("Every member visited within the cycle." if not programme.unvisited else
-                  f"Not visited within the cycle: {', '.join(programme.unvisited)}")
-    for c in programme.spread_checks:
-        console.print(f"Nonconformity {c.finding} ({c.clause}) at {c.raised_at}: checked at "
-                      f"{len(c.checked)} other companies, also found at {', '.join(c.also_found) or 'none'}; "
-                      f"still to check: {', '.join(c.pending) or 'none'}", markup=False)
+    console.print("\nEvery member is visited within the cycle." if not programme.unvisited else
+                  f"\n[red]Not visited within the cycle[/]: {', '.join(programme.unvisited)}")
+    if programme.spread_checks:
+        spread = Table("nonconformity", "clause", "found at", "checked at", "also found at", "still to check",
+                       title="Nonconformities to check at the other companies (IAF MD 1)",
+                       title_justify="left")
+        for c in programme.spread_checks:
+            spread.add_row(c.finding, c.clause, c.raised_at, f"{len(c.checked)} companies",
+                           ", ".join(c.also_found) or "none",
+                           f"{len(c.pending)}: {', '.join(c.pending)}" if c.pending else "none")
+        console.print(spread)
+
+
+AUDIT_NAMES = {"stage1": "Stage 1", "stage2": "Stage 2", "surveillance": "Surveillance",
+               "recertification": "Recertification"}
+
+
+def _sample_words(sample) -> str:  # type: ignore[no-untyped-def]
+    """Why an audit visits as many companies as it does."""
+    if not sample.eligible:
+        return (f"[red]every company ({sample.size})[/]: sampling does not apply, "
+                f"{', '.join(sample.ineligible)} have no signed group agreement")
+    said = f"{sample.size} companies; the IAF MD 1 minimum is {sample.minimum_reason}"
+    if not sample.raised_because:
+        return said + "."
+    return said + "; raised by the " + "; the ".join(sample.raised_because) + "."
 
 
 def _lapse_words(lapse) -> str:  # type: ignore[no-untyped-def]
