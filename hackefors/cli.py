@@ -121,6 +121,30 @@ def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .ym
         console.print(f"Every certification gate passes as of {day}.")
 
 
+@app.command()
+def init(name: Annotated[str, typer.Argument(help="The new network's id (letters, digits, - _ .).")],
+         output: Annotated[Path | None, typer.Option(
+             "--output", "-o", help="File to write; default NAME.yaml here.")] = None,
+         force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
+         ) -> None:
+    """Write a commented starter network of three companies to adapt; it certifies as it stands."""
+    import re
+
+    from tasks.networkfile import STARTER_READY_ON, starter_network
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise BadInput(f"{name!r} cannot be a network id: use letters, digits, '-', '_' and '.', starting "
+                       "with a letter or digit, at most 64 characters")
+    path = output or Path(f"{name}.yaml")
+    if path.exists() and not force:
+        raise BadInput(f"{path} exists; choose another --output, or --force to overwrite it")
+    path.write_text(starter_network(name, str(path)), encoding="utf-8")
+    console.print(f"Wrote {path}: network {name!r}, 3 companies, ready for certification as of "
+                  f"{STARTER_READY_ON}.", markup=False, highlight=False)
+    console.print(f"Next: hackefors validate {path} --as-of {STARTER_READY_ON}, then edit it into your own "
+                  "network (see the comments in it and docs/network-file.md).", markup=False, highlight=False)
+
+
 @app.command("import")
 def import_(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml or .json).")],
             as_of: AsOfOpt = None) -> None:

@@ -12,14 +12,14 @@ from tasks.settings import TEMPLATES_DIR
 
 
 def _escaped(name: str | None) -> bool:
-    return name is None or not name.endswith(".txt.j2")
+    return name is None or name.endswith((".html.j2", ".html"))
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        # HTML is escaped; a plain-text part (*.txt.j2) is not HTML, and "&amp;" there is a mistake.
+        # HTML is escaped; plain text and YAML are not HTML, and "&amp;" there is a mistake.
         autoescape=_escaped,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -46,3 +46,22 @@ def test_a_certified_run_says_so_and_verbose_shows_prefects_log(
     assert "Certified: certificate HKF-OSTGOTA-SMALL-2025-01" in captured.out
     assert "Beginning flow run" in captured.err  # --verbose: Prefect's log on the screen
     assert "Prefect's log:" not in captured.out
+
+
+def test_the_starter_network_of_init_validates_and_certifies_through_the_flow(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tasks.networkfile import STARTER_READY_ON
+
+    path = store / "first.yaml"
+    assert run("init", "first-network", "-o", str(path)) == 0
+    assert f"ready for certification as of {STARTER_READY_ON}" in capsys.readouterr().out
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\n  - id: ") == 3 and "# " in text  # three companies, commented
+    assert run("init", "first-network", "-o", str(path)) == 2  # never overwritten unasked
+    assert "exists" in capsys.readouterr().err
+    day = STARTER_READY_ON.isoformat()
+    assert run("validate", str(path), "--as-of", day) == 0
+    assert f"Every certification gate passes as of {day}." in capsys.readouterr().out
+    assert run("import", str(path), "--as-of", day) == 0
+    assert run("run", "--network", "first-network", "--as-of", day, "--no-report") == 0
+    assert "Certified: certificate HKF-FIRST-NETWORK-2026-01" in capsys.readouterr().out

@@ -155,6 +155,13 @@ def test_plan_shows_the_audits_and_each_sample_as_tables_in_words(
     assert "site(s) still to visit" not in out and "no risk flag" not in out
 
 
+def test_init_refuses_a_name_that_cannot_be_an_id(store: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("init", "my network", "-o", str(tmp_path / "x.yaml")) == 2
+    assert "'my network' cannot be a network id" in capsys.readouterr().err
+    assert not (tmp_path / "x.yaml").exists()
+
+
 def test_bad_as_of_and_unknown_network_exit_2(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("status", "--as-of", "1999-02-30") == 2
     assert "not a date" in capsys.readouterr().err
