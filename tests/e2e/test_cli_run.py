@@ -16,10 +16,10 @@ STAGES = ("form-network", "train-employees", "plan-environment", "audit-companie
 
 
 def test_a_blocked_run_shows_each_stage_and_every_blocker_once_by_company(
-        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        store: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert run("run", "--network", "hackefors-blocked", "--as-of", HACKEFORS_AS_OF.isoformat(),
                "--decided-by", "Test") == 3
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()  # at the descriptors, where Prefect's console handler writes
     out = captured.out
     for stage in STAGES:  # one line per step, in order, with its outcome
         [line] = [row for row in out.splitlines() if f"({stage})" in row]
@@ -39,10 +39,11 @@ def test_a_blocked_run_shows_each_stage_and_every_blocker_once_by_company(
 
 
 def test_a_certified_run_says_so_and_verbose_shows_prefects_log(
-        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        store: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # Prefect's console handler writes to the process's stderr itself: read at the descriptor.
     assert run("run", "--network", "ostgota-small", "--as-of", SMALL_AS_OF.isoformat(), "--no-report",
                "--verbose") == 0
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     assert "Certified: certificate HKF-OSTGOTA-SMALL-2025-01" in captured.out
     assert "Beginning flow run" in captured.err  # --verbose: Prefect's log on the screen
     assert "Prefect's log:" not in captured.out
