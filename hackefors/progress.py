@@ -11,7 +11,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-SERVER = "server"
 GAP_REPORT = "publish-gap-report"
 # The steps of certify-network in the order it takes them: its stage flows, the gap analysis (a
 # task), the decision; each named as Prefect names it, and described for the reader.
@@ -32,17 +31,11 @@ class StageProgress(logging.Handler):
     """Follows Prefect's log of a run (each subflow's start and end, the gap report task's end)
     and shows each step as running, passed or failed."""
 
-    def __init__(self, progress: Progress, starts_server: bool) -> None:
+    def __init__(self, progress: Progress) -> None:
         super().__init__(level=logging.INFO)
         self.progress = progress
-        self.rows: dict[str, TaskID] = {}
-        if starts_server:
-            self._add(SERVER, "Prefect's temporary local server starts (5-10 s)", start=True)
-        for name, words in STEPS.items():
-            self._add(name, f"{words} ({name})", start=False)
-
-    def _add(self, name: str, description: str, start: bool) -> None:
-        self.rows[name] = self.progress.add_task(description, total=1, start=start)
+        self.rows: dict[str, TaskID] = {name: progress.add_task(f"{words} ({name})", total=1, start=False)
+                                        for name, words in STEPS.items()}
 
     def _start(self, name: str) -> None:
         if name in self.rows:
@@ -68,7 +61,6 @@ class StageProgress(logging.Handler):
             task = getattr(record, "task_name", None)
             if flow is None:
                 return
-            self._finish(SERVER, "Completed")  # a flow runs: the server answers
             if task is None and message.startswith("Beginning flow run"):
                 self._start(flow)
             elif message.startswith(FINISHED):
@@ -95,11 +87,8 @@ def stage_progress(console: Console, log_file: Path | None) -> Iterator[None]:
     if log_file is None:
         yield
         return
-    # A temporary server this process starts stops only when the process exits, and logs that:
-    # then Prefect's log stays in the file for the rest of the (command's) process.
-    server = starts_a_server()
-    with prefect_log_to(log_file, restore=not server), progress_display(console) as progress:
-        watcher = StageProgress(progress, starts_server=server)
+    with prefect_log_to(log_file), progress_display(console) as progress:
+        watcher = StageProgress(progress)
         prefect = logging.getLogger("prefect")
         prefect.addHandler(watcher)
         try:
@@ -108,17 +97,9 @@ def stage_progress(console: Console, log_file: Path | None) -> Iterator[None]:
             prefect.removeHandler(watcher)
 
 
-def starts_a_server() -> bool:
-    """Whether a flow run here starts Prefect's temporary local server (no API URL is set)."""
-    from prefect.settings import PREFECT_API_URL
-
-    return not PREFECT_API_URL.value()
-
-
 @contextmanager
-def prefect_log_to(path: Path, restore: bool = True) -> Iterator[None]:
-    """Prefect's console log (and any library's warnings) written to `path` while the block runs
-    (and after it, unless `restore`)."""
+def prefect_log_to(path: Path) -> Iterator[None]:
+    """Prefect's console log (and any library's warnings) written to `path` while the block runs."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,8 +115,7 @@ def prefect_log_to(path: Path, restore: bool = True) -> Iterator[None]:
     try:
         yield
     finally:
-        if restore:
-            logging.getLogger().removeHandler(file)
-            file.close()
-            for logger, handler in removed:
-                logger.addHandler(handler)
+        logging.getLogger().removeHandler(file)
+        file.close()
+        for logger, handler in removed:
+            logger.addHandler(handler)
