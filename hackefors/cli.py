@@ -394,16 +394,23 @@ SHORT = {"formation": "form", "training": "train", "planning": "plan", "internal
 def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; "
                                                                   "queue and send nothing.")] = False,
+           verbose: Annotated[bool, typer.Option(
+               "--verbose", "-v", help="Show Prefect's log on the screen (it goes to out/logs/ otherwise).")
+           ] = False,
            ) -> None:
     """Send coordinators their reminders (flow send-reminders); each reminder goes out once."""
     from flows.send_reminders import send_reminders
+    from hackefors.progress import prefect_log_to
     from tasks.settings import get_settings
 
     day = parse_as_of(as_of)
     if network is not None:
         network = resolve_network(network)
-    with flow_session():
+    log = get_settings().output_dir / "logs" / f"remind-{day}.log"
+    with flow_session(), contextlib.nullcontext() if verbose else prefect_log_to(log):
         state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
+    if not verbose:
+        console.print(f"Prefect's log: {log} (--verbose shows it here)", markup=False, highlight=False)
     if dry_run:
         for result in state.result():
             _print_dry_run(result)

@@ -103,7 +103,7 @@ def prefect_log_to(path: Path) -> Iterator[None]:
     from prefect.logging.handlers import PrefectConsoleHandler
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    file = logging.FileHandler(path, mode="w", encoding="utf-8")
+    file = logging.FileHandler(path, mode="a", encoding="utf-8")  # runs at once may share a file
     file.setFormatter(logging.Formatter("%(asctime)s | %(levelname)-7s | %(name)s - %(message)s"))
     names = list(logging.root.manager.loggerDict)
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in names)]
