@@ -45,6 +45,7 @@ def store(kind: str, folder: Path) -> Iterator[tuple[dict[str, str], list[str]]]
     from services.reminders import plan_reminders
     from services.unit_of_work import SqlAlchemyUnitOfWork
     from tasks.db import get_engine
+    from tasks.mail import Letterhead
 
     env = {**os.environ, "HACKEFORS_DATA_DIR": str(folder / "data"),
            "HACKEFORS_OUTPUT_DIR": str(folder / "out"), "HACKEFORS_MAIL_FROM": "altea@hackefors.example.se"}
@@ -62,7 +63,8 @@ def store(kind: str, folder: Path) -> Iterator[tuple[dict[str, str], list[str]]]
     for example in ("blocked", "hackefors"):
         import_network(SqlAlchemyUnitOfWork(engine), build(example_data(example)), "bench")
     recipients = [re.sub(r".*<|>$", "", m.recipient) for n in NETWORKS for m in plan_reminders(
-        SqlAlchemyUnitOfWork(engine), n, HACKEFORS_AS_OF, queue=False, mail_from="x@y.se").messages]
+        SqlAlchemyUnitOfWork(engine), n, HACKEFORS_AS_OF, queue=False,
+        letterhead=Letterhead(mail_from="x@y.se")).messages]
     engine.dispose()
     try:
         yield env, recipients

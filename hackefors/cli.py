@@ -124,6 +124,30 @@ def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .ym
         console.print(f"Every certification gate passes as of {day}.")
 
 
+@app.command()
+def init(name: Annotated[str, typer.Argument(help="The new network's id (letters, digits, - _ .).")],
+         output: Annotated[Path | None, typer.Option(
+             "--output", "-o", help="File to write; default NAME.yaml here.")] = None,
+         force: Annotated[bool, typer.Option("--force", help="Overwrite the file if it exists.")] = False,
+         ) -> None:
+    """Write a commented starter network of three companies to adapt; it certifies as it stands."""
+    import re
+
+    from tasks.networkfile import STARTER_READY_ON, starter_network
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise BadInput(f"{name!r} cannot be a network id: use letters, digits, '-', '_' and '.', starting "
+                       "with a letter or digit, at most 64 characters")
+    path = output or Path(f"{name}.yaml")
+    if path.exists() and not force:
+        raise BadInput(f"{path} exists; choose another --output, or --force to overwrite it")
+    path.write_text(starter_network(name, str(path)), encoding="utf-8")
+    console.print(f"Wrote {path}: network {name!r}, 3 companies, ready for certification as of "
+                  f"{STARTER_READY_ON}.", markup=False, highlight=False)
+    console.print(f"Next: hackefors validate {path} --as-of {STARTER_READY_ON}, then edit it into your own "
+                  "network (see the comments in it and docs/network-file.md).", markup=False, highlight=False)
+
+
 @app.command("import")
 def import_(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml or .json).")],
             as_of: AsOfOpt = None,
@@ -212,13 +236,28 @@ def status(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     console.print(f"Certificate: {held.number} valid until {held.valid_until}"
                   if held else "Certificate: none in force")
     table = Table("company", "name", "employees", f"training ≥{format_hours(policy.training_hours)} h",
-                  "internal audits (12 mo)", "open NCs")
+                  "internal audits (12 mo)", "open NCs", "verdict")
     for r in rows:
         short = r.audits_last_12_months < policy.internal_audits_per_year
         table.add_row(r.company, escape(r.name), str(r.employees), f"{r.training_coverage:.0%}",
                       f"[red]{r.audits_last_12_months}[/]" if short else str(r.audits_last_12_months),
-                      f"[red]{r.open_findings}[/]" if r.open_findings else "0")
+                      f"[red]{r.open_findings}[/]" if r.open_findings else "0",
+                      _verdict(found.unmet(r.company)))
+    table.add_row("", "[bold]the network itself[/]", "", "", "", "", _verdict(found.unmet(None)))
     console.print(table)
+    unmet = sum(not c.passed for g in found.gates for c in g.checks)
+    blocked = [g.stage.value for g in found.gates if not g.passed]
+    console.print("[bold green]Ready[/]: every certification gate passes on this day." if not unmet else
+                  f"[bold red]Not ready[/]: {unmet} unmet requirement(s) in {len(blocked)} of "
+                  f"{len(found.gates)} gates ({', '.join(blocked)}); `hackefors report gap --as-of {day}` "
+                  "lists each with its owner and due date.", highlight=False)
+
+
+def _verdict(unmet) -> str:  # type: ignore[no-untyped-def]
+    """A company's (or the network's) verdict: ready, or what blocks it."""
+    if not unmet:
+        return "[green]ready[/]"
+    return f"[red]blocked[/]: {escape(', '.join(dict.fromkeys(c.requirement for c in unmet)))}"
 
 
 GROUP_STYLE = {"act now": "bold red", "on track": "yellow", "certified": "green"}
@@ -289,18 +328,24 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
                                  "name.")] = None,
         report: Annotated[bool, typer.Option(
             "--report/--no-report", help="Write the gap analysis (HTML and PDF) during the run.")] = True,
+        verbose: Annotated[bool, typer.Option(
+            "--verbose", "-v", help="Show Prefect's log on the screen instead of the stages' progress "
+                                    "(it goes to out/logs/ otherwise).")] = False,
         ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input, 1
     internal error."""
     from flows.certify_network import certify_network
     from flows.inputs import Decision, SignOff
+    from hackefors.progress import stage_progress
     from services.gates import results_of_run, unmet_in_run
     from tasks.reporting import report_stem, reports_folder
+    from tasks.settings import get_settings
 
     day = parse_as_of(as_of)
     network_id = resolve_network(network)
+    log = None if verbose else get_settings().output_dir / "logs" / f"run-{network_id}-{day}.log"
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
-    with flow_session():
+    with flow_session(), stage_progress(console, log):
         # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
         who = decided_by or f"{getpass.getuser()} (unattended hackefors run)"
         sign_off = SignOff(decision=Decision.APPROVE, decided_by=who,
@@ -308,6 +353,8 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         state = certify_network(network=network_id, as_of=day, sign_off=sign_off, report=report,
                                 return_state=True)
     run_id = str(state.state_details.flow_run_id)
+    if log is not None:
+        console.print(f"Prefect's log: {log} (--verbose shows it here)", markup=False, highlight=False)
     gates = results_of_run(store(), network_id, run_id, include_decision=True)
     print_gate_table(gates)
     if report:
@@ -328,9 +375,26 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         errors.print(state.message or "(none)", markup=False, highlight=False)
         raise typer.Exit(EXIT_INTERNAL_ERROR)
     console.print(f"[bold red]Not certified[/]: {len(blockers)} unmet requirement(s)")
-    for c in blockers:
-        console.print(f"  - {c.line()}", markup=False, highlight=False)
+    print_blockers(blockers, company_names(network_id))
     raise typer.Exit(EXIT_BLOCKED)
+
+
+def company_names(network_id: str) -> dict[str, str]:
+    from services.networks import load_network
+
+    return {c.id: c.name for c in load_network(store(), network_id, parts=()).companies}
+
+
+def print_blockers(blockers, names: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """Each unmet requirement once, under its company's name (the network's own first)."""
+    by_company: dict[str | None, list] = {}  # type: ignore[type-arg]
+    for c in blockers:
+        by_company.setdefault(c.company, []).append(c)
+    for company in sorted(by_company, key=lambda c: (c is not None, names.get(c or "", c or ""))):
+        who = f"{names.get(company, company)} ({company})" if company else "The network"
+        console.print(f"[bold]{escape(who)}[/] ({len(by_company[company])})")
+        for c in by_company[company]:
+            console.print(f"  - {c.requirement} ({c.clause}): {c.detail}", markup=False, highlight=False)
 
 
 SHORT = {"formation": "form", "training": "train", "planning": "plan", "internal_audits": "int.audit",
@@ -341,23 +405,26 @@ SHORT = {"formation": "form", "training": "train", "planning": "plan", "internal
 def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
            dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be sent; "
                                                                   "queue and send nothing.")] = False,
+           verbose: Annotated[bool, typer.Option(
+               "--verbose", "-v", help="Show Prefect's log on the screen (it goes to out/logs/ otherwise).")
+           ] = False,
            ) -> None:
     """Send coordinators their reminders (flow send-reminders); each reminder goes out once."""
     from flows.send_reminders import send_reminders
+    from hackefors.progress import prefect_log_to
     from tasks.settings import get_settings
 
     day = parse_as_of(as_of)
     if network is not None:
         network = resolve_network(network)
-    with flow_session():
+    log = get_settings().output_dir / "logs" / f"remind-{day}.log"
+    with flow_session(), contextlib.nullcontext() if verbose else prefect_log_to(log):
         state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
+    if not verbose:
+        console.print(f"Prefect's log: {log} (--verbose shows it here)", markup=False, highlight=False)
     if dry_run:
         for result in state.result():
-            console.print(f"[bold]{result.network_id}[/]: {len(result.messages)} email(s) would be sent"
-                          f" ({result.skipped_recently_sent} item(s) already reminded this period)")
-            for m in result.messages:
-                console.print(f"  to {m.recipient}: {m.subject} ({len(m.items)} item(s))", markup=False)
-            _print_unbuildable(result.unbuildable)
+            _print_dry_run(result)
         return
     if not state.is_completed():
         errors.print(state.message or "reminders failed", markup=False)
@@ -367,8 +434,10 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
     if settings.smtp_host:
         console.print(f"Sent {delivery.sent} email(s) through {settings.smtp_host}:{settings.smtp_port}.")
     else:
+        folders = sorted({str(Path(where).parent) for where in delivery.written}) or \
+            [str(settings.output_dir / "outbox")]
         console.print(f"No SMTP server configured (HACKEFORS_SMTP_HOST): wrote {len(delivery.written)} "
-                      f"email(s) as .eml files to {settings.output_dir / 'outbox'}")
+                      f"email(s) as .eml files to {', '.join(folders)}", markup=False, highlight=False)
     if delivery.deferred:
         console.print(f"{delivery.deferred} email(s) refused for now or cut off: queued again, tried after "
                       "a back-off (`hackefors outbox list` shows when).")
@@ -378,6 +447,19 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
                      "`hackefors outbox list`, then `outbox retry` or `outbox drop`:", markup=False)
         for line in delivery.undeliverable:
             errors.print(f"  {line}", markup=False, highlight=False)
+
+
+def _print_dry_run(result) -> None:  # type: ignore[no-untyped-def]
+    """What `remind --dry-run` found for one network: each email with its items, and whom it skips."""
+    console.print(f"[bold]{escape(result.network_id)}[/]: {len(result.messages)} email(s) would be sent"
+                  f" ({result.skipped_recently_sent} item(s) already reminded this period)")
+    for m in result.messages:
+        console.print(f"  to {m.recipient}: {m.subject}", markup=False, highlight=False)
+        for said in m.said:
+            console.print(f"    - {said}", markup=False, highlight=False)
+    for why in result.skipped:
+        console.print(f"  skipped: {why}", markup=False, highlight=False)
+    _print_unbuildable(result.unbuildable)
 
 
 def _print_unbuildable(lines: list[str]) -> None:
@@ -541,37 +623,60 @@ def plan(network: NetworkOpt = None, as_of: AsOfOpt = None) -> None:
     loaded, programme = plan_audits(store(), resolve_network(network), day, actor="cli:plan")
     cert = f"certificate {programme.certificate}, valid until {programme.valid_until}" \
         if programme.certificate else "no certificate yet"
-    console.print(f"[bold]Audit programme of {escape(loaded.name)}[/] as of {day}: cycle from "
-                  f"{programme.cycle_start}, {cert}; {len(programme.members)} member companies")
+    console.print(f"[bold]Audit programme of {escape(loaded.name)}[/] as of {day}", highlight=False)
+    console.print(f"cycle from {programme.cycle_start} · {cert} · {len(programme.members)} member companies "
+                  "(the central function is visited at every audit)", highlight=False)
+    names = {c.id: c.name for c in loaded.companies}
+    table = Table("audit", "due by", "status", "companies visited", "IAF MD 1 minimum",
+                  "auditor-days (on site)", title="External audits of the cycle", title_justify="left")
     for a in programme.audits:
-        head = f"[bold]{a.kind.value}[/] due by {a.due_by}: {a.status}"
-        days = f"{a.time.total_days:g} auditor-days, at least {a.time.on_site_days:g} on site"
+        status = a.status if a.status != "done" else f"done ({a.audit_id})" + (
+            f", held late on {a.held_on}" if a.late_for else "")
+        visits = len(a.visited) if a.status == "done" else a.sample.size
+        table.add_row(AUDIT_NAMES[a.kind.value], str(a.due_by), f"[red]{status}[/]" if a.status == "overdue"
+                      else status, f"{visits} + central function", str(a.sample.minimum),
+                      f"{a.time.total_days:g} ({a.time.on_site_days:g})")
+    console.print(table)
+    for a in programme.audits:
         if a.status == "done":
-            late = f", held late on {a.held_on}" if a.late_for else ""
-            console.print(f"{head} ({a.audit_id}){late}; visited {len(a.visited)} (minimum "
-                          f"{a.sample.minimum}): {', '.join(a.visited)}; {days}")
             continue
-        console.print(f"{head}; sample {a.sample.size} plus the central function; {days}")
-        console.print(f"  required (IAF MD 1): {a.sample.minimum_reason}", markup=False)
-        if not a.sample.eligible:
-            console.print(f"  [red]not eligible for sampling[/]: {', '.join(a.sample.ineligible)} have no "
-                          "signed group agreement; every company is visited")
-        else:
-            why = "; ".join(a.sample.raised_because) or "the minimum"
-            console.print(f"  planned: {a.sample.size} ({why})", markup=False)
-        drawn = [s.company for s in a.sample.sites if s.how == "random"]
-        console.print(f"  at random (seed {a.sample.seed}): {', '.join(drawn)}")
+        console.print(f"\n[bold]{AUDIT_NAMES[a.kind.value]} due by {a.due_by}[/]: "
+                      + _sample_words(a.sample), highlight=False)
+        sample = Table("company", "name", "chosen", "why")
         for site in a.sample.sites:
-            if site.how != "random":
-                console.print(f"  by risk: {site.company}: {'; '.join(site.reasons) or 'no risk flag'}")
+            how = {"random": f"at random (seed {a.sample.seed})", "risk": "by risk and coverage",
+                   "all": "every company"}.get(site.how, site.how)
+            why = "; ".join(site.reasons) or ("" if site.how == "random" else "to reach the planned size")
+            sample.add_row(site.company, escape(names.get(site.company, "")), how, escape(why))
+        console.print(sample)
     for lapse in programme.lapses:
         console.print(f"[red]Surveillance due by {lapse.due} {_lapse_words(lapse)}[/]")
-    console.print("Every member visited within the cycle." if not programme.unvisited else
-                  f"Not visited within the cycle: {', '.join(programme.unvisited)}")
-    for c in programme.spread_checks:
-        console.print(f"Nonconformity {c.finding} ({c.clause}) at {c.raised_at}: checked at "
-                      f"{len(c.checked)} other companies, also found at {', '.join(c.also_found) or 'none'}; "
-                      f"still to check: {', '.join(c.pending) or 'none'}", markup=False)
+    console.print("\nEvery member is visited within the cycle." if not programme.unvisited else
+                  f"\n[red]Not visited within the cycle[/]: {', '.join(programme.unvisited)}")
+    if programme.spread_checks:
+        spread = Table("nonconformity", "clause", "found at", "checked at", "also found at", "still to check",
+                       title="Nonconformities to check at the other companies (IAF MD 1)",
+                       title_justify="left")
+        for c in programme.spread_checks:
+            spread.add_row(c.finding, c.clause, c.raised_at, f"{len(c.checked)} companies",
+                           ", ".join(c.also_found) or "none",
+                           f"{len(c.pending)}: {', '.join(c.pending)}" if c.pending else "none")
+        console.print(spread)
+
+
+AUDIT_NAMES = {"stage1": "Stage 1", "stage2": "Stage 2", "surveillance": "Surveillance",
+               "recertification": "Recertification"}
+
+
+def _sample_words(sample) -> str:  # type: ignore[no-untyped-def]
+    """Why an audit visits as many companies as it does."""
+    if not sample.eligible:
+        return (f"[red]every company ({sample.size})[/]: sampling does not apply, "
+                f"{', '.join(sample.ineligible)} have no signed group agreement")
+    said = f"{sample.size} companies; the IAF MD 1 minimum is {sample.minimum_reason}"
+    if not sample.raised_because:
+        return said + "."
+    return said + "; raised by the " + "; the ".join(sample.raised_because) + "."
 
 
 def _lapse_words(lapse) -> str:  # type: ignore[no-untyped-def]

@@ -364,6 +364,14 @@ class Finding(Strict):
     plan_accepted_on: dt.date | None = Field(None, description="When the action plan was accepted.")
     actions: tuple[CorrectiveAction, ...] = ()
 
+    @field_validator("clause", mode="before")
+    @classmethod
+    def _clause_written_as_a_number(cls, value: object) -> object:
+        # YAML reads an unquoted 7.5 (or 10) as a number: it is the clause all the same.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return format(value, "g")
+        return value
+
 
 class InternalAudit(Strict):
     id: Id

@@ -130,13 +130,14 @@ def plan_sample(kind: ExternalAuditKind, members: list[Company], risks: dict[str
     high = [c for c in ids if risks[c].high]
     if high and policy.high_risk_extra_sites:
         size += policy.high_risk_extra_sites
-        raised.append(f"risk policy: {len(high)} high-risk site(s): +{policy.high_risk_extra_sites}")
+        raised.append(f"risk policy: {len(high)} high-risk site(s): +{policy.high_risk_extra_sites}"
+                      f" (open majors or overdue actions at {', '.join(high)})")
     unvisited = [c for c in ids if not risks[c].visited_in_cycle]
     if policy.cover_all_sites_in_cycle and unvisited:
         needed = -(-len(unvisited) // max(1, audits_left_in_cycle))
         if needed > size:
-            raised.append(f"coverage policy: {len(unvisited)} site(s) still to visit in "
-                          f"{audits_left_in_cycle} audit(s) of the cycle, {needed} per audit")
+            raised.append(f"coverage policy: {len(unvisited)} companies not yet visited in this cycle "
+                          f"and {audits_left_in_cycle} audit(s) left, so {needed} per audit")
             size = needed
     size = min(size, x)
 

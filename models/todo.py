@@ -4,6 +4,7 @@ each employee's training."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
@@ -12,7 +13,7 @@ from models.catalogue import Stage
 from models.gap import GapAnalysis, Status
 from models.links import PAGE_FOR_KIND, Page, company_path, page_for_requirement
 from models.network import Company, Network
-from models.reminders import Kind, ReminderItem
+from models.reminders import Kind, ReminderItem, Text
 from models.training import TrainingStatus
 
 # The gap requirements a reminder of each kind already stands for: listed once, as the reminder.
@@ -76,12 +77,14 @@ def _owner(item: ReminderItem, company: Company, action_owners: dict[str, str]) 
 
 
 def company_todo(network: Network, company: Company, as_of: date, reminders: list[ReminderItem],
-                 gaps: GapAnalysis, people: list[TrainingStatus]) -> CompanyTodo:
-    """The company's to-do list: every reminder item, then each unmet requirement of its gates no
-    reminder stands for; overdue first, then by due date."""
+                 gaps: GapAnalysis, people: list[TrainingStatus], say: Callable[[Text], str]) -> CompanyTodo:
+    """The company's to-do list: every reminder item (its sentences worded by `say`, in the
+    network's language, as the reminder emails word them), then each unmet requirement of its gates
+    no reminder stands for; overdue first, then by due date."""
     action_owners = {a.id: a.owner for audit in company.internal_audits for f in audit.findings
                      for a in f.actions}
-    items = [TodoItem(key=r.key, subject=r.subject, lines=r.lines, owner=_owner(r, company, action_owners),
+    items = [TodoItem(key=r.key, subject=say(r.title), lines=(say(r.action), *map(say, r.lines)),
+                      owner=_owner(r, company, action_owners),
                       due=r.due,
                       overdue_days=r.overdue_days, page=PAGE_FOR_KIND[r.kind],
                       path=company_path(network.id, company.id, PAGE_FOR_KIND[r.kind]), kind=r.kind.value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict
 
@@ -55,6 +56,7 @@ from models.todo import company_todo as build_todo
 from models.training import employed_on, training_status
 from services.errors import NotAllowed, RefusedChange, UnknownCompany, UnknownRecord
 from services.unit_of_work import AbstractUnitOfWork
+from tasks.mail import say, strings
 from tasks.settings import get_settings
 from tasks.store import SyncSummary
 
@@ -461,7 +463,8 @@ def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_o
     reminders = reminder_items(network, as_of, policy, programme).get(company_id, [])
     gaps = gap_analysis(network, as_of, policy)
     people = training_status(network, as_of, policy)[company_id]
-    return build_todo(network, company, as_of, reminders, gaps, people)
+    return build_todo(network, company, as_of, reminders, gaps, people,
+                      partial(say, strings(network.language)))
 
 
 def company_records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Company:

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict
 from models.certification import held_certificate, in_force
 from models.events import DomainEvent
 from models.evidence import EVIDENCE_RECORDED
-from models.gates import CompanyProgress, company_progress, policy_for
+from models.gates import CERTIFICATION_GATES, CompanyProgress, company_progress, evaluate_gate, policy_for
 from models.network import Certificate, ExternalAuditKind, Network
 from models.policy import Policy
 from models.programme import audit_programme
+from models.results import Check, GateResult
 from services.certificates import certificate_history
 from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
@@ -82,17 +83,24 @@ class NetworkStatus(BaseModel):
     policy: Policy
     certificate: Certificate | None  # the newest certificate in force on the date
     companies: list[CompanyProgress]
+    gates: list[GateResult] = []  # the certification gates on the date, as a run would find them
+
+    def unmet(self, company: str | None) -> list[Check]:
+        """The unmet requirements of one company (None: of the network itself)."""
+        return [c for g in self.gates for c in g.checks if not c.passed and c.company == company]
 
 
 def network_status(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> NetworkStatus:
-    """The network, the certificate in force and each active company's progress on `as_of`."""
+    """The network, the certificate in force, each active company's progress on `as_of` and the
+    certification gates on that day (evaluated by the rules, recorded nowhere)."""
     with uow:
-        network = uow.networks.load(network_id, parts={"training", "internal_audits", "certificates"})
+        network = uow.networks.load(network_id)
         held = [c for c in network.certificates
                 if in_force(c, certificate_history(uow, network_id, c, as_of), as_of)]
     policy = policy_for(network)
     return NetworkStatus(network=network, policy=policy, certificate=held[-1] if held else None,
-                         companies=company_progress(network, as_of, policy))
+                         companies=company_progress(network, as_of, policy),
+                         gates=[evaluate_gate(s, network, as_of, policy) for s in CERTIFICATION_GATES])
 
 
 def surveillance_due_dates(uow: AbstractUnitOfWork, as_of: date) -> list[tuple[str, date | None]]:

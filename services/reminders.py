@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from models.certification import held_certificate
 from models.gates import policy_for
-from models.network import Network
+from models.network import Coordinator, Network
 from models.programme import audit_programme
 from models.reminders import (
     ReminderItem,
@@ -29,14 +29,28 @@ from models.reminders import (
     sign_off_item,
 )
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.mail import Mailer, TryLater, Undeliverable, compose_digest, compose_reminder, wire_bytes
+from tasks.mail import (
+    Envelope,
+    Letterhead,
+    Mailer,
+    TryLater,
+    Undeliverable,
+    compose_digest,
+    compose_reminder,
+    overdue_words,
+    phrase,
+    say,
+    strings,
+    wire_bytes,
+)
 from tasks.store import OutboxRow
 
 
 class QueuedMessage(BaseModel):
     recipient: str
     subject: str
-    items: list[str]
+    items: list[str]  # the items' keys
+    said: list[str] = []  # each item as the email says it: title and date, in the network's language
 
 
 class QueueResult(BaseModel):
@@ -46,6 +60,7 @@ class QueueResult(BaseModel):
     without_coordinator: list[str]
     already_queued: int = 0
     unbuildable: list[str] = []  # "network: company, which message: the field and why"
+    skipped: list[str] = []  # each recipient not written to, and why
 
 
 class DeliveryResult(BaseModel):
@@ -72,8 +87,17 @@ def period_of(as_of: date, cadence_days: int) -> date:
     return date.fromordinal(as_of.toordinal() - (as_of.toordinal() - 1) % cadence_days)
 
 
+def _said(lang: str, item: ReminderItem) -> str:
+    t = strings(lang)
+    when = ""
+    if item.due:
+        late = f", {overdue_words(t, item.overdue_days)}" if item.overdue else ""
+        when = f" ({phrase(t, 'due', date=item.due.isoformat())}{late})"
+    return say(t, item.title) + when
+
+
 def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue: bool,
-                   mail_from: str) -> QueueResult:
+                   letterhead: Letterhead) -> QueueResult:
     """Compose every reminder that is due and not sent within the cadence; queue them when asked.
 
     The queueing is one transaction: either every message and log entry of the network is queued,
@@ -93,6 +117,14 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
                    for e in uow.outbox.entries(network_id, statuses=["undeliverable"])]
     outgoing: list[Outgoing] = []
     unbuildable: list[str] = []
+    central = central_coordinator(network)
+
+    def to(person: Coordinator) -> Envelope:
+        email = person.email or ""
+        return Envelope(network_id=network.id, network=network.name, operator=network.operator,
+                        recipient_name=person.name, recipient_email=email, lang=network.language,
+                        letterhead=letterhead,
+                        reply_to=letterhead.reply_address(central.email if central else None, email))
 
     def build(recipient_id: str, whose: str, compose: Callable[[], EmailMessage],
               its: tuple[ReminderItem, ...]) -> None:
@@ -105,25 +137,24 @@ def plan_reminders(uow: AbstractUnitOfWork, network_id: str, as_of: date, queue:
 
     for letter in addressed.letters:
         build(letter.recipient_id, f"{letter.company}, the reminder to coordinator {letter.person.id}",
-              partial(compose_reminder, network.name, network.operator, letter.company, letter.person.name,
-                      letter.person.email or "", list(letter.items), network.language, mail_from, as_of),
-              letter.items)
+              partial(compose_reminder, to(letter.person), letter.company_id, letter.company,
+                      list(letter.items), as_of), letter.items)
     digest = addressed.digest
     if digest is not None:
         build(digest.recipient_id, f"the digest to central coordinator {digest.person.id}",
-              partial(compose_digest, network.name, network.operator, digest.person.name,
-                      digest.person.email or "", [(name, list(its)) for name, its in digest.companies],
-                      list(digest.escalated), policy.escalation_days, network.language, mail_from, as_of,
-                      refused),
+              partial(compose_digest, to(digest.person), list(digest.companies), list(digest.escalated),
+                      policy.escalation_days, as_of, refused),
               digest.items)
     queued = outgoing
     if queue:
         queued = _queue(uow, network_id, as_of, period_of(as_of, policy.reminder_cadence_days), outgoing)
     return QueueResult(network_id=network_id, skipped_recently_sent=addressed.skipped_recently_sent,
                        without_coordinator=list(addressed.without_coordinator), unbuildable=unbuildable,
-                       already_queued=len(outgoing) - len(queued), messages=[
+                       skipped=list(addressed.skipped), already_queued=len(outgoing) - len(queued), messages=[
                            QueuedMessage(recipient=str(m["To"]), subject=str(m["Subject"]),
-                                         items=[i.key for i in its]) for _, m, its in queued])
+                                         items=[i.key for i in its],
+                                         said=[_said(network.language, i) for i in its])
+                           for _, m, its in queued])
 
 
 def _queue(uow: AbstractUnitOfWork, network_id: str, as_of: date, period: date,
@@ -199,7 +230,7 @@ def deliver_queued(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str | No
 def _deliver_one(uow: AbstractUnitOfWork, mailer: Mailer, message: OutboxRow, owner: str,
                  first_retry: timedelta) -> None:
     try:
-        where = mailer.deliver(message.id, message.message, message.recipient)
+        where = mailer.deliver(message.id, message.message, message.recipient, network_id=message.network_id)
     except Undeliverable as refused:
         with uow:
             uow.outbox.mark_undeliverable(message.id, owner, str(refused), datetime.now(UTC))
@@ -224,31 +255,35 @@ def _deliver_one(uow: AbstractUnitOfWork, mailer: Mailer, message: OutboxRow, ow
 
 
 def _send_sign_off_notice(uow: AbstractUnitOfWork, mailer: Mailer, network: Network, as_of: date,
-                          run_id: str, recipient_id: str, name: str, email: str, mail_from: str,
+                          run_id: str, recipient_id: str, name: str, email: str, letterhead: Letterhead,
                           **delivery: Any) -> None:
     """Queue, once per run and recipient, the notice that a run waits for its sign-off; deliver it."""
     item = sign_off_item(network, run_id)
-    message = compose_reminder(network.name, network.operator, network.name, name, email, [item],
-                               network.language, mail_from, as_of)
+    envelope = Envelope(network_id=network.id, network=network.name, operator=network.operator,
+                        recipient_name=name, recipient_email=email, lang=network.language,
+                        letterhead=letterhead,
+                        reply_to=letterhead.reply_address(None, email))
+    message = compose_reminder(envelope, None, network.name, [item], as_of)
     _queue(uow, network.id, as_of, as_of, [(recipient_id, message, (item,))])
     deliver_queued(uow, mailer, network.id, **delivery)
 
 
 def notify_operator_of_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as_of: date,
-                                run_id: str, operator_email: str | None, mail_from: str) -> str | None:
+                                run_id: str, letterhead: Letterhead) -> str | None:
     """Queue and deliver, once per run, an email telling the operator that a run waits for its
     sign-off; to whom (None: no operator address is configured)."""
+    operator_email = letterhead.operator_email
     if not operator_email:
         return None
     with uow:
         network = uow.networks.load(network_id, parts=())
     _send_sign_off_notice(uow, mailer, network, as_of, run_id, f"operator:{operator_email}", network.operator,
-                          operator_email, mail_from)
+                          operator_email, letterhead)
     return operator_email
 
 
 def remind_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as_of: date, run_id: str,
-                    mail_from: str, **delivery: Any) -> str | None:
+                    letterhead: Letterhead, **delivery: Any) -> str | None:
     """Queue and deliver a reminder to the central coordinator that a sign-off is waiting; to whom."""
     with uow:
         network = uow.networks.load(network_id, parts=())
@@ -256,5 +291,5 @@ def remind_sign_off(uow: AbstractUnitOfWork, mailer: Mailer, network_id: str, as
     if person is None:
         return None
     _send_sign_off_notice(uow, mailer, network, as_of, run_id, f"central:{person.id}", person.name,
-                          person.email or "", mail_from, **delivery)
+                          person.email or "", letterhead, **delivery)
     return person.email

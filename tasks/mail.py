@@ -9,16 +9,25 @@ from datetime import date, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict
 
+from models.links import PAGE_FOR_KIND, absolute, company_path, network_path
 from models.network import header_hazard, is_valid_email
-from models.reminders import CalendarEvent, ReminderItem
+from models.reminders import CalendarEvent, CompanyItems, ReminderItem, Term, Text
 from tasks.rendering import render
-from tasks.settings import TEMPLATES_DIR, Settings, SmtpSecurity
+from tasks.settings import (
+    DEFAULT_PUBLIC_URL,
+    REPLY_TO_CENTRAL,
+    REPLY_TO_OPERATOR,
+    TEMPLATES_DIR,
+    Settings,
+    SmtpSecurity,
+)
 
 
 class HeaderInjection(ValueError):
@@ -46,27 +55,122 @@ def to_address(name: str, email: str) -> Address:
     return Address(display_name=" ".join(name.split()), addr_spec=email)
 
 
+class Letterhead(BaseModel):
+    """Who reminders come from, whom a reply goes to, and where the portal they link to is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mail_from: str
+    reply_to: str = REPLY_TO_CENTRAL  # the central coordinator, the operator, or this address
+    operator_email: str | None = None
+    public_url: str = DEFAULT_PUBLIC_URL
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Letterhead:
+        return cls(mail_from=settings.mail_from, reply_to=settings.reply_to,
+                   operator_email=settings.operator_email, public_url=settings.public_url)
+
+    def reply_address(self, central_email: str | None, recipient_email: str) -> str | None:
+        """The Reply-To address: the central coordinator (the operator when the network has none
+        with an email, or when the email goes to the central coordinator), the operator, or the
+        address set; None when that is nobody or the recipient."""
+        chosen = self.reply_to
+        if chosen == REPLY_TO_CENTRAL:
+            answers = central_email and central_email != recipient_email
+            chosen = central_email if central_email and answers else REPLY_TO_OPERATOR
+        if chosen == REPLY_TO_OPERATOR:
+            chosen = self.operator_email or ""
+        return chosen if chosen and chosen != recipient_email else None
+
+
 @lru_cache(maxsize=4)
-def strings(lang: str) -> dict[str, str]:
+def strings(lang: str) -> dict[str, Any]:
+    """The message catalogue of a language (English for one it does not have)."""
     catalogue = yaml.safe_load((TEMPLATES_DIR / "strings.yaml").read_text(encoding="utf-8"))
     return dict(catalogue.get(lang) or catalogue["en"])
+
+
+def _form(entry: str | dict[str, str], count: int | None) -> str:
+    """A catalogue entry's singular or plural form."""
+    if isinstance(entry, dict):
+        return entry["one" if count == 1 else "other"]
+    return entry
+
+
+def phrase(t: dict[str, Any], key: str, count: int | None = None, **values: object) -> str:
+    """A top-level entry of the catalogue `t` with its values."""
+    return _form(t[key], count).format(count=count, **values)
+
+
+def _word(t: dict[str, Any], value: object) -> str:
+    if isinstance(value, Term):
+        return ", ".join(t[value.group].get(i, i) for i in value.ids)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def say(t: dict[str, Any], said: Text) -> str:
+    """A reminder's sentence in the language of the catalogue `t`, starting with a capital."""
+    values = {k: _word(t, v) for k, v in said.values.items()}
+    line = _form(t["items"][said.key], said.count).format(count=said.count, **values)
+    return line[:1].upper() + line[1:]
+
+
+def item_link(letterhead: Letterhead, network_id: str, company_id: str | None, item: ReminderItem) -> str:
+    """Where in the portal the item is dealt with: the company's page for its kind."""
+    path = company_path(network_id, company_id, PAGE_FOR_KIND[item.kind]) if company_id \
+        else network_path(network_id)
+    return absolute(letterhead.public_url, path)
+
+
+def most_urgent_first(items: Iterable[ReminderItem]) -> list[ReminderItem]:
+    """The most overdue first, then by due date; undated items last."""
+    return sorted(items, key=lambda i: (-i.overdue_days, i.due or date.max))
+
+
+def overdue_words(t: dict[str, Any], days: int) -> str:
+    return phrase(t, "overdue_one" if days == 1 else "overdue", days=days)
+
+
+def present(t: dict[str, Any], item: ReminderItem, link: str) -> dict[str, Any]:
+    """An item as the templates show it: every word from the catalogue, dates written out."""
+    overdue = overdue_words(t, item.overdue_days) if item.overdue else None
+    return dict(kind=t["kinds"][item.kind.value], title=say(t, item.title), action=say(t, item.action),
+                lines=[say(t, line) for line in item.lines], due=item.due.isoformat() if item.due else None,
+                overdue=overdue, link=link)
 
 
 def _ics_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
-def calendar_invitation(event: CalendarEvent, organizer: str, stamp: date) -> str:
-    """An iCalendar (RFC 5545) all-day event."""
+def _ics_fold(line: str) -> str:
+    """An iCalendar content line folded at 75 octets (RFC 5545 3.1), never inside a character."""
+    out: list[str] = []
+    current = ""
+    for char in line:
+        if len((current + char).encode("utf-8")) > (75 if not out else 74):
+            out.append(current)
+            current = ""
+        current += char
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def calendar_invitation(t: dict[str, Any], network_id: str, event: CalendarEvent, organizer: str,
+                        stamp: date) -> str:
+    """An iCalendar (RFC 5545) all-day event. Its UID names the event, not its date, and its
+    SEQUENCE grows with the day it is sent, so a later invitation replaces an earlier one."""
     lines = [
         "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//hackefors//reminders//EN", "METHOD:PUBLISH",
-        "BEGIN:VEVENT", f"UID:{event.uid}@hackefors", f"DTSTAMP:{stamp:%Y%m%d}T000000Z",
-        f"DTSTART;VALUE=DATE:{event.start:%Y%m%d}",
+        "BEGIN:VEVENT", f"UID:{network_id}-{event.uid}@hackefors", f"SEQUENCE:{stamp.toordinal()}",
+        f"DTSTAMP:{stamp:%Y%m%d}T000000Z", f"DTSTART;VALUE=DATE:{event.start:%Y%m%d}",
         f"DTEND;VALUE=DATE:{event.end + timedelta(days=1):%Y%m%d}",
-        f"SUMMARY:{_ics_text(event.summary)}", f"DESCRIPTION:{_ics_text(event.description)}",
-        f"ORGANIZER:mailto:{organizer}", "END:VEVENT", "END:VCALENDAR",
+        f"SUMMARY:{_ics_text(say(t, event.summary))}", f"DESCRIPTION:{_ics_text(say(t, event.description))}",
+        f"ORGANIZER:mailto:{organizer}", "TRANSP:TRANSPARENT", "END:VEVENT", "END:VCALENDAR",
     ]
-    return "\r\n".join(lines) + "\r\n"
+    return "\r\n".join(_ics_fold(line) for line in lines) + "\r\n"
 
 
 def wire_bytes(message: EmailMessage) -> bytes:
@@ -76,63 +180,107 @@ def wire_bytes(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n", max_line_length=998))
 
 
-def compose(template: str, sender: str, recipient_name: str, recipient_email: str, subject: str,
-            lang: str, context: dict[str, Any], events: Iterable[CalendarEvent], as_of: date) -> EmailMessage:
-    """A multipart message (plain text and HTML, autoescaped) with an .ics per dated event.
+class Envelope(BaseModel):
+    """The network a message is about and the people it goes between."""
+
+    network_id: str
+    network: str  # its name
+    operator: str
+    recipient_name: str
+    recipient_email: str
+    lang: str
+    letterhead: Letterhead
+    reply_to: str | None = None
+
+
+def compose(template: str, envelope: Envelope, subject: str, context: dict[str, Any],
+            events: Iterable[CalendarEvent], as_of: date) -> EmailMessage:
+    """A multipart message (plain text, and HTML autoescaped) with an .ics per dated event.
 
     Raises ValueError (HeaderInjection for a control character) naming the field that cannot go
     into a header."""
-    to = to_address(recipient_name, recipient_email)
-    header_safe(subject, "subject")
-    t = strings(lang)
-    values = dict(context, t=t, lang=lang, recipient=recipient_name, subject=subject)
+    to = to_address(envelope.recipient_name, envelope.recipient_email)
+    t = strings(envelope.lang)
+    sender = phrase(t, "sender", operator=envelope.operator, network=envelope.network)
+    values = dict(context, t=t, lang=envelope.lang, recipient=envelope.recipient_name, subject=subject,
+                  network=envelope.network, operator=envelope.operator)
+    message = _multipart(template, sender, envelope.letterhead.mail_from, to, subject, values, as_of,
+                         envelope.reply_to)
+    for event in events:
+        message.add_attachment(
+            calendar_invitation(t, envelope.network_id, event, envelope.letterhead.mail_from, as_of),
+            subtype="calendar", charset="utf-8", cte="quoted-printable", params={"method": "PUBLISH"},
+            filename=f"{event.uid}.ics")
+    return message
+
+
+def _multipart(template: str, sender_name: str, sender: str, to: Address, subject: str,
+               values: dict[str, Any], as_of: date, reply_to: str | None = None) -> EmailMessage:
+    """The headers and the two renderings (plain text, HTML autoescaped) of `template`."""
     message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
+    message["Subject"] = header_safe(subject, "subject")
+    message["From"] = Address(display_name=" ".join(header_safe(sender_name, "sender name").split()),
+                              addr_spec=sender)
     message["To"] = to
+    if reply_to:
+        message["Reply-To"] = Address(addr_spec=header_safe(reply_to, "reply-to address"))
     message["Message-ID"] = make_msgid(domain="hackefors.local")
     message["Date"] = f"{as_of:%a, %d %b %Y} 07:00:00 +0000"
     # Quoted-printable keeps every line under SMTP's 998-character limit, whatever the content.
     message.set_content(render(f"{template}.txt.j2", **values), cte="quoted-printable")
     message.add_alternative(render(f"{template}.html.j2", **values), subtype="html",
                             cte="quoted-printable")
-    for event in events:
-        message.add_attachment(calendar_invitation(event, sender, as_of).encode("utf-8"), maintype="text",
-                               subtype="calendar", filename=f"{event.uid}.ics")
     return message
 
 
-def compose_reminder(network: str, operator: str, company: str, recipient_name: str,
-                     recipient_email: str, items: list[ReminderItem], lang: str, sender: str,
+def compose_reminder(envelope: Envelope, company_id: str | None, company: str, items: list[ReminderItem],
                      as_of: date) -> EmailMessage:
+    """A coordinator's reminder: each item with what to do, by when and a link to do it."""
+    t = strings(envelope.lang)
     events = [i.event for i in items if i.event]
-    subject = strings(lang)["subject"].format(count=len(items))
-    return compose("reminder", sender, recipient_name, recipient_email, subject, lang,
-                   dict(network=network, operator=operator, company=company, items=items,
-                        has_events=bool(events)), events, as_of)
+    subject = phrase(t, "subject", count=len(items), company=company)
+    ordered = most_urgent_first(items)
+    link = partial(item_link, envelope.letterhead, envelope.network_id, company_id)
+    shown = [present(t, i, link(i)) for i in ordered]
+    return compose("reminder", envelope, subject, dict(company=company, items=shown, has_events=bool(events),
+                                                       can_reply=envelope.reply_to is not None),
+                   events, as_of)
 
 
-def compose_digest(network: str, operator: str, recipient_name: str, recipient_email: str,
-                   by_company: list[tuple[str, list[ReminderItem]]],
-                   escalated: list[tuple[str, ReminderItem]], escalation_days: int, lang: str,
-                   sender: str, as_of: date,
+def compose_digest(envelope: Envelope, by_company: list[CompanyItems],
+                   escalated: list[tuple[str, ReminderItem]], escalation_days: int, as_of: date,
                    undeliverable: list[tuple[str, str]] | None = None) -> EmailMessage:
-    """The central coordinator's digest; `undeliverable` are (recipient, the server's answer) of the
-    network's reminders the mail server refused for good."""
-    count = sum(len(items) for _, items in by_company)
-    subject = strings(lang)["digest_subject"].format(network=network, count=count,
-                                                     companies=len(by_company))
-    return compose("digest", sender, recipient_name, recipient_email, header_safe(subject, "subject"),
-                   lang, dict(network=network, operator=operator, by_company=by_company,
-                              escalated=escalated, escalation_days=escalation_days,
-                              undeliverable=undeliverable or []), (), as_of)
+    """The central coordinator's digest: counts per company first, then each company's items;
+    `undeliverable` are (recipient, the server's answer) of the network's reminders the mail
+    server refused for good."""
+    t = strings(envelope.lang)
+    late = {i.key for _, i in escalated}
+    count = sum(len(part.items) for part in by_company)
+    subject = header_safe(phrase(t, "digest_subject", count=count, network=envelope.network,
+                                 companies=len(by_company)), "subject")
+    width = max((len(p.name) for p in by_company), default=0)
+    companies: list[dict[str, Any]] = [dict(name=part.name, width=width, count=len(part.items),
+                      overdue=sum(i.overdue for i in part.items),
+                      escalated=sum(i.key in late for i in part.items),
+                      entries=[dict(present(t, i, item_link(envelope.letterhead, envelope.network_id,
+                                                            part.company_id, i)), escalated=i.key in late)
+                               for i in most_urgent_first(part.items)])
+                 for part in by_company]
+    # The companies that need the central coordinator most come first.
+    companies.sort(key=lambda c: (-c["escalated"], -c["overdue"], -c["count"]))
+    totals = dict(count=count, overdue=sum(c["overdue"] for c in companies), escalated=len(escalated))
+    return compose("digest", envelope, subject, dict(
+        companies=companies, totals=totals, escalation_days=escalation_days, can_reply=False,
+        escalated=[(name, present(t, i, "")) for name, i in escalated], undeliverable=undeliverable or []),
+        (), as_of)
 
 
 def compose_sign_in(recipient_email: str, link: str, minutes: int, sender: str,
                     as_of: date) -> EmailMessage:
     """The email that carries a one-time sign-in link to the portal."""
-    return compose("sign_in", sender, "", recipient_email, "Your sign-in link to the hackefors portal",
-                   "en", dict(link=link, minutes=minutes), (), as_of)
+    subject = "Your sign-in link to the hackefors portal"
+    return _multipart("sign_in", "hackefors", sender, to_address("", recipient_email), subject,
+                      dict(link=link, minutes=minutes, lang="en", subject=subject), as_of)
 
 
 class Undeliverable(Exception):
@@ -237,15 +385,16 @@ class Mailer:
         answer = smtp_answer(error)
         return f"{answer[0]} {answer[1]}" if answer else f"{type(error).__name__}: {error}"
 
-    def deliver(self, message_id: int, raw: bytes, recipient: str) -> str:
-        """Send one message (or write it) and say where it went.
+    def deliver(self, message_id: int, raw: bytes, recipient: str, network_id: str) -> str:
+        """Send one message (or write it, in the outbox folder of its network) and say where it went.
 
         Raises Undeliverable or TryLater about this message alone; ServerUnavailable, LoginRefused
         or SenderRefused when nothing can be sent now; OSError when the file cannot be written.
         """
         if not self.smtp:
-            self.outbox.mkdir(parents=True, exist_ok=True)
-            path = self.outbox / f"{message_id:06d}.eml"
+            folder = self.outbox / network_id
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{message_id:06d}.eml"
             path.write_bytes(raw)
             return str(path)
         if self._client is None:

@@ -586,3 +586,15 @@ def network_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Hackefors network file"
     return schema
+
+
+# The starter network `hackefors init` writes passes every certification gate on this day.
+STARTER_READY_ON = date(2026, 3, 2)
+
+
+def starter_network(network_id: str, file_name: str) -> str:
+    """A commented network file of three companies that certifies as of STARTER_READY_ON."""
+    from tasks.rendering import render
+
+    return render("starter-network.yaml.j2", network_id=network_id, file_name=file_name,
+                  ready_on=STARTER_READY_ON.isoformat())

@@ -11,7 +11,7 @@ from prefect.context import TaskRunContext
 from services import networks, reminders
 from services.reminders import DeliveryResult, QueueResult, sender_name
 from tasks.events import unit_of_work
-from tasks.mail import Mailer
+from tasks.mail import Letterhead, Mailer
 from tasks.retrying import IO_TASK
 from tasks.settings import get_settings
 
@@ -26,7 +26,7 @@ def mailer() -> Mailer:
 def queue_reminders(network_id: str, as_of: date, dry_run: bool = False) -> QueueResult:
     """Work out a network's reminders and queue each once (a dry run only composes them)."""
     return reminders.plan_reminders(unit_of_work(), network_id, as_of, queue=not dry_run,
-                                    mail_from=get_settings().mail_from)
+                                    letterhead=Letterhead.from_settings(get_settings()))
 
 
 def delivery_options() -> dict[str, Any]:
@@ -54,13 +54,12 @@ def list_networks() -> list[str]:
 @task(name="notify-operator", task_run_name="notify-operator-{network_id}", **IO_TASK)
 def notify_operator_of_sign_off(network_id: str, as_of: date, run_id: str) -> str | None:
     """Email the operator, once per run, that a certification run waits for its sign-off."""
-    settings = get_settings()
     return reminders.notify_operator_of_sign_off(unit_of_work(), mailer(), network_id, as_of, run_id,
-                                                 settings.operator_email, settings.mail_from)
+                                                 Letterhead.from_settings(get_settings()))
 
 
 @task(name="remind-sign-off", task_run_name="remind-sign-off-{network_id}", **IO_TASK)
 def remind_sign_off(network_id: str, as_of: date, run_id: str) -> str | None:
     """Queue and deliver a reminder to the central coordinator that a sign-off is waiting."""
     return reminders.remind_sign_off(unit_of_work(), mailer(), network_id, as_of, run_id,
-                                     get_settings().mail_from, **delivery_options())
+                                     Letterhead.from_settings(get_settings()), **delivery_options())

@@ -6,16 +6,21 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tasks.settings import TEMPLATES_DIR
+
+
+def _escaped(name: str | None) -> bool:
+    return name is None or name.endswith((".html.j2", ".html"))
 
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True),
+        # HTML is escaped; plain text and YAML are not HTML, and "&amp;" there is a mistake.
+        autoescape=_escaped,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

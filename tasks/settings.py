@@ -19,6 +19,12 @@ EXAMPLES_DIR = PROJECT_ROOT / "examples"
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+# HACKEFORS_REPLY_TO: whom a coordinator's reply reaches.
+REPLY_TO_CENTRAL = "central"  # the network's central coordinator (the operator when it has none)
+REPLY_TO_OPERATOR = "operator"  # HACKEFORS_OPERATOR_EMAIL
+
+
 class SmtpSecurity(StrEnum):
     """How the connection to the SMTP server is protected."""
 
@@ -69,11 +75,15 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the SMTP server.")
     mail_from: str = "hackefors@localhost"
     public_url: str = Field(
-        default="http://127.0.0.1:8080", description="Where the portal is reached from outside: the base "
+        default=DEFAULT_PUBLIC_URL, description="Where the portal is reached from outside: the base "
         "of the links in emails and of the verification URL printed on certificates.")
     operator_email: str | None = Field(
         default=None, description="The operator's address: emailed when a certification run waits for its "
                                   "sign-off (through the automation `hackefors serve` creates).")
+    reply_to: str = Field(
+        default=REPLY_TO_CENTRAL, description="Whom a reply to a reminder reaches: `central` (the network's "
+        "central coordinator, or the operator when it has none with an email), `operator` "
+        "(HACKEFORS_OPERATOR_EMAIL) or an email address.")
     smtp_retry_delay: float = Field(
         default=1.0, gt=0, description="Seconds before a message the server refused for now (4xx) or "
         "cut off is tried again; doubles with each attempt, up to an hour.")
@@ -106,6 +116,18 @@ class Settings(BaseSettings):
             value = value.strip().lower()
             if value not in {s.value for s in SmtpSecurity}:
                 raise ValueError(f"{value!r} is not one of {', '.join(s.value for s in SmtpSecurity)}")
+        return value
+
+    @field_validator("reply_to")
+    @classmethod
+    def _reply_to_known(cls, value: str) -> str:
+        from models.network import is_valid_email
+
+        value = value.strip()
+        if value.lower() in (REPLY_TO_CENTRAL, REPLY_TO_OPERATOR):
+            return value.lower()
+        if not is_valid_email(value):
+            raise ValueError(f"{value!r} is not central, operator or an email address")
         return value
 
     @model_validator(mode="after")

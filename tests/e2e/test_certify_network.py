@@ -175,9 +175,9 @@ def test_an_attended_run_pauses_for_the_sign_off_and_a_timeout_reminds_the_centr
         store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off_timeout=2,
                             return_state=True)
-    written = list((store / "out" / "outbox").glob("*.eml"))
+    written = list((store / "out" / "outbox" / "ostgota-small").glob("*.eml"))
     assert len(written) == 1
-    assert b"waits for the decision maker" in written[0].read_bytes().replace(b"=\r\n", b"")
+    assert b"waits for its sign-off" in written[0].read_bytes().replace(b"=\r\n", b"")
     # Prefect itself ends a run whose pause timed out: Failed, "never resumed".
     assert state.is_failed() and "never resumed" in (state.message or "")
     assert certificates("ostgota-small") == 0

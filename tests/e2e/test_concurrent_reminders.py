@@ -22,6 +22,7 @@ from models.tables import OutboxRow
 from services import reminders
 from services.unit_of_work import SqlAlchemyUnitOfWork
 from tasks.db import reset_engines
+from tasks.mail import Letterhead
 from tasks.settings import reset_settings
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save, use_store
 from tests.smtp import Inbox, SmtpServer
@@ -59,7 +60,8 @@ def shared_store(request: pytest.FixtureRequest, prefect_api: None, monkeypatch:
     for name in ("blocked", "hackefors"):
         save(build(example_data(name)))
     planned = [m.recipient for n in NETWORKS for m in reminders.plan_reminders(
-        SqlAlchemyUnitOfWork(), n, HACKEFORS_AS_OF, queue=False, mail_from="x@y.se").messages]
+        SqlAlchemyUnitOfWork(), n, HACKEFORS_AS_OF, queue=False,
+        letterhead=Letterhead(mail_from="x@y.se")).messages]
     yield Store(env=env, expected=len(planned), recipients=[re.sub(r".*<|>$", "", r) for r in planned])
     reset_engines()
     reset_settings()

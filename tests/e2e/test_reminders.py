@@ -71,4 +71,25 @@ def test_a_network_stored_with_a_control_character_in_a_name_holds_up_no_other_n
     assert "the reminders of hackefors-blocked could not be queued" in (state.message or "")
     assert "control character" in (state.message or "")
     assert len(inbox.messages) > 0  # the small network's reminders went out (in English)
-    assert all(str(m["Subject"]).startswith(("Environmental", "Östgöta")) for m in inbox.messages)
+    assert all(" item" in str(m["Subject"]) for m in inbox.messages)
+
+
+def test_a_dry_run_prints_each_recipients_items_and_whom_it_skips_and_why(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.integration.test_cli import run
+
+    assert run("remind", "--network", "hackefors-blocked", "--as-of", "1999-02-15", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "hackefors-blocked: 20 email(s) would be sent" in out
+    # Each email with its items, as the (Swedish) network's coordinators read them.
+    assert ("to Elisabeth Sjöberg <elisabeth.sjoberg@lby.example.se>: Lindbergs Bygg & Montage AB: "
+            "1 punkt att åtgärda\n    - 4 anställda saknar en del av den krävda utbildningen (senast "
+            "1995-10-28, 1206 dagar försenad)\n") in out
+    assert ("  skipped: Hackefors Tryckeri AB (HTR): coordinator Ulla Ekström (HTR-C) has no valid email "
+            "address; 1 item(s) reach nobody") in out
+    assert ("  skipped: the central coordinator's digest (22 item(s)): the network has no central "
+            "coordinator") in out
+    with inspect_store() as session:  # nothing queued
+        from models.tables import OutboxRow
+
+        assert session.scalars(select(OutboxRow)).all() == []

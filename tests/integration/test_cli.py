@@ -116,9 +116,50 @@ def test_import_twice_then_status_and_export(store: Path, tmp_path: Path,
     assert run("status", "--as-of", "2025-03-03") == 0
     out = capsys.readouterr().out
     assert "Östgöta Småföretag Miljönätverk" in out and "NSM" in out and "100%" in out
+    assert "Ready: every certification gate passes on this day." in out
     exported = tmp_path / "out.json"
     assert run("export", "--format", "json", "-o", str(exported)) == 0
     assert json.loads(exported.read_text())["id"] == "ostgota-small"
+
+
+def test_status_gives_each_company_a_verdict_from_the_gates(
+        store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per company
+    assert run("import", str(EXAMPLES_DIR / "blocked.yaml"), "--as-of", "1999-02-15") == 0
+    assert run("status", "--as-of", "1999-02-15") == 0
+    rows = {line.split("│")[1].strip(): line.split("│")[-2].strip()
+            for line in capsys.readouterr().out.splitlines() if line.startswith("│")}
+    assert rows["KMV"] == "ready"
+    assert rows["LBY"] == "blocked: training-hours, training-topics"
+    assert rows["MLT"] == "blocked: open-majors, overdue-actions"
+    assert rows[""] == "blocked: central-coordinator, external-majors, recommendation"  # the network itself
+    assert sum(v.startswith("blocked") for v in rows.values()) == 9  # 8 companies and the network
+
+
+def test_plan_shows_the_audits_and_each_sample_as_tables_in_words(
+        store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    assert run("import", str(EXAMPLES_DIR / "hackefors.yaml"), "--as-of", "1999-02-15") == 0
+    capsys.readouterr()
+    assert run("plan", "--as-of", "1999-02-15") == 0
+    out = capsys.readouterr().out
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]]
+            for line in out.splitlines() if line.startswith("│")]
+    assert ["Stage 2", "1999-01-20", "done (EXT-S2)", "6 + central function", "6", "27.5 (22)"] in rows
+    assert ["Surveillance", "2000-02-15", "planned", "10 + central function", "4", "16.5 (13.5)"] in rows
+    assert ("Surveillance due by 2000-02-15: 10 companies; the IAF MD 1 minimum is ceil(0.6 × √26) = 4 for a "
+            "surveillance audit of 26 member companies; raised by the coverage policy: 20 companies not yet "
+            "visited in this cycle and 2 audit(s) left, so 10 per audit.") in out
+    assert ["RSB", "Roxens Snickeri & Bygg AB", "by risk and coverage",
+            "not yet visited in this cycle"] in rows
+    assert "site(s) still to visit" not in out and "no risk flag" not in out
+
+
+def test_init_refuses_a_name_that_cannot_be_an_id(store: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("init", "my network", "-o", str(tmp_path / "x.yaml")) == 2
+    assert "'my network' cannot be a network id" in capsys.readouterr().err
+    assert not (tmp_path / "x.yaml").exists()
 
 
 def test_bad_as_of_and_unknown_network_exit_2(store: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,7 @@ from services import reminders
 from services.reminders import DeliveryResult
 from services.unit_of_work import SqlAlchemyUnitOfWork
 from tasks.db import reset_engines
-from tasks.mail import Mailer
+from tasks.mail import Letterhead, Mailer
 from tasks.settings import get_settings, reset_settings
 from tests.conftest import (
     HACKEFORS_AS_OF,
@@ -44,7 +44,7 @@ def queue_the_hackefors_networks(engine: Engine) -> int:
     for name in ("blocked", "hackefors"):
         save(build(example_data(name)), engine)
     return sum(len(reminders.plan_reminders(SqlAlchemyUnitOfWork(engine), n, HACKEFORS_AS_OF, queue=True,
-                                            mail_from="altea@hackefors.example.se").messages)
+                                            letterhead=Letterhead(mail_from="altea@hackefors.example.se")).messages)
                for n in NETWORKS)
 
 

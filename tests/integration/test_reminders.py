@@ -16,7 +16,15 @@ from services import reminders
 from services.reminders import DeliveryResult, QueueResult
 from services.unit_of_work import SqlAlchemyUnitOfWork
 from tasks.db import reset_engines
-from tasks.mail import HeaderInjection, LoginRefused, Mailer, ServerUnavailable, compose_reminder
+from tasks.mail import (
+    Envelope,
+    HeaderInjection,
+    Letterhead,
+    LoginRefused,
+    Mailer,
+    ServerUnavailable,
+    compose_reminder,
+)
 from tasks.settings import SettingsError, check_settings, get_settings, reset_settings
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save, use_store
 from tests.smtp import Inbox, SmtpServer, free_port, parts, self_signed_certificate
@@ -27,6 +35,8 @@ REVIEW_SEASON = date(2025, 12, 20)  # the small network's management reviews fal
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     monkeypatch.setenv("HACKEFORS_MAIL_FROM", "altea@hackefors.example.se")
+    monkeypatch.setenv("HACKEFORS_OPERATOR_EMAIL", "konsult@altea.example.se")
+    monkeypatch.setenv("HACKEFORS_PUBLIC_URL", "https://portal.example.se/")
     for name in ("HACKEFORS_SMTP_HOST", "HACKEFORS_SMTP_USER", "HACKEFORS_SMTP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     use_store(monkeypatch, tmp_path)
@@ -49,7 +59,7 @@ def use_smtp(monkeypatch: pytest.MonkeyPatch, port: int, **extra: str) -> None:
 def plan_reminders(network_id: str, as_of: date, queue: bool) -> QueueResult:
     """Plan (and queue) a network's reminders on the configured store, as the queue task does."""
     return reminders.plan_reminders(SqlAlchemyUnitOfWork(), network_id, as_of, queue=queue,
-                                    mail_from=get_settings().mail_from)
+                                    letterhead=Letterhead.from_settings(get_settings()))
 
 
 def deliver_queued() -> DeliveryResult:
@@ -78,21 +88,32 @@ def test_each_coordinator_gets_one_email_with_their_items_and_the_central_one_a_
     lby = data_coordinator("LBY")
     [mail] = inbox.to(lby["email"])
     body = parts(mail)
-    assert mail["Subject"] == "Miljöledning: 1 punkt(er) att åtgärda"  # the Hackefors network is Swedish
+    # The Hackefors network is Swedish: every word, the subject naming the company.
+    assert mail["Subject"] == "Lindbergs Bygg & Montage AB: 1 punkt att åtgärda"
     assert "Lindbergs Bygg &amp; Montage AB" in body["text/html"]
+    assert "Lindbergs Bygg & Montage AB" in body["text/plain"] and "&amp;" not in body["text/plain"]
     for text in (body["text/plain"], body["text/html"]):
-        assert "Göran Lindqvist: 26 h of 30 h, 4 h short; missing topics: waste_management" in text
+        assert "Göran Lindqvist: 26 av 30 timmar, 4 timmar kvar; ämnen som återstår: avfallshantering" in text
+        assert "waste_management" not in text
+        assert f"https://portal.example.se/networks/hackefors-blocked/companies/{'LBY'}/training" in text
 
     [mlt] = inbox.to(data_coordinator("MLT")["email"])
-    assert "Corrective action MLT-IA1-F9-A1" in parts(mlt)["text/plain"]
-    assert "försenad med 48 dag(ar)" in parts(mlt)["text/plain"]
+    text = parts(mlt)["text/plain"]
+    assert "Korrigerande åtgärd MLT-IA1-F9-A1" in text
+    assert "Senast: 1998-12-29 (48 dagar försenad)" in text  # an overdue item gives its date
+    assert "Att göra: Genomför åtgärden och registrera den som avslutad, med underlag." in text
     [ekt] = inbox.to(data_coordinator("EKT")["email"])
-    assert "Internal audit due" in parts(ekt)["text/plain"]
+    assert "Intern revision ska göras" in parts(ekt)["text/plain"]
 
     central = data_coordinator("KMV")  # KMV's coordinator is the first committee member
     digests = [m for m in inbox.to(central["email"]) if "sammanställning" in str(m["Subject"])]
     assert len(digests) == 0  # the blocked network has no central coordinator: no digest
+    assert "the network has no central coordinator" in " ".join(queued.skipped)
     assert all(e[0] == "altea@hackefors.example.se" for e in inbox.envelopes)
+    # Replies reach the operator, since the network has no central coordinator to answer them.
+    assert {str(m["Reply-To"]) for m in inbox.messages} == {"konsult@altea.example.se"}
+    assert {(m["From"].addresses[0].display_name, m["From"].addresses[0].addr_spec) for m in inbox.messages} \
+        == {("Altea AB för Hackefors Miljögrupp (blocked variant)", "altea@hackefors.example.se")}
 
 
 def data_coordinator(company: str, network: str = "blocked") -> dict[str, Any]:
@@ -116,12 +137,56 @@ def test_the_digest_escalates_what_is_long_overdue_and_reviews_come_with_invitat
     [digest] = [m for m in inbox.to(central["email"]) if "digest" in str(m["Subject"])]
     text = parts(digest)["text/plain"]
     assert "Escalated: overdue for more than 14 days" in text
-    assert "! Söderköpings Trafik AB: Corrective action SKT-OLD-A (overdue by 49 day(s))" in text
+    assert ("! Söderköpings Trafik AB: Corrective action SKT-OLD-A (by 2025-11-01, overdue by 49 days)"
+            in text)
+    # Counts first: the company with the escalated item heads the table.
+    table = text[text.index("At a glance"):text.index("Escalated:")].splitlines()
+    counts = [tuple(int(n) for n in row.split()[-3:]) for row in table[2:-2]]
+    assert "  Söderköpings Trafik AB                  3           3           3" in table
+    assert counts == sorted(counts, key=lambda c: (-c[2], -c[1], -c[0])) and len(counts) == 3
+    assert table[-2].split() == ["All", "companies", *(str(sum(c[i] for c in counts)) for i in range(3))]
     [vtr] = inbox.to(data_coordinator("VTR", "small")["email"])  # its review is due 2026-01-11
-    calendar = parts(vtr)["text/calendar"]
-    assert "BEGIN:VEVENT" in calendar and "SUMMARY:Management review\\, Valdemarsviks Tryck AB" in calendar
-    assert "DTSTART;VALUE=DATE:20260111" in calendar and "DTEND;VALUE=DATE:20260112" in calendar
+    assert vtr["Subject"] == "Valdemarsviks Tryck AB: 3 items to act on"
+    assert vtr["Reply-To"] == central["email"]  # the central coordinator answers the coordinators
+    [calendar] = [p for p in vtr.walk() if p.get_content_type() == "text/calendar"]
+    assert calendar.get_content_charset() == "utf-8"
+    ics = calendar.get_content()
+    assert "BEGIN:VEVENT" in ics and "SUMMARY:Management review\\, Valdemarsviks Tryck AB" in ics
+    assert "DTSTART;VALUE=DATE:20260111" in ics and "DTEND;VALUE=DATE:20260112" in ics
+    assert "UID:ostgota-small-review-VTR-after-2025-01-11@hackefors" in ics
     assert "Management review due" in parts(vtr)["text/plain"]
+
+
+def test_every_calendar_part_is_utf8_and_no_text_part_is_html_escaped(
+        store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both networks, in a season with reviews, an external audit visit and names with '&' and
+    'ö': what a coordinator's mail program decodes."""
+    data = example_data("blocked")
+    data["external_audits"] = [{
+        "id": "ST2-VISIT", "kind": "stage2", "start": "1999-03-10", "end": "1999-03-12",
+        "certification_body": "Norrköpings Certifiering & Revision AB", "lead_auditor": "Örjan Åberg",
+        "companies_visited": ["LBY", "KMV"]}]
+    save(build(data))
+    inbox = Inbox()
+    with SmtpServer(inbox) as server:
+        use_smtp(monkeypatch, server.port)
+        plan_reminders("hackefors-blocked", HACKEFORS_AS_OF, queue=True)
+        plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
+        deliver_queued()
+    calendars = [p for m in inbox.messages for p in m.walk() if p.get_content_type() == "text/calendar"]
+    assert len(calendars) >= 3  # two audit visits and the small network's review
+    for part in calendars:
+        assert part.get_content_charset() == "utf-8"
+        assert part.get_param("method") == "PUBLISH"
+    texts = [p.get_content() for m in inbox.messages for p in m.walk()
+             if p.get_content_type() == "text/plain"]
+    assert len(texts) == len(inbox.messages)
+    assert not [t for t in texts if "&amp;" in t or "&lt;" in t or "&#" in t]
+    [lby] = inbox.to(data_coordinator("LBY")["email"])
+    [visit] = [p.get_content() for p in lby.walk() if p.get_content_type() == "text/calendar"]
+    assert "SUMMARY:Steg 2-revision (Norrköpings Certifiering & Revision AB) besöker Lindbergs Bygg & Mont" \
+        in visit.replace("\r\n ", "")
+    assert "UID:hackefors-blocked-ST2-VISIT-LBY@hackefors" in visit
 
 
 def test_a_rerun_sends_nothing_twice_and_the_cadence_holds_for_a_week(
@@ -230,27 +295,34 @@ def test_without_smtp_the_emails_are_written_as_eml_files(store: Path) -> None:
     queued = plan_reminders("ostgota-small", REVIEW_SEASON, queue=True)
     result = deliver_queued()
     assert len(result.written) == len(queued.messages) > 0
-    first = Path(result.written[0])
-    assert first.parent == store / "out" / "outbox" and first.read_bytes().startswith(b"Subject:")
+    first = Path(result.written[0])  # one folder per network
+    assert first.parent == store / "out" / "outbox" / "ostgota-small"
+    assert first.read_bytes().startswith(b"Subject:")
 
 
 def test_html_in_a_company_name_is_escaped() -> None:
-    from models.reminders import Kind, ReminderItem
+    from models.reminders import Kind, ReminderItem, text
 
-    item = ReminderItem(key="k", kind=Kind.TRAINING, company="X", subject="<i>Training</i>",
-                        lines=("<script>alert(1)</script>",))
-    message = compose_reminder("Nät", "Altea", "<b>Bygg</b> & Co", "Anna", "anna@x.example.se",
-                               [item], "en", "altea@x.example.se", REVIEW_SEASON)
+    item = ReminderItem(key="k", kind=Kind.CORRECTIVE_ACTION, company="X",
+                        title=text("corrective_action", action="<i>A1</i>"), action=text("training_action"),
+                        lines=(text("management_review_last", date="<script>alert(1)</script>"),))
+    message = compose_reminder(envelope("en"), "X", "<b>Bygg</b> & Co", [item], REVIEW_SEASON)
     html = parts(message)["text/html"]
     assert "&lt;b&gt;Bygg&lt;/b&gt; &amp; Co" in html and "<b>Bygg</b>" not in html
-    assert "&lt;script&gt;" in html and "<script>" not in html and "&lt;i&gt;Training" in html
+    assert "&lt;script&gt;" in html and "<script>" not in html and "&lt;i&gt;A1" in html
+    assert "<b>Bygg</b> & Co" in parts(message)["text/plain"]  # plain text is not HTML
+
+
+def envelope(lang: str, name: str = "Anna", address: str = "anna@x.example.se") -> Envelope:
+    return Envelope(network_id="n", network="Nät", operator="Altea", recipient_name=name,
+                    recipient_email=address, lang=lang, letterhead=Letterhead(mail_from="a@x.example.se"))
 
 
 @pytest.mark.parametrize("name,address", [("Anna\r\nBcc: evil@example.com", "anna@x.example.se"),
                                           ("Anna", "anna@x.example.se\nBcc: evil@example.com")])
 def test_a_header_injection_attempt_is_refused(name: str, address: str) -> None:
     with pytest.raises(HeaderInjection, match="line break"):
-        compose_reminder("Nät", "Altea", "Co", name, address, [], "en", "a@x.example.se", REVIEW_SEASON)
+        compose_reminder(envelope("en", name, address), "c", "Co", [], REVIEW_SEASON)
 
 
 def test_a_header_injection_through_a_network_file_is_refused_on_import() -> None:

@@ -45,12 +45,12 @@ def test_a_new_employee_shows_up_short_of_training_until_a_session_is_recorded(
     page = coordinator.get(added.headers["location"])  # type: ignore[attr-defined]
     assert "Added Ingrid Berg." in page.text and "NSM-E99" in page.text
     todo = todo_subjects(coordinator)
-    assert "Ingrid Berg: 0 h of 30 h" in todo
+    assert "Ingrid Berg: 0 of 30 hours" in todo
     recorded = coordinator.post(f"{NSM}/training", data={
         "csrf": token(coordinator), "date": "2025-02-20", "hours": "30", "trainer": "Miljöutbildarna AB",
         "topics": ALL_TOPICS, "attendees": ["NSM-E99"]}, follow_redirects=False)
     assert recorded.status_code == 303, recorded.text
-    assert "Ingrid Berg: 0 h" not in todo_subjects(coordinator)
+    assert "Ingrid Berg: 0 of" not in todo_subjects(coordinator)
     employees = coordinator.get(f"{NSM}/employees").text
     assert re.search(r"NSM-E99</td>(?:(?!</tr>).)*<td>30</td>", employees, re.S), employees
 
@@ -199,16 +199,16 @@ def test_an_attendance_xlsx_is_previewed_then_imported_and_the_todo_shrinks(coor
     add_employee(coordinator, "NSM-E99", "Ingrid Berg", "2020-01-15")
     add_employee(coordinator, "NSM-E98", "Per Olsson", "2020-01-15")
     before = todo_subjects(coordinator)
-    assert "Ingrid Berg: 0 h" in before and "Per Olsson: 0 h" in before
+    assert "Ingrid Berg: 0 of" in before and "Per Olsson: 0 of" in before
     sheet = xlsx([ATTENDANCE, ["NSM-E99", "2025-02-20", 30, "; ".join(ALL_TOPICS), "Miljöutbildarna AB"]])
     shown = preview(coordinator, "attendance", "attendance.xlsx", sheet)
     assert shown.status_code == 200, shown.text  # type: ignore[attr-defined]
     assert "Ready to import: 1 training session(s), 1 attendance(s)" in shown.text  # type: ignore[attr-defined]
-    assert "Ingrid Berg: 0 h" in todo_subjects(coordinator)  # nothing recorded by the preview
+    assert "Ingrid Berg: 0 of" in todo_subjects(coordinator)  # nothing recorded by the preview
     done = coordinator.post(f"{NSM}/import/commit", data={"csrf": token(coordinator),
                                                           "token": commit_token(shown.text)})  # type: ignore[attr-defined]
     assert done.status_code == 200 and "Imported attendance.xlsx." in done.text
-    assert "Ingrid Berg: 0 h" not in done.text and "Per Olsson: 0 h" in done.text
+    assert "Ingrid Berg: 0 of" not in done.text and "Per Olsson: 0 of" in done.text
     again = coordinator.post(f"{NSM}/import/commit", data={"csrf": token(coordinator),
                                                            "token": commit_token(shown.text)})  # type: ignore[attr-defined]
     assert again.status_code == 400 and "no longer kept" in again.text

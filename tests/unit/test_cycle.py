@@ -125,7 +125,8 @@ def test_the_md1_minimum_and_the_planned_sample_are_shown_apart_with_reasons() -
     first = programme.audits[1].sample
     assert (first.minimum, first.size) == (4, 10)
     assert first.minimum_reason == "ceil(0.6 × √26) = 4 for a surveillance audit of 26 member companies"
-    assert first.raised_because == ("coverage policy: 20 site(s) still to visit in 2 audit(s) of the cycle, "
+    assert first.raised_because == ("coverage policy: 20 companies not yet visited in this cycle and 2 "
+                                    "audit(s) left, so "
                                     "10 per audit",)
     recertification = programme.audits[-1].sample
     assert (recertification.minimum, recertification.size, recertification.raised_because) == (5, 5, ())

@@ -52,7 +52,8 @@ def test_every_command_has_a_readme_row_and_its_help_works(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(readme_rows()))
 def test_every_readme_row_names_a_command_and_only_options_it_has(name: str) -> None:
     assert name in commands(), f"the README lists `hackefors {name}`, which does not exist"
-    options = {opt for p in commands()[name].params for opt in getattr(p, "opts", [])}
+    options = {opt for p in commands()[name].params  # --no-report of --report/--no-report is secondary
+               for opt in (*getattr(p, "opts", []), *getattr(p, "secondary_opts", []))}
     shown = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", readme_rows()[name]))
     assert shown <= options, f"`hackefors {name}`: the README shows {sorted(shown - options)}"
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from models.network import Coordinator
 from services import networks, reminders
-from tasks.mail import HeaderInjection, compose_digest, compose_reminder, wire_bytes
+from tasks.mail import Envelope, HeaderInjection, Letterhead, compose_digest, compose_reminder, wire_bytes
 from tasks.networkfile import NetworkFileError, read_network
 from tests.conftest import SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
@@ -35,9 +35,13 @@ AROUND = st.text(alphabet=st.one_of(ALLOWED, st.sampled_from(',<>:;"\\@()[]=?å�
 EXAMPLES = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def envelope(name: str, email: str, network: str = "Nätverket", lang: str = "sv") -> Envelope:
+    return Envelope(network_id="n", network=network, operator="Altea", recipient_name=name,
+                    recipient_email=email, lang=lang, letterhead=Letterhead(mail_from="altea@x.example.se"))
+
+
 def reminder_to(name: str, email: str = "asa.lindqvist@kmv.example.se") -> EmailMessage:
-    return compose_reminder("Nätverket", "Altea", "KMV AB", name, email, [], "sv", "altea@x.example.se",
-                            AS_OF)
+    return compose_reminder(envelope(name, email), "kmv", "KMV AB", [], AS_OF)
 
 
 def read_to(message: EmailMessage) -> tuple[str, str]:
@@ -73,8 +77,7 @@ def test_a_name_with_a_control_character_is_refused_by_validation_and_compositio
     with pytest.raises(HeaderInjection, match="recipient name"):
         reminder_to(name)
     with pytest.raises(HeaderInjection, match="subject"):  # a network's name goes into the digest's
-        compose_digest(f"Nät{bad}", "Altea", "Åsa", "asa@kmv.example.se", [], [], 14, "en",
-                       "altea@x.example.se", AS_OF)
+        compose_digest(envelope("Åsa", "asa@kmv.example.se", f"Nät{bad}", "en"), [], [], 14, AS_OF)
 
 
 @pytest.mark.parametrize("bad", FORBIDDEN, ids=lambda ch: f"U+{ord(ch):04X}")
@@ -135,7 +138,8 @@ def test_a_message_that_cannot_be_built_fails_alone_naming_the_company_and_the_f
     uow = FakeUnitOfWork()
     networks.import_network(uow, network, actor="test")
     uow.networks.stored[network.id] = network.model_copy(update={"companies": tuple(companies)})
-    result = reminders.plan_reminders(uow, network.id, AS_OF, queue=True, mail_from="x@y.se")
+    result = reminders.plan_reminders(uow, network.id, AS_OF, queue=True,
+                                      letterhead=Letterhead(mail_from="x@y.se"))
     assert len(result.unbuildable) == 1
     assert result.unbuildable[0].startswith(f"ostgota-small: {company.name}, the reminder to coordinator "
                                             f"{bad.id}: the recipient name 'Håkan\\x0bSandberg' contains")

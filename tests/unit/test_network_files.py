@@ -305,3 +305,15 @@ def test_the_gates_are_previewed_on_a_structurally_valid_file(tmp_path: Path) ->
     broken.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     found = examine_file(broken, date(1999, 2, 15), preview_gates_on=date(1999, 2, 15))
     assert not found.gates_previewed and [p.kind for p in found.problems] == ["structure"]
+
+
+def test_a_clause_written_as_a_number_is_read_as_the_clause() -> None:
+    text = YAML.replace('clause: "9.9"', "clause: 7.5").replace("end: 1998-10-01", "end: 1998-10-03") \
+        .replace("attendees: [A-1, A-7]", "attendees: [A-1]").replace("steering_committee: [C1, C9]",
+                                                                       "steering_committee: [C1]")
+    data, lines = parse_text(text, "net.yaml")
+    [audit] = validate_data(data, "net.yaml", lines, date(1999, 1, 1)).companies[0].internal_audits
+    assert audit.findings[0].clause == "7.5"  # YAML's float 7.5: the clause all the same
+    data["companies"][0]["internal_audits"][0]["findings"][0]["clause"] = 10.2
+    assert validate_data(data, "net.yaml", lines, date(1999, 1, 1)).companies[0].internal_audits[0] \
+        .findings[0].clause == "10.2"

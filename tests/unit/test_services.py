@@ -18,7 +18,7 @@ from models.portfolio import Group, portfolio_cells
 from models.results import Check, GateResult
 from services import certificates, gates, networks, outbox, portfolio, reminders
 from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound, RefusedChange
-from tasks.mail import Mailer, ServerUnavailable, TryLater, Undeliverable, classify
+from tasks.mail import Letterhead, Mailer, ServerUnavailable, TryLater, Undeliverable, classify
 from tasks.settings import get_settings, reset_settings
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
@@ -297,19 +297,21 @@ def test_a_certificate_past_its_validity_is_expired_once(folders: Path) -> None:
 
 # --- reminders ----------------------------------------------------------------------------------
 
+LETTERHEAD = Letterhead(mail_from="hackefors@example.org")
+
+
 def eml_mailer(folder: Path) -> Mailer:
     return Mailer(get_settings(), folder / "outbox")
 
 
 def test_reminders_are_queued_once_per_day_and_not_again_within_the_cadence(folders: Path) -> None:
     uow = stored()
-    mail_from = "hackefors@example.org"
-    first = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from=mail_from)
+    first = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, letterhead=LETTERHEAD)
     assert first.messages and len(uow.outbox.messages) == len(first.messages)
-    again = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from=mail_from)
+    again = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, letterhead=LETTERHEAD)
     assert len(uow.outbox.messages) == len(first.messages)  # the same day's run queues nothing new
     next_day = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON + timedelta(days=1), queue=True,
-                                        mail_from=mail_from)
+                                        letterhead=LETTERHEAD)
     assert again.messages == next_day.messages == []
     to_coordinators = [e for e in uow.outbox.log if not e["recipient_id"].startswith("central:")]
     assert to_coordinators and again.skipped_recently_sent == next_day.skipped_recently_sent == len(
@@ -323,16 +325,16 @@ def test_reminders_are_queued_once_per_day_and_not_again_within_the_cadence(fold
 
 def test_a_run_that_read_the_log_before_another_run_queued_reports_its_messages_as_already_queued() -> None:
     uow = stored()
-    first = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    first = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, letterhead=LETTERHEAD)
     uow.outbox.log.clear()  # what the second run read: the first had not committed yet
-    second = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    second = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, letterhead=LETTERHEAD)
     assert second.messages == [] and second.already_queued == len(first.messages) > 0
     assert len(uow.outbox.messages) == len(first.messages)
 
 
 def test_a_dry_run_composes_the_reminders_and_queues_nothing() -> None:
     uow = stored()
-    result = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=False, mail_from="x@y.se")
+    result = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=False, letterhead=LETTERHEAD)
     assert result.messages and uow.outbox.messages == [] and uow.commits == 0
 
 
@@ -340,7 +342,7 @@ def test_a_company_without_a_coordinator_email_reaches_the_central_coordinator_o
     data = example_data("small")
     data["companies"][1]["coordinator"]["email"] = None
     uow = stored(build(data))
-    result = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    result = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, letterhead=LETTERHEAD)
     skt = data["companies"][1]["id"]
     assert result.without_coordinator == [skt]
     digest = [m for m in result.messages if any(k.endswith(f"/{skt}") for k in m.items)]
@@ -356,7 +358,7 @@ class ScriptedMailer(Mailer):
         self.answers, self.always = answers, always or {}
         self.accepted: list[str] = []
 
-    def deliver(self, message_id: int, raw: bytes, recipient: str) -> str:
+    def deliver(self, message_id: int, raw: bytes, recipient: str, network_id: str) -> str:
         if recipient in self.always:
             raise self.always[recipient]
         pending = self.answers.get(recipient)
@@ -370,7 +372,7 @@ def queued_small() -> tuple[FakeUnitOfWork, list[str]]:
     """The small network's reminders queued; their recipients, the two coordinators first who get one
     message each (the central coordinator gets two: her reminder and the digest)."""
     uow = stored()
-    reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, mail_from="x@y.se")
+    reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON, queue=True, letterhead=LETTERHEAD)
     recipients = [m["recipient"] for m in uow.outbox.messages]
     return uow, sorted(recipients, key=lambda r: recipients.count(r))
 
@@ -418,13 +420,13 @@ def test_the_central_coordinators_digest_names_what_the_server_refused_for_good(
     refusing = ScriptedMailer({}, always={refused: Undeliverable("550 5.1.1 no such mailbox")})
     reminders.deliver_queued(uow, refusing, **FAST)
     a_week_later = reminders.plan_reminders(uow, "ostgota-small", REVIEW_SEASON + timedelta(days=7),
-                                            queue=True, mail_from="x@y.se")
+                                            queue=True, letterhead=LETTERHEAD)
     [digest] = [m for m in uow.outbox.messages[len(recipients):] if b"digest" in m["message"]]
     text = message_from_bytes(digest["message"], policy=policy.default)
     body = "".join(part.get_content() for part in text.walk() if part.get_content_type() == "text/plain")
     assert a_week_later.messages
     assert "Not delivered: the mail server refused these reminders for good" in body
-    assert f"x {refused}: 550 5.1.1 no such mailbox" in body
+    assert f"- {refused}: 550 5.1.1 no such mailbox" in body
 
 
 def test_the_back_off_doubles_up_to_an_hour() -> None:
@@ -495,13 +497,14 @@ def test_the_operator_is_emailed_once_per_run_that_waits_for_its_sign_off(folder
     uow = stored()
     mailer = eml_mailer(folders)
     for _ in range(2):  # the automation may fire twice for one event: one email
-        sent_to = reminders.notify_operator_of_sign_off(uow, mailer, "ostgota-small", SMALL_AS_OF, "run-7",
-                                                        "operator@altea.example", "hackefors@example.org")
+        sent_to = reminders.notify_operator_of_sign_off(
+            uow, mailer, "ostgota-small", SMALL_AS_OF, "run-7",
+            Letterhead(mail_from="hackefors@example.org", operator_email="operator@altea.example"))
         assert sent_to == "operator@altea.example"
     assert [m["recipient"] for m in uow.outbox.messages] == ["operator@altea.example"]
     assert b"run-7" in uow.outbox.messages[0]["message"]
-    assert reminders.notify_operator_of_sign_off(uow, mailer, "ostgota-small", SMALL_AS_OF, "run-8", None,
-                                                 "hackefors@example.org") is None
+    assert reminders.notify_operator_of_sign_off(uow, mailer, "ostgota-small", SMALL_AS_OF, "run-8",
+                                                 LETTERHEAD) is None
 
 
 def test_voiding_a_run_deletes_its_gate_results_only_and_says_why() -> None:

@@ -66,3 +66,33 @@ def test_a_command_with_a_wrong_setting_says_so_in_one_line_and_exits_2(
     err = capsys.readouterr().err
     assert err.strip() == ("error: invalid settings: HACKEFORS_SMTP_SECURITY: 'tls' is not one of "
                            "starttls, ssl, none")
+
+
+@pytest.mark.parametrize("written,meant", [(" Central", "central"), ("OPERATOR", "operator"),
+                                           ("miljo@altea.example.se", "miljo@altea.example.se")])
+def test_reply_to_is_central_operator_or_an_address(monkeypatch: pytest.MonkeyPatch, written: str,
+                                                     meant: str) -> None:
+    monkeypatch.setenv("HACKEFORS_REPLY_TO", written)
+    reset_settings()
+    assert check_settings().reply_to == meant
+
+
+def test_a_reply_to_that_is_no_address_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HACKEFORS_REPLY_TO", "the boss")
+    reset_settings()
+    with pytest.raises(SettingsError, match="HACKEFORS_REPLY_TO: 'the boss' is not central, operator or an"):
+        check_settings()
+
+
+def test_replies_reach_the_central_coordinator_else_the_operator() -> None:
+    from tasks.mail import Letterhead
+
+    central = Letterhead(mail_from="a@x.se", operator_email="op@altea.se")
+    assert central.reply_address("cc@kmv.se", "anna@skt.se") == "cc@kmv.se"
+    assert central.reply_address(None, "anna@skt.se") == "op@altea.se"  # no central coordinator
+    assert central.reply_address("cc@kmv.se", "cc@kmv.se") == "op@altea.se"  # the central one's own
+    assert Letterhead(mail_from="a@x.se").reply_address(None, "anna@skt.se") is None
+    operator = central.model_copy(update={"reply_to": "operator"})
+    assert operator.reply_address("cc@kmv.se", "anna@skt.se") == "op@altea.se"
+    fixed = central.model_copy(update={"reply_to": "miljo@altea.se"})
+    assert fixed.reply_address("cc@kmv.se", "anna@skt.se") == "miljo@altea.se"
