@@ -33,6 +33,7 @@ class AbstractUnitOfWork:
     networks: store.NetworkRepository
     gate_results: store.GateResultRepository
     certificates: store.CertificateRepository
+    keys: store.SigningKeyRepository
     outbox: store.OutboxRepository
     history: store.HistoryRepository
 
@@ -78,6 +79,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.networks = store.NetworkRepository(session)
         self.gate_results = store.GateResultRepository(session)
         self.certificates = store.CertificateRepository(session)
+        self.keys = store.SigningKeyRepository(session)
         self.outbox = store.OutboxRepository(session)
         self.history = store.HistoryRepository(session)
         return super().__enter__()
