@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-KEY_SET_FORMAT = "hackefors-keys/1"
+KEY_SET_FORMAT: Literal["hackefors-keys/1"] = "hackefors-keys/1"
 
 
 def key_id_of(public_key: bytes) -> str:

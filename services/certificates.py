@@ -36,7 +36,7 @@ from models.programme import SurveillanceAction, SurveillanceVerdict, surveillan
 from services.errors import CertificateNotFound, ConcurrentChange, RefusedChange, ServiceError
 from services.keys import current_signing_key, known_keys, sign_payload
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.documents import export_certificate, render_certificate
+from tasks.documents import export_certificate, render_certificate, verification_url
 from tasks.signing import cached_key_set, cached_key_set_path, signature_matches
 
 
@@ -92,13 +92,14 @@ def _record_new(uow: AbstractUnitOfWork, draft: CertificateDraft, actor: str, ru
                 replaces: str | None = None) -> CertificateRecord:
     """Number, render, sign and add a certificate, with its history and event."""
     number = _free_number(uow, draft)
-    html, pdf = render_certificate(draft, number)
-    payload = certificate_payload(draft, number)
+    url = verification_url(number)
+    html, pdf = render_certificate(draft, number, url)
+    payload = certificate_payload(draft, number, url)
     signature, key = sign_payload(uow, payload)
     record = CertificateRecord(
         number=number, network_id=draft.network_id, cycle=draft.cycle, issued_on=draft.issued_on,
         valid_until=draft.valid_until, scope=draft.scope, status=CertificateStatus.VALID,
-        companies=tuple(cid for cid, _ in draft.companies), html=html, pdf=pdf, run_id=run_id,
+        companies=tuple(c.id for c in draft.companies), html=html, pdf=pdf, run_id=run_id,
         payload=payload, signature=signature, key_id=key, replaces=replaces)
     now = datetime.now(UTC)
     uow.certificates.add(record, now)

@@ -515,7 +515,7 @@ class SigningKeyRepository:
         row = t.SigningKeyRow
         done = self.session.execute(update(row).where(row.key_id == key_id, row.valid_until.is_(None))
                                     .values(valid_until=at))
-        return bool(done.rowcount)
+        return bool(done.rowcount)  # type: ignore[attr-defined]
 
     def first_signed(self, key_id: str) -> datetime | None:
         """When the key signed its first certificate in the register."""
