@@ -8,6 +8,7 @@ from it, never a private key.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
@@ -44,7 +45,7 @@ def current_signing_key(uow: AbstractUnitOfWork) -> Ed25519PrivateKey:
     return key
 
 
-def sign_payload(uow: AbstractUnitOfWork, payload: dict[str, object]) -> tuple[str, str]:
+def sign_payload(uow: AbstractUnitOfWork, payload: dict[str, Any]) -> tuple[str, str]:
     """The payload's signature by the current key, and that key's id. Call inside `with uow:`."""
     key = current_signing_key(uow)
     return signing.sign_with(key, payload), signing.key_id(key.public_key())
