@@ -51,9 +51,14 @@ test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -m "not e2e and not slow" tests/unit tests/integration
 
-## The Prefect server and UI on http://127.0.0.1:4200, serving every deployment; Ctrl-C stops it.
+## The Prefect server and UI on http://127.0.0.1:4200, serving every deployment, and beside it the
+## coordinators' portal on http://127.0.0.1:8080; each prints its address; Ctrl-C stops both.
+UI_PORT ?= 4200
+PORTAL_PORT ?= 8080
 ui: install
-	$(BIN)/hackefors serve --port 4200
+	@$(BIN)/hackefors portal --port $(PORTAL_PORT) & portal=$$!; \
+	trap 'kill $$portal 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/hackefors serve --port $(UI_PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -411,6 +412,60 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
             worker.drain_all(timeout=10)
         stop(server)
         console.print("Stopped.")
+
+
+@app.command()
+def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080,
+           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1") -> None:
+    """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C stops it."""
+    import uvicorn
+
+    from portal.app import create_app
+    from tasks.settings import get_settings
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    settings = get_settings()
+    console.print(f"[bold]Portal: http://{host}:{port}[/]  (links in emails use {settings.public_url}, "
+                  "HACKEFORS_PUBLIC_URL)", highlight=False)
+    if not settings.smtp_host:
+        console.print("No SMTP server configured: sign-in emails are written to "
+                      f"{settings.output_dir / 'outbox'}", markup=False)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+RoleOpt = Annotated[str, typer.Option("--role",
+                                      help="operator, central-coordinator, coordinator or auditor.")]
+
+
+@app.command()
+def invite(email: Annotated[str, typer.Argument(help="The person's email address.")], role: RoleOpt,
+           network: Annotated[str | None, typer.Option("--network", "-n", help="Their network (every role "
+                                                       "but operator).")] = None,
+           company: Annotated[str | None, typer.Option("--company", "-c", help="Their company "
+                                                       "(coordinator).")] = None) -> None:
+    """Create (or change) a portal account and print a sign-in link for it (valid 15 minutes, once)."""
+    from models.accounts import Role
+    from services.accounts import invite as invite_person
+    from tasks.settings import get_settings
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise BadInput(f"--role {role!r}: choose one of {', '.join(r.value for r in Role)}") from None
+    account, link = invite_person(store(), email, chosen, network, company, actor=getpass.getuser(),
+                                  base_url=get_settings().public_url)
+    console.print(f"Account {account.describe()}.", markup=False, highlight=False)
+    console.print(f"Sign-in link (once, within 15 minutes): {link}", markup=False, highlight=False)
+
+
+@app.command()
+def revoke(email: Annotated[str, typer.Argument(help="The person's email address.")]) -> None:
+    """Remove a portal account: its sessions end at once and its sign-in links stop working."""
+    from services.accounts import revoke as revoke_person
+
+    account = revoke_person(store(), email, actor=getpass.getuser())
+    console.print(f"Removed {account.describe()}; their sessions have ended.", markup=False, highlight=False)
 
 
 def print_gate_table(gates) -> None:  # type: ignore[no-untyped-def]

@@ -33,3 +33,4 @@ class HistoryEntry(BaseModel):
     entity_id: str
     action: str  # insert, update or delete
     detail: dict[str, Any] | None = None
+    source: str | None = None  # portal, file or cli (models.evidence.Source); unset before 0007

@@ -34,6 +34,25 @@ PAGE_FOR_KIND: dict[Kind, Page] = {
     Kind.SIGN_OFF: Page.TODO,
 }
 
+# The page that resolves an unmet requirement of a gate (the gap analysis); the rest: the to-do page.
+PAGE_FOR_REQUIREMENT: dict[str, Page] = {
+    "training-hours": Page.TRAINING,
+    "training-topics": Page.TRAINING,
+    "legal-evaluation": Page.LEGAL,
+    "legal-compliance": Page.LEGAL,
+    "open-majors": Page.ACTIONS,
+    "overdue-actions": Page.ACTIONS,
+    "premature-closure": Page.ACTIONS,
+    "review-held": Page.REVIEW,
+    "review-inputs": Page.REVIEW,
+    "review-signed": Page.REVIEW,
+}
+
+
+def page_for_requirement(code: str) -> Page:
+    return PAGE_FOR_REQUIREMENT.get(code, Page.TODO)
+
+
 SIGN_IN_PATH = "/sign-in"
 KEYS_PATH = "/.well-known/hackefors-keys.json"
 STATUS_LIST_PATH = "/certificates/status.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -246,7 +247,8 @@ class TrainingSession(Strict):
     @field_validator("attendees")
     @classmethod
     def _as_set(cls, attendees: tuple[str, ...]) -> tuple[str, ...]:
-        repeated = sorted({a for a in attendees if attendees.count(a) > 1})
+        # One pass: a session can have thousands of attendees.
+        repeated = sorted(a for a, n in Counter(attendees).items() if n > 1)
         if repeated:
             raise ValueError(f"attendee(s) listed twice: {', '.join(repeated)}")
         return tuple(sorted(attendees))
@@ -330,6 +332,9 @@ class CollectiveObjective(Strict):
 # --- audits ----------------------------------------------------------------------------------
 
 
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
 class CorrectiveAction(Strict):
     id: Id
     description: Name
@@ -337,6 +342,9 @@ class CorrectiveAction(Strict):
     due: dt.date
     closed_on: dt.date | None = None
     verified_effective_on: dt.date | None = None
+    note: Text | None = Field(None, description="What was done, written when the action was closed.")
+    evidence: tuple[Sha256, ...] = Field(
+        (), description="The sha256 of each evidence file of the company that shows it was done.")
 
     @model_validator(mode="after")
     def _ordered(self) -> CorrectiveAction:

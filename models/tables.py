@@ -263,6 +263,8 @@ class CorrectiveActionRow(Base):
     due: Mapped[dt.date] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date)
     verified_effective_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class ManagementReviewRow(Base):
@@ -358,6 +360,7 @@ class HistoryRow(Base):
     entity_id: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(16))  # portal, file or cli; unset before 0007
 
 
 class OutboxRow(Base):
@@ -402,3 +405,73 @@ class ReminderLogRow(Base):
     as_of: Mapped[dt.date] = mapped_column(Date)
     overdue_days: Mapped[int] = mapped_column(Integer)
     outbox_id: Mapped[int] = mapped_column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"))
+
+
+class EvidenceFileRow(Base):
+    """A file a company gave as evidence; its bytes are under the data folder, named by sha256."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (company_fk("evidence_files"),)
+
+    network_id: Mapped[str] = network_key()
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class RecordedFieldRow(Base):
+    """A field of a network's row that was recorded through the portal (not by a network file):
+    a re-import keeps it unless the file holds another value for it (a conflict) or `--replace`."""
+
+    __tablename__ = "recorded_fields"
+
+    network_id: Mapped[str] = network_key()
+    entity: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entity_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AccountRow(Base):
+    """A person who may sign in to the portal, with one role. The network and company are plain
+    values, not keys: an account outlives a re-import that drops its company (it then sees nothing)."""
+
+    __tablename__ = "accounts"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower case
+    role: Mapped[str] = mapped_column(String(32))
+    network_id: Mapped[str | None] = mapped_column(String(64))
+    company_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignInLinkRow(Base):
+    """A one-time sign-in link: only the sha256 of its secret is kept."""
+
+    __tablename__ = "sign_in_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), ForeignKey("accounts.email", ondelete="CASCADE"),
+                                       index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PortalSessionRow(Base):
+    """A signed-in browser: the cookie carries the secret, the store its sha256; removing the row
+    (sign-out, a role revoked) ends the session."""
+
+    __tablename__ = "portal_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), ForeignKey("accounts.email", ondelete="CASCADE"),
+                                       index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

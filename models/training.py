@@ -34,9 +34,12 @@ def format_hours(hours: Decimal) -> str:
     return f"{hours.normalize():f}"
 
 
+def employed_on(employee: Employee, day: date) -> bool:
+    return employee.hired_on <= day and (employee.left_on is None or employee.left_on > day)
+
+
 def active_employees(company: Company, as_of: date) -> list[Employee]:
-    return [e for e in company.employees
-            if e.hired_on <= as_of and (e.left_on is None or e.left_on > as_of)]
+    return [e for e in company.employees if employed_on(e, as_of)]
 
 
 def training_status(network: Network, as_of: date, policy: Policy) -> dict[str, list[TrainingStatus]]:

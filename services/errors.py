@@ -37,9 +37,28 @@ class UnknownCompany(ServiceError, LookupError):
         super().__init__(f"no company {company!r} in network {network_id!r}; known: {', '.join(known)}")
 
 
+class UnknownRecord(ServiceError, LookupError):
+    """No such employee, action, obligation or evidence file of the company (portal: 404)."""
+
+
+class NotAllowed(ServiceError, PermissionError):
+    """The actor's role does not allow this (portal: 403)."""
+
+
 class RefusedChange(ServiceError, ValueError):
     """A change the rules do not allow (a withdrawn certificate reinstated, say)."""
 
 
 class ConcurrentChange(ServiceError):
     """Another process wrote the same thing first; reading again shows what stands."""
+
+
+class ImportConflicts(ServiceError):
+    """A network file contradicts what was recorded in the portal; nothing was written."""
+
+    def __init__(self, network_id: str, conflicts: list[str]) -> None:
+        self.conflicts = conflicts
+        super().__init__(f"{len(conflicts)} conflict(s) between the file and what was recorded in the portal "
+                         f"for network {network_id!r}; nothing was written. Keep the portal's values in the "
+                         "file (`hackefors export` writes them), or import with --replace to let the file "
+                         "win:\n" + "\n".join(conflicts))

@@ -19,6 +19,7 @@ from models.events import DomainEvent
 from services.errors import ConcurrentChange
 from tasks import store
 from tasks.db import get_engine
+from tasks.evidence_files import BlobStore, evidence_store
 
 Publisher = Callable[[DomainEvent], None]
 
@@ -36,6 +37,9 @@ class AbstractUnitOfWork:
     keys: store.SigningKeyRepository
     outbox: store.OutboxRepository
     history: store.HistoryRepository
+    evidence: store.EvidenceRepository
+    blobs: BlobStore  # the evidence files' bytes
+    accounts: store.AccountRepository
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish
@@ -68,9 +72,11 @@ class AbstractUnitOfWork:
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     """A unit of work on the configured store (or `engine`)."""
 
-    def __init__(self, engine: Engine | None = None, publish: Publisher = publish_nothing) -> None:
+    def __init__(self, engine: Engine | None = None, publish: Publisher = publish_nothing,
+                 blobs: BlobStore | None = None) -> None:
         super().__init__(publish)
         self._engine = engine
+        self._blobs = blobs
         self._session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -82,6 +88,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.keys = store.SigningKeyRepository(session)
         self.outbox = store.OutboxRepository(session)
         self.history = store.HistoryRepository(session)
+        self.evidence = store.EvidenceRepository(session)
+        self.blobs = self._blobs or evidence_store()
+        self.accounts = store.AccountRepository(session)
         return super().__enter__()
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -128,6 +128,13 @@ def compose_digest(network: str, operator: str, recipient_name: str, recipient_e
                               undeliverable=undeliverable or []), (), as_of)
 
 
+def compose_sign_in(recipient_email: str, link: str, minutes: int, sender: str,
+                    as_of: date) -> EmailMessage:
+    """The email that carries a one-time sign-in link to the portal."""
+    return compose("sign_in", sender, "", recipient_email, "Your sign-in link to the hackefors portal",
+                   "en", dict(link=link, minutes=minutes), (), as_of)
+
+
 class Undeliverable(Exception):
     """The server refused one message for good (a 5xx answer): it is not tried again."""
 

@@ -4,6 +4,7 @@ The lowest layer that does I/O reads them; nothing here imports the command line
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="Largest network file read, in MB; larger ones are refused unread."
     )
 
+    max_evidence_mb: float = Field(
+        default=10.0, gt=0,
+        description="Largest evidence file (PDF, PNG, JPEG) and spreadsheet accepted, in MB.")
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
@@ -70,6 +75,24 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a claimed message is reserved for the process "
         "sending it; a sender that died leaves it to others after this.")
+
+    portal_secret_key: SecretStr | None = Field(
+        default=None, description="Signs the portal's cookies and CSRF tokens; when unset, a random key is "
+        "made once and kept in data_dir/portal-secret-key (0600).")
+    portal_secure_cookies: bool = Field(
+        default=False, description="Mark the portal's cookies Secure (sent over HTTPS only): set it behind "
+        "TLS.")
+    portal_session_hours: float = Field(
+        default=12.0, gt=0, description="How long a portal session lasts after signing in.")
+    portal_as_of: date | None = Field(
+        default=None, description="The day the portal takes for today (its to-do lists and gate status); "
+        "unset: today. For demonstrations on the bundled networks, which are set in 1999.")
+    portal_max_upload_mb: float = Field(
+        default=25.0, gt=0, description="Largest request the portal reads (an upload), in MB; larger "
+        "ones are refused unread.")
+    portal_sign_in_per_minute: int = Field(
+        default=5, gt=0, description="Sign-in requests one client address may make per minute; more get "
+        "429 Too Many Requests.")
 
     @field_validator("smtp_security", mode="before")
     @classmethod

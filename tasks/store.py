@@ -19,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import tables as t
+from models.accounts import Account, Role
 from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
 from models.events import HistoryEntry
+from models.evidence import EvidenceFile
 from models.keys import SigningKey
 from models.network import (
     Certificate,
@@ -34,7 +36,7 @@ from models.network import (
     TrainingSession,
 )
 from models.results import GateResult
-from services.errors import ConcurrentChange, NetworkNotFound
+from services.errors import ConcurrentChange, ImportConflicts, NetworkNotFound
 
 # Parents before children: inserts run in this order, deletes in reverse.
 SYNCED: tuple[type[t.Base], ...] = (
@@ -61,6 +63,7 @@ class SyncSummary(BaseModel):
     inserted: dict[str, int] = {}
     updated: dict[str, int] = {}
     deleted: dict[str, int] = {}
+    kept: dict[str, int] = {}  # rows recorded in the portal that the network file does not hold
     changes: list[HistoryEntry] = []
 
     @property
@@ -83,7 +86,7 @@ def _finding_row(network_id: str, finding: Finding, audit_id: str, company: str 
 def _action_rows(network_id: str, finding: Finding) -> list[dict[str, Any]]:
     return [dict(network_id=network_id, id=a.id, finding_id=finding.id, position=i,
                  description=a.description, owner=a.owner, due=a.due, closed_on=a.closed_on,
-                 verified_effective_on=a.verified_effective_on)
+                 verified_effective_on=a.verified_effective_on, note=a.note, evidence=list(a.evidence))
             for i, a in enumerate(finding.actions)]
 
 
@@ -161,6 +164,67 @@ def network_rows(n: Network) -> dict[type[t.Base], list[dict[str, Any]]]:
     return rows
 
 
+ROW = "*"  # in recorded_fields: the row itself was recorded outside a network file
+
+# Each table's parents: (parent table, the child's columns that hold the parent's key but for the
+# network). A kept row whose parent a file deletes is a conflict, not a silent cascade.
+PARENTS: dict[type[t.Base], tuple[tuple[type[t.Base], tuple[str, ...]], ...]] = {
+    t.EmployeeRow: ((t.CompanyRow, ("company_id",)),),
+    t.AttendanceRow: ((t.TrainingSessionRow, ("session_id",)), (t.EmployeeRow, ("employee_id",))),
+    t.AspectRow: ((t.CompanyRow, ("company_id",)),),
+    t.LegalRequirementRow: ((t.CompanyRow, ("company_id",)),),
+    t.ObjectiveRow: ((t.CompanyRow, ("company_id",)),),
+    t.IndicatorRow: ((t.CompanyRow, ("company_id",)),),
+    t.InternalAuditRow: ((t.CompanyRow, ("company_id",)),),
+    t.CorrectiveActionRow: ((t.FindingRow, ("finding_id",)),),
+    t.ManagementReviewRow: ((t.CompanyRow, ("company_id",)),),
+}
+
+
+def entity_key(key: tuple) -> str:
+    """A row's key as the history and recorded_fields write it: the primary key but for the network."""
+    return "/".join(str(k) for k in key[1:] or key)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == [] or value == {}
+
+
+def merge_row(row: dict[str, Any], old: dict[str, Any], fields: set[str],
+              pk: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """A file's row merged with the stored one of which `fields` were recorded in the portal (ROW:
+    all of them): a field the file leaves empty keeps the portal's value, one the file gives the
+    same is fine, and one the file gives another value is a conflict. Positions follow the file."""
+    merged, clashes = dict(row), []
+    names = [k for k in row if k not in pk and k != "position"] if ROW in fields else sorted(fields)
+    for name in names:
+        if name not in row or row[name] == old[name]:
+            continue
+        if _empty(row[name]):
+            merged[name] = old[name]
+        elif not _empty(old[name]):
+            clashes.append(f"{name}: the file has {_jsonable(row[name])!r}, the portal recorded "
+                           f"{_jsonable(old[name])!r}")
+    return merged, clashes
+
+
+def orphans(kept: dict[type[t.Base], list[dict[str, Any]]],
+            deleted: dict[type[t.Base], set[tuple]]) -> list[str]:
+    """Rows kept for the portal whose parent the file deletes: conflicts (the cascade would delete them)."""
+    found = []
+    for orm, rows in kept.items():
+        for parent, columns in PARENTS.get(orm, ()):
+            gone = deleted.get(parent, set())
+            for row in rows:
+                key = (row["network_id"], *(row[c] for c in columns))
+                if key in gone:
+                    table: Table = orm.__table__  # type: ignore[assignment]
+                    pk = tuple(row[c] for c in _pk(table))
+                    found.append(f"{table.name} {entity_key(pk)}: recorded in the portal, but the file "
+                                 f"leaves out its {parent.__tablename__} {entity_key(key)}")
+    return found
+
+
 def _pk(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
@@ -209,22 +273,37 @@ class NetworkRepository:
             self.session.execute(update(t.NetworkRow).where(t.NetworkRow.id == network_id)
                                  .values(name=t.NetworkRow.name))
 
-    def save(self, network: Network, actor: str, at: datetime) -> SyncSummary:
-        """Write `network`: insert what is new, update what changed, delete what is gone.
+    def save(self, network: Network, actor: str, at: datetime, source: str = "file", replace: bool = False,
+             tables: Iterable[str] | None = None) -> SyncSummary:
+        """Write `network`: insert what is new, update what changed, delete what is gone (only in
+        `tables`, when given: a write of one part of a network leaves the others alone).
 
         Unchanged rows are not touched, so saving the same network twice changes nothing. The
-        summary lists every change as a history entry under `actor`, for the caller to record.
+        summary lists every change as a history entry under `actor` and `source`, for the caller to
+        record. A write from anything but a network file remembers the fields it set
+        (`recorded_fields`); a network file then merges with them (`merge_rules`), and raises
+        ImportConflicts, writing nothing, where it contradicts them, unless `replace`.
         """
         wanted = network_rows(network)
         summary = SyncSummary()
+        from_file = source == "file"
+        recorded = self.recorded(network.id) if from_file and not replace else {}
         plans: list[tuple[type[t.Base], list[dict[str, Any]], list[dict[str, Any]], list[tuple]]] = []
+        conflicts: list[str] = []
+        kept: dict[type[t.Base], list[dict[str, Any]]] = defaultdict(list)
+        provenance: list[dict[str, Any]] = []
 
         def entry(table: Table, key: tuple, action: str, detail: dict[str, Any] | None) -> HistoryEntry:
             return HistoryEntry(at=at, actor=actor, network_id=network.id, entity=table.name,
-                                entity_id="/".join(str(k) for k in key[1:] or key), action=action,
-                                detail=detail)
+                                entity_id=entity_key(key), action=action, detail=detail, source=source)
 
-        for orm in SYNCED:
+        def remember(table: Table, key: tuple, fields: Iterable[str]) -> None:
+            provenance.extend(dict(network_id=network.id, entity=table.name, entity_key=entity_key(key),
+                                   field=f, source=source, actor=actor, recorded_at=at) for f in fields)
+
+        names = None if tables is None else set(tables)
+        chosen = tuple(orm for orm in SYNCED if names is None or orm.__tablename__ in names)
+        for orm in chosen:
             table: Table = orm.__table__  # type: ignore[assignment]
             pk = _pk(table)
             existing = {tuple(r[c] for c in pk): dict(r) for r in self.session.execute(
@@ -236,20 +315,43 @@ class NetworkRepository:
                 if old is None:
                     new.append(row)
                     summary.changes.append(entry(table, key, "insert", None))
+                    if not from_file:
+                        remember(table, key, [ROW])
                     continue
+                fields = recorded.get((table.name, entity_key(key)), set())
+                if fields:
+                    row, clashes = merge_row(row, old, fields, pk)
+                    conflicts += [f"{table.name} {entity_key(key)}: {clash}" for clash in clashes]
                 diff = {k: [_jsonable(old[k]), _jsonable(v)] for k, v in row.items() if old[k] != v}
                 if diff:
                     changed.append(row)
                     summary.changes.append(entry(table, key, "update", diff))
-            gone = list(existing)
+                    if not from_file:
+                        remember(table, key, [k for k in diff if k != "position"])
+            gone = []
             for key, old in existing.items():
-                summary.changes.append(entry(table, key, "delete",
-                                             {k: _jsonable(v) for k, v in old.items()}))
+                fields = recorded.get((table.name, entity_key(key)), set())
+                if ROW in fields:  # recorded in the portal and not in the file (yet): kept
+                    kept[orm].append(old)
+                    summary.kept[table.name] = summary.kept.get(table.name, 0) + 1
+                    continue
+                if fields:
+                    conflicts.append(f"{table.name} {entity_key(key)}: the file leaves it out, but "
+                                     f"{', '.join(sorted(fields))} was recorded in the portal")
+                gone.append(key)
+                summary.changes.append(entry(table, key, "delete", {k: _jsonable(v) for k, v in old.items()}))
             plans.append((orm, new, changed, gone))
             for counter, items in ((summary.inserted, new), (summary.updated, changed),
                                    (summary.deleted, gone)):
                 if items:
                     counter[table.name] = len(items)
+
+        deleted = {orm: set(gone) for orm, _, _, gone in plans}
+        conflicts += orphans(kept, deleted)
+        if from_file and not replace:
+            conflicts += self._evidence_orphans(network.id, deleted.get(t.CompanyRow, set()))
+        if conflicts:
+            raise ImportConflicts(network.id, conflicts)
 
         # Inserts and updates first, parents before children, then deletes, children first: a row
         # that moves to a new parent (a renamed finding's action) is repointed before the old
@@ -264,7 +366,41 @@ class NetworkRepository:
             columns = tuple_(*(table.c[c] for c in _pk(table)))
             for chunk in _chunks(gone):
                 self.session.execute(delete(table).where(columns.in_(chunk)))
+        if from_file and replace:
+            recorded_fields = t.RecordedFieldRow
+            self.session.execute(delete(recorded_fields).where(recorded_fields.network_id == network.id))
+        self._remember(provenance)
         return summary
+
+    def recorded(self, network_id: str) -> dict[tuple[str, str], set[str]]:
+        """(table, row key) -> the fields recorded outside network files (ROW: the row itself)."""
+        r = t.RecordedFieldRow
+        found: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for entity, key, field in self.session.execute(
+                select(r.entity, r.entity_key, r.field).where(r.network_id == network_id)).tuples():
+            found[(entity, key)].add(field)
+        return found
+
+    def _remember(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        r = t.RecordedFieldRow
+        keys = tuple_(r.network_id, r.entity, r.entity_key, r.field)
+        unique = list({(x["network_id"], x["entity"], x["entity_key"], x["field"]): x for x in rows}.values())
+        for chunk in _chunks(unique):
+            self.session.execute(delete(r).where(keys.in_(
+                [(x["network_id"], x["entity"], x["entity_key"], x["field"]) for x in chunk])))
+            self.session.execute(insert(r), chunk)
+
+    def _evidence_orphans(self, network_id: str, companies: set[tuple]) -> list[str]:
+        if not companies:
+            return []
+        e = t.EvidenceFileRow
+        ids = sorted(k[-1] for k in companies)
+        counts = self.session.execute(select(e.company_id, func.count()).where(
+            e.network_id == network_id, e.company_id.in_(ids)).group_by(e.company_id)).tuples()
+        return [f"companies {company}: the file leaves it out, but it holds {n} evidence file(s) stored "
+                "through the portal" for company, n in counts]
 
     def _select(self, orm: type[t.Base], network_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """The rows of `orm` of each of the networks, in their stored order."""
@@ -325,7 +461,8 @@ class NetworkRepository:
 
         actions: dict[str, list[CorrectiveAction]] = defaultdict(list)
         for a in data[t.CorrectiveActionRow]:
-            actions[a["finding_id"]].append(CorrectiveAction.model_validate(_strip(a, "finding_id")))
+            actions[a["finding_id"]].append(CorrectiveAction.model_validate(
+                {**_strip(a, "finding_id"), "evidence": a["evidence"] or ()}))
         internal: dict[str, list[Finding]] = defaultdict(list)
         external: dict[str, list[ExternalFinding]] = defaultdict(list)
         for f in data[t.FindingRow]:
@@ -640,6 +777,13 @@ class OutboxRepository:
             status=status, sent_at=at, delivered_to=where, last_error=None, claimed_by=owner,
             claimed_until=None, next_attempt_at=None))
 
+    def forget_delivered(self, network_id: str) -> None:
+        """Empty the stored copy of the messages of `network_id` that were sent or written (sign-in
+        links: the secret must not outlive its delivery in the store)."""
+        self.session.execute(update(t.OutboxRow).where(
+            t.OutboxRow.network_id == network_id, t.OutboxRow.status.in_(("sent", "written")),
+            t.OutboxRow.message != b"").values(message=b""))
+
     def mark_undeliverable(self, outbox_id: int, owner: str, reason: str, at: datetime) -> None:
         """The server refused the message for good; `reason` is its answer."""
         self.session.execute(update(t.OutboxRow).where(t.OutboxRow.id == outbox_id).values(
@@ -704,4 +848,111 @@ class HistoryRepository:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)
                                     .order_by(t.HistoryRow.id.desc()).limit(limit))
         return [HistoryEntry(at=r.at, actor=r.actor, network_id=r.network_id, entity=r.entity,
-                             entity_id=r.entity_id, action=r.action, detail=r.detail) for r in rows]
+                             entity_id=r.entity_id, action=r.action, detail=r.detail, source=r.source)
+                for r in rows]
+
+
+class EvidenceRepository:
+    """The evidence files of each company (their records; the bytes are in a BlobStore)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, record: EvidenceFile) -> bool:
+        """Record a file; False when the company already holds one with the same content."""
+        dialect = self.session.get_bind().dialect.name
+        module = postgresql if dialect == "postgresql" else sqlite
+        inserted = self.session.execute(module.insert(t.EvidenceFileRow).on_conflict_do_nothing()
+                                        .returning(t.EvidenceFileRow.sha256), [record.model_dump()]).scalar()
+        return inserted is not None
+
+    def get(self, network_id: str, company_id: str, sha256: str) -> EvidenceFile | None:
+        row = self.session.get(t.EvidenceFileRow, (network_id, company_id, sha256))
+        return None if row is None else _evidence(row)
+
+    def for_company(self, network_id: str, company_id: str) -> list[EvidenceFile]:
+        e = t.EvidenceFileRow
+        return [_evidence(r) for r in self.session.scalars(
+            select(e).where(e.network_id == network_id, e.company_id == company_id).order_by(e.stored_at))]
+
+
+def _evidence(row: t.EvidenceFileRow) -> EvidenceFile:
+    return EvidenceFile(network_id=row.network_id, company_id=row.company_id, sha256=row.sha256,
+                        media_type=row.media_type, size=row.size, filename=row.filename,
+                        stored_at=_utc(row.stored_at), actor=row.actor, source=row.source)
+
+
+class AccountRepository:
+    """The portal's accounts, their one-time sign-in links and their sessions (secrets as sha256)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @staticmethod
+    def _account(row: t.AccountRow) -> Account:
+        return Account(email=row.email, role=Role(row.role), network_id=row.network_id,
+                       company_id=row.company_id)
+
+    def get(self, email: str) -> Account | None:
+        row = self.session.get(t.AccountRow, email)
+        return None if row is None else self._account(row)
+
+    def all(self) -> list[Account]:
+        rows = self.session.scalars(select(t.AccountRow).order_by(t.AccountRow.email))
+        return [self._account(r) for r in rows]
+
+    def put(self, account: Account, at: datetime) -> None:
+        """Create the account, or change its role and scope."""
+        values = dict(role=account.role.value, network_id=account.network_id, company_id=account.company_id)
+        updated = self.session.execute(update(t.AccountRow).where(t.AccountRow.email == account.email)
+                                       .values(**values)).rowcount
+        if not updated:
+            self.session.execute(insert(t.AccountRow), [dict(email=account.email, created_at=at, **values)])
+
+    def remove(self, email: str) -> bool:
+        """Delete the account, with its links and sessions; whether there was one."""
+        self.session.execute(delete(t.PortalSessionRow).where(t.PortalSessionRow.email == email))
+        self.session.execute(delete(t.SignInLinkRow).where(t.SignInLinkRow.email == email))
+        return bool(self.session.execute(delete(t.AccountRow).where(t.AccountRow.email == email)).rowcount)
+
+    def end_sessions(self, email: str) -> int:
+        return self.session.execute(delete(t.PortalSessionRow)
+                                    .where(t.PortalSessionRow.email == email)).rowcount or 0
+
+    def add_link(self, token_hash: str, email: str, at: datetime) -> None:
+        self.session.execute(insert(t.SignInLinkRow),
+                             [dict(token_hash=token_hash, email=email, created_at=at)])
+
+    def links_since(self, email: str, since: datetime) -> int:
+        return self.session.scalar(select(func.count()).select_from(t.SignInLinkRow).where(
+            t.SignInLinkRow.email == email, t.SignInLinkRow.created_at >= since)) or 0
+
+    def use_link(self, token_hash: str, not_before: datetime, at: datetime) -> str | None:
+        """Mark an unused link created after `not_before` as used, in one statement (two browsers
+        following it at once cannot both succeed); the email it signs in, or None."""
+        link = t.SignInLinkRow
+        email = self.session.scalar(
+            update(link).where(link.token_hash == token_hash, link.used_at.is_(None),
+                               link.created_at >= not_before)
+            .values(used_at=at).returning(link.email))
+        return email
+
+    def add_session(self, token_hash: str, email: str, at: datetime, expires_at: datetime) -> None:
+        self.session.execute(insert(t.PortalSessionRow), [dict(token_hash=token_hash, email=email,
+                                                               created_at=at, expires_at=expires_at)])
+
+    def session_account(self, token_hash: str, now: datetime) -> Account | None:
+        """The account of a session that has not expired, or None."""
+        row = self.session.execute(
+            select(t.AccountRow).join(t.PortalSessionRow, t.PortalSessionRow.email == t.AccountRow.email)
+            .where(t.PortalSessionRow.token_hash == token_hash, t.PortalSessionRow.expires_at > now)
+        ).scalar_one_or_none()
+        return None if row is None else self._account(row)
+
+    def end_session(self, token_hash: str) -> None:
+        self.session.execute(delete(t.PortalSessionRow).where(t.PortalSessionRow.token_hash == token_hash))
+
+    def forget_expired(self, now: datetime, links_before: datetime) -> None:
+        """Drop sessions that expired and links too old to be used."""
+        self.session.execute(delete(t.PortalSessionRow).where(t.PortalSessionRow.expires_at <= now))
+        self.session.execute(delete(t.SignInLinkRow).where(t.SignInLinkRow.created_at < links_before))

@@ -8,6 +8,7 @@ from typing import Any
 
 from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
 from models.events import DomainEvent, HistoryEntry
+from models.evidence import EvidenceFile
 from models.keys import SigningKey
 from models.network import Certificate, Network
 from models.results import GateResult
@@ -37,16 +38,18 @@ class FakeNetworks:
         parts = set(parts)
         return [self.load(network_id, parts) for network_id in dict.fromkeys(network_ids)]
 
-    def save(self, network: Network, actor: str, at: datetime) -> SyncSummary:
+    def save(self, network: Network, actor: str, at: datetime, source: str = "file", replace: bool = False,
+             tables: Iterable[str] | None = None) -> SyncSummary:
+        """The whole network is stored as given (no merge rules: those are the store's, tested there)."""
         old = self.stored.get(network.id)
-        self.stored[network.id] = network
-        if old == network:
+        self.stored[network.id] = network.model_copy(update={"certificates": ()})
+        if old == self.stored[network.id]:
             return SyncSummary()
         action = "insert" if old is None else "update"
         counts = {"networks": 1}
         return SyncSummary(inserted=counts if old is None else {}, updated={} if old is None else counts,
                            changes=[HistoryEntry(at=at, actor=actor, network_id=network.id, entity="networks",
-                                                 entity_id=network.id, action=action)])
+                                                 entity_id=network.id, action=action, source=source)])
 
     def policy_overrides(self) -> dict[str, dict[str, Any]]:
         return {nid: dict(n.policy_overrides) for nid, n in self.stored.items()}
@@ -236,6 +239,35 @@ class FakeHistory:
         return [e for e in reversed(self.entries) if e.network_id == network_id][:limit]
 
 
+class FakeEvidence:
+    def __init__(self) -> None:
+        self.stored: dict[tuple[str, str, str], EvidenceFile] = {}
+
+    def add(self, record: EvidenceFile) -> bool:
+        key = (record.network_id, record.company_id, record.sha256)
+        if key in self.stored:
+            return False
+        self.stored[key] = record
+        return True
+
+    def get(self, network_id: str, company_id: str, sha256: str) -> EvidenceFile | None:
+        return self.stored.get((network_id, company_id, sha256))
+
+    def for_company(self, network_id: str, company_id: str) -> list[EvidenceFile]:
+        return [r for (n, c, _), r in self.stored.items() if (n, c) == (network_id, company_id)]
+
+
+class FakeBlobs:
+    def __init__(self) -> None:
+        self.stored: dict[str, bytes] = {}
+
+    def put(self, sha256: str, content: bytes) -> None:
+        self.stored.setdefault(sha256, content)
+
+    def get(self, sha256: str) -> bytes | None:
+        return self.stored.get(sha256)
+
+
 class FakeUnitOfWork(AbstractUnitOfWork):
     """Writes land at once (there is nothing to roll back to); `commits` counts the commits and
     `published` holds the events in the order they were published."""
@@ -249,6 +281,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.keys = FakeKeys(self.certificates)  # type: ignore[assignment]
         self.outbox = FakeOutbox()  # type: ignore[assignment]
         self.history = FakeHistory()  # type: ignore[assignment]
+        self.evidence = FakeEvidence()  # type: ignore[assignment]
+        self.blobs = FakeBlobs()  # type: ignore[assignment]
         self.commits = 0
 
     def _commit(self) -> None:

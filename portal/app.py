@@ -1,0 +1,137 @@
+"""The portal's application: `create_app()` builds it (the command `hackefors portal` serves it with
+uvicorn). Routes live in portal/routes/, one module per area, each route parsing its input, checking
+the role (the dependencies of portal/security.py), calling one service and rendering a page of
+portal/templates/ (portal/pages.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models.links import SIGN_IN_PATH
+from portal.pages import STATIC, render
+from portal.security import CSRF_COOKIE, RateLimit, SignInRequired, secret_key
+from services.errors import NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
+from services.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from tasks.mail import Mailer
+from tasks.settings import Settings, get_settings
+
+
+class BodyLimit:
+    """Refuse a request body larger than `limit` bytes with 413, before the route reads it: by its
+    Content-Length, or, without one, once the bytes streamed pass the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mb = self.limit / 1_000_000
+        response = HTMLResponse(f"<!DOCTYPE html><title>Too large</title><p>The upload is larger than the "
+                                f"limit of {mb:g} MB (HACKEFORS_PORTAL_MAX_UPLOAD_MB): nothing was saved."
+                                "</p>",
+                                status_code=413)
+        await response(scope, receive, send)
+
+
+class TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None,
+               uow: Callable[[], AbstractUnitOfWork] | None = None,
+               mailer: Callable[[], Mailer] | None = None,
+               today: Callable[[], date] | None = None) -> FastAPI:
+    """The portal on the configured store (or the `uow` factory), sending email with `mailer`."""
+    from portal.routes import company, network, sign_in
+
+    settings = settings or get_settings()
+    app = FastAPI(title="hackefors portal", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.secret = secret_key(settings)
+    app.state.uow = uow or SqlAlchemyUnitOfWork
+    app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
+    app.state.today = today or (lambda: settings.portal_as_of or date.today())
+    app.state.sign_in_limit = RateLimit(settings.portal_sign_in_per_minute)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (sign_in.router, network.router, company.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def csrf_cookie_and_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        new = getattr(request.state, "new_csrf", None)
+        if new:
+            response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict",
+                                secure=settings.portal_secure_cookies, path="/")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
+        return response
+
+    @app.exception_handler(SignInRequired)
+    async def to_sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.method == "GET":
+            return RedirectResponse(SIGN_IN_PATH, status_code=303)
+        return render(request, "error.html", status_code=401, message="Sign in first.")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
+
+    @app.exception_handler(NetworkNotFound)
+    @app.exception_handler(UnknownCompany)
+    async def not_found(request: Request, exc: ServiceError) -> Response:
+        return render(request, "error.html", status_code=404, message="Not found")
+
+    @app.exception_handler(LookupError)
+    async def unknown_object(request: Request, exc: LookupError) -> Response:
+        return render(request, "error.html", status_code=404, message=str(exc))
+
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return render(request, "error.html", status_code=403, message=str(exc))
+
+    @app.exception_handler(RefusedChange)
+    async def refused(request: Request, exc: RefusedChange) -> Response:
+        return render(request, "error.html", status_code=409, message=str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'request'}: {e['msg']}"
+                    for e in exc.errors()]
+        return render(request, "error.html", status_code=400, message="; ".join(problems))
+
+    app.add_middleware(BodyLimit, limit=int(settings.portal_max_upload_mb * 1_000_000))
+    return app

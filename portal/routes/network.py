@@ -1,0 +1,31 @@
+"""The pages above a company: the operator's list of networks, a network's companies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from models.accounts import Account, Role
+from portal.pages import render
+from portal.security import CurrentAccount, NotFound, network_access
+from services import companies, networks
+
+router = APIRouter()
+
+
+@router.get("/networks")
+def network_list(request: Request, account: CurrentAccount) -> Response:
+    if account.role is not Role.OPERATOR:
+        raise NotFound()
+    return render(request, "networks.html", title="Networks",
+                  networks=networks.list_networks(request.app.state.uow()))
+
+
+@router.get("/networks/{network}")
+def network_page(request: Request, network: str,
+                 account: Annotated[Account, Depends(network_access)]) -> Response:
+    name, members = companies.company_names(request.app.state.uow(), network)
+    return render(request, "network.html", title=name, network_id=network, network_name=name,
+                  companies=members)

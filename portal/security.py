@@ -1,0 +1,206 @@
+"""Who is asking, and may they: the session cookie, the current account, the role checks every route
+declares, CSRF tokens and the sign-in rate limit.
+
+- The session cookie (`hackefors_session`) carries a random secret signed with the portal's key
+  (itsdangerous); the store keeps its sha256 and whose it is (`services/accounts.py`), so removing an
+  account ends its sessions. HttpOnly, SameSite=Lax, Secure when `HACKEFORS_PORTAL_SECURE_COOKIES`.
+- `current_account` is the dependency of every signed-in page: no valid session, and a GET is sent
+  to the sign-in page (anything else gets 401).
+- `company_access(page)` and `network_access()` are the dependencies that check the role for the
+  object in the URL: anything the account may not see answers 404, the same as an id that does not
+  exist, so a URL reveals nothing.
+- CSRF: every visitor has a random `hackefors_csrf` cookie; each form carries `csrf_token(request)`,
+  an HMAC of that cookie under the portal's key, in a hidden field named `csrf`, and
+  `check_csrf` (a dependency of every POST) answers 403 when the two do not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from models.accounts import (
+    Account,
+    Role,
+    sees_company,
+    sees_external_audits,
+    sees_network,
+    verifies_actions,
+    writes_company,
+)
+from models.links import Page
+from services import accounts
+from tasks.settings import Settings
+
+SESSION_COOKIE = "hackefors_session"
+CSRF_COOKIE = "hackefors_csrf"
+CSRF_FIELD = "csrf"
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The portal's signing key: the setting, or one made once and kept in the data folder."""
+    if settings.portal_secret_key and settings.portal_secret_key.get_secret_value():
+        return settings.portal_secret_key.get_secret_value().encode("utf-8")
+    path = Path(settings.data_dir) / "portal-secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(handle, "w", encoding="ascii") as out:
+                out.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip().encode("ascii")
+
+
+class SignInRequired(Exception):
+    """No valid session: a page sends the browser to the sign-in page."""
+
+
+class NotFound(HTTPException):
+    """What an object the account may not see answers, the same as one that does not exist."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=404, detail="Not found")
+
+
+def _serializer(request: Request, salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.secret, salt=salt)
+
+
+def sign_session(request: Request, session: str) -> str:
+    return _serializer(request, "session").dumps(session)
+
+
+def session_secret(request: Request) -> str | None:
+    """The session secret the cookie carries, when its signature holds."""
+    value = request.cookies.get(SESSION_COOKIE)
+    if not value:
+        return None
+    try:
+        secret = _serializer(request, "session").loads(value)
+    except BadSignature:
+        return None
+    return secret if isinstance(secret, str) else None
+
+
+def session_cookie_options(settings: Settings) -> dict[str, Any]:
+    return dict(httponly=True, samesite="lax", secure=settings.portal_secure_cookies, path="/")
+
+
+def optional_account(request: Request) -> Account | None:
+    secret = session_secret(request)
+    if secret is None:
+        return None
+    return accounts.session_account(request.app.state.uow(), secret)
+
+
+def current_account(request: Request) -> Account:
+    """The signed-in account; without one a page goes to the sign-in page."""
+    account = optional_account(request)
+    if account is None:
+        raise SignInRequired()
+    request.state.account = account
+    return account
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+def company_access(page: Page, write: bool = False) -> Callable[..., Account]:
+    """A dependency: the account, when it may open `page` of the company in the URL (and, with
+    `write`, record on it); else 404. It runs before the form is read."""
+
+    def check(network: str, company: str, account: CurrentAccount) -> Account:
+        allowed = writes_company if write else sees_company
+        if not allowed(account, network, company, page):
+            raise NotFound()
+        return account
+
+    return check
+
+
+def verifier_access(network: str, company: str, account: CurrentAccount) -> Account:
+    """The account, when it may verify the corrective actions of the company in the URL; else 404."""
+    if not (verifies_actions(account, network) and sees_company(account, network, company, Page.ACTIONS)):
+        raise NotFound()
+    return account
+
+
+def network_access(account: CurrentAccount, network: str) -> Account:
+    """The account, when it may open the network's own page (operator, its central coordinator)."""
+    if account.role not in {Role.OPERATOR, Role.CENTRAL_COORDINATOR} or not sees_network(account, network):
+        raise NotFound()
+    return account
+
+
+def audits_access(account: CurrentAccount, network: str) -> Account:
+    """The account, when it may open the network's external audits; else 404."""
+    if not sees_external_audits(account, network):
+        raise NotFound()
+    return account
+
+
+# --- CSRF ----------------------------------------------------------------------------------------
+
+
+def csrf_cookie(request: Request) -> str:
+    """The visitor's CSRF cookie value, made for this response when the browser has none yet."""
+    value = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None)
+    if not value:
+        value = request.state.new_csrf = secrets.token_urlsafe(24)
+    return value
+
+
+def csrf_token(request: Request) -> str:
+    """The token a form of this page carries."""
+    return hmac.new(request.app.state.secret, b"csrf:" + csrf_cookie(request).encode(),
+                    hashlib.sha256).hexdigest()
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse (403) a form whose CSRF token does not match the visitor's cookie."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    expected = hmac.new(request.app.state.secret, b"csrf:" + (cookie or "").encode(),
+                        hashlib.sha256).hexdigest()
+    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        raise HTTPException(status_code=403, detail="The form's security token is missing or wrong: "
+                                                    "reload the page and try again.")
+
+
+# --- rate limit ----------------------------------------------------------------------------------
+
+
+class RateLimit:
+    """At most `per_minute` events per key in any 60 seconds (in this process)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            seen = self._seen[key]
+            while seen and now - seen[0] >= 60:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                return False
+            seen.append(now)
+            return True
