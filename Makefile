@@ -69,6 +69,7 @@ typecheck: install
 
 bench: install
 	$(BIN)/python benchmarks/portfolio.py
+	$(BIN)/python benchmarks/portal_todo.py
 
 clean:
 	rm -rf $(VENV) .prefect data out .pytest_cache

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from models import links
+from models.training import format_hours
 from portal.security import csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -26,6 +27,7 @@ def environment() -> Environment:
     env.globals.update(company_path=links.company_path, network_path=links.network_path,
                        external_audits_path=links.external_audits_path, Page=links.Page,
                        sign_in_path=links.SIGN_IN_PATH)
+    env.filters["hours"] = format_hours
     return env
 
 
