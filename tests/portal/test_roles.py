@@ -23,7 +23,7 @@ VERIFIERS = {"operator", "auditor"}
 # Every route of the portal: who may use it. A route missing here fails the test below, so a new
 # route cannot be added without saying who may use it.
 # kind: public, company-read, company-write, verify, network (operator, central), networks (operator),
-# audits (operator, central, auditor), recommend (the network's auditor)
+# audits (operator, central, auditor), recommend (the network's auditor: recommendation, new audit)
 ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/"): ("public", None),
     ("GET", "/sign-in"): ("public", None),
@@ -33,6 +33,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("POST", "/sign-out"): ("public", None),
     ("GET", "/verify/{number}"): ("public", None),
     ("GET", "/networks/{network}/external-audits"): ("audits", None),
+    ("POST", "/networks/{network}/external-audits"): ("recommend", None),
     ("POST", "/networks/{network}/external-audits/{audit}/recommendation"): ("recommend", None),
     ("GET", "/.well-known/hackefors-keys.json"): ("public", None),
     ("GET", "/certificates/status.json"): ("public", None),
