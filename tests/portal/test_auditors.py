@@ -83,3 +83,12 @@ def test_only_the_networks_auditor_records_an_audit(client: TestClient,
         csrf = csrf_of(page.text) if page.status_code == 200 else csrf_of(client.get("/sign-in").text)
         assert client.post(PAGE, data=form(csrf)).status_code == 404, role
     assert "EXT-SV1" not in audits()
+
+
+def test_a_finding_at_a_company_leads_the_auditor_to_its_actions_to_verify(
+        client: TestClient, sign_in: Callable[[str], TestClient]) -> None:
+    sign_in("auditor")
+    actions = f"/networks/{NETWORK}/companies/SKT/actions"
+    assert f'href="{actions}"' in client.get(PAGE).text  # EXT-S2-F1 was raised at SKT
+    page = client.get(actions)
+    assert page.status_code == 200 and "EXT-S2-F1-A1" in page.text
