@@ -49,14 +49,15 @@ test: install browser
 ## PostgreSQL where reachable), no Prefect server, no PDFs.
 test-fast: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -m "not e2e and not slow" tests/unit tests/integration
+	$(BIN)/pytest -q -m "not e2e and not slow" tests/unit tests/integration tests/portal
 
 ## The Prefect server and UI on http://127.0.0.1:4200, serving every deployment, and beside it the
-## coordinators' portal on http://127.0.0.1:8080; each prints its address; Ctrl-C stops both.
+## coordinators' portal on http://127.0.0.1:8080, which announces what it records to that server (so
+## the readiness trigger runs); each prints its address; Ctrl-C stops both.
 UI_PORT ?= 4200
 PORTAL_PORT ?= 8080
 ui: install
-	@$(BIN)/hackefors portal --port $(PORTAL_PORT) & portal=$$!; \
+	@PREFECT_API_URL=http://127.0.0.1:$(UI_PORT)/api $(BIN)/hackefors portal --port $(PORTAL_PORT) & portal=$$!; \
 	trap 'kill $$portal 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/hackefors serve --port $(UI_PORT)
 
@@ -69,6 +70,7 @@ typecheck: install
 
 bench: install
 	$(BIN)/python benchmarks/portfolio.py
+	$(BIN)/python benchmarks/spreadsheet_import.py
 	$(BIN)/python benchmarks/portal_todo.py
 
 clean:

@@ -7,10 +7,12 @@ process work pool (see the README).
 from __future__ import annotations
 
 import contextlib
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from prefect import serve
+from prefect.events.schemas.automations import Posture
+from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
 from prefect.schedules import Cron
 
 from flows.certify_network import certify_network
@@ -28,6 +30,22 @@ DAILY_CERTIFICATES = "30 5 * * *"
 SIGN_OFF_NOTICE = "on-sign-off-awaited"
 SIGN_OFF_AUTOMATION = "hackefors: email the operator when a sign-off is awaited"
 DAILY_PORTFOLIO = "45 5 * * *"  # after certificates expire, before the reminders go out
+EVIDENCE_RECORDED = "hackefors.evidence.recorded"
+
+
+def evidence_trigger(network_id: str, settle: timedelta) -> DeploymentEventTrigger:
+    """Run the network's readiness check once evidence is recorded, debounced: the first event opens
+    a window of `settle` (Prefect's reactive trigger fires on it and ignores the next events until the
+    window ends), and the run is scheduled at the window's end (`schedule_after`), so it reads every
+    change of the window; an event after the window opens the next one. At most one run per window,
+    and each change is checked within `settle` plus the run's own time."""
+    return DeploymentEventTrigger(
+        name=f"hackefors: readiness of {network_id} when evidence is recorded",
+        description=f"Evidence recorded for {network_id} (portal, spreadsheet or network file): check its "
+                    "readiness again.",
+        expect={EVIDENCE_RECORDED}, match={"prefect.resource.id": f"hackefors.network.{network_id}"},
+        posture=Posture.Reactive, threshold=1, within=settle, schedule_after=settle,
+        parameters={"network": network_id})
 
 
 def surveillance_cron(due: date) -> str:
@@ -43,9 +61,14 @@ def network_plans(as_of: date) -> list[tuple[str, date | None]]:
     return surveillance_due_dates(SqlAlchemyUnitOfWork(), as_of)
 
 
-def build_deployments(as_of: date | None = None) -> list[Any]:
-    """Every deployment: the network-wide ones, and per network a weekly readiness check and,
+def build_deployments(as_of: date | None = None, settle: timedelta | None = None) -> list[Any]:
+    """Every deployment: the network-wide ones, and per network a readiness check (weekly, and
+    whenever evidence is recorded, debounced by `settle`: HACKEFORS_READINESS_SETTLE_SECONDS) and,
     once it is certified, its surveillance on the due date."""
+    if settle is None:
+        from tasks.settings import get_settings
+
+        settle = timedelta(seconds=get_settings().readiness_settle_seconds)
     deployments = [
         send_reminders.to_deployment(name="daily", schedule=Cron(DAILY_REMINDERS, timezone=TIMEZONE),
                                      description="Email each coordinator's reminders every morning."),
@@ -63,7 +86,8 @@ def build_deployments(as_of: date | None = None) -> list[Any]:
     for network_id, surveillance_due in network_plans(as_of or date.today()):
         deployments.append(check_readiness.to_deployment(
             name=f"weekly-{network_id}", schedule=Cron(WEEKLY_READINESS, timezone=TIMEZONE),
-            parameters={"network": network_id}, description=f"Weekly readiness of {network_id}."))
+            parameters={"network": network_id}, triggers=[evidence_trigger(network_id, settle)],
+            description=f"Readiness of {network_id}: weekly, and when evidence is recorded."))
         if surveillance_due:
             deployments.append(survey_network.to_deployment(
                 name=f"annual-{network_id}",

@@ -124,19 +124,30 @@ def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .ym
 
 @app.command("import")
 def import_(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml or .json).")],
-            as_of: AsOfOpt = None) -> None:
-    """Validate a network file, then write the whole network in one transaction."""
+            as_of: AsOfOpt = None,
+            replace: Annotated[bool, typer.Option(
+                "--replace", help="Let the file win over what was recorded in the portal: values it "
+                                  "contradicts are overwritten, records it leaves out are deleted.")] = False,
+            ) -> None:
+    """Validate a network file, then write the whole network in one transaction, merged with what was
+    recorded in the portal."""
     from services.networks import import_network
+    from tasks.events import recording_unit_of_work
 
     network = _read(file, parse_as_of(as_of))
-    summary = import_network(store(), network, actor=f"cli:import {file}")
+    summary = import_network(recording_unit_of_work(), network, actor=getpass.getuser(), source="file",
+                             replace=replace)
+    kept = ""
+    if summary.kept:
+        kept = ("; kept " + ", ".join(f"{n} {table}" for table, n in summary.kept.items())
+                + " recorded in the portal that the file does not hold (--replace deletes them)")
     if not summary.changed:
-        console.print(f"Network {network.id!r} is already up to date; nothing changed.")
+        console.print(f"Network {network.id!r} is already up to date; nothing changed{kept}.", markup=False)
         return
     parts = [f"{verb} " + ", ".join(f"{n} {table}" for table, n in counts.items())
              for verb, counts in (("inserted", summary.inserted), ("updated", summary.updated),
                                   ("deleted", summary.deleted)) if counts]
-    console.print(f"Imported network {network.id!r}: " + "; ".join(parts) + ".")
+    console.print(f"Imported network {network.id!r}: " + "; ".join(parts) + kept + ".", markup=False)
 
 
 @app.command()
@@ -494,9 +505,10 @@ def history(network: NetworkOpt = None,
     """Show the newest entries of the store's append-only history."""
     from services.history import newest_history
 
-    table = Table("at", "actor", "entity", "id", "action")
+    table = Table("at", "person", "source", "entity", "id", "action")
     for r in newest_history(store(), resolve_network(network), limit):
-        table.add_row(r.at.isoformat(timespec="seconds"), r.actor, r.entity, r.entity_id, r.action)
+        table.add_row(r.at.isoformat(timespec="seconds"), escape(r.actor), r.source or "-", r.entity,
+                      escape(r.entity_id), r.action)
     console.print(table)
 
 

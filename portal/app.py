@@ -17,9 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.links import SIGN_IN_PATH
 from portal.pages import STATIC, render
-from portal.security import CSRF_COOKIE, RateLimit, SignInRequired, secret_key
+from portal.security import CSRF_COOKIE, NEXT_COOKIE, RateLimit, SignInRequired, local_path, secret_key
 from services.errors import NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
-from services.unit_of_work import AbstractUnitOfWork, SqlAlchemyUnitOfWork
+from services.unit_of_work import AbstractUnitOfWork
+from tasks.events import recording_unit_of_work
 from tasks.mail import Mailer
 from tasks.settings import Settings, get_settings
 
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None,
     app = FastAPI(title="hackefors portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.secret = secret_key(settings)
-    app.state.uow = uow or SqlAlchemyUnitOfWork
+    # Writes announce hackefors.evidence.recorded to the Prefect API of PREFECT_API_URL, if any.
+    app.state.uow = uow or recording_unit_of_work
     app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
     app.state.today = today or (lambda: settings.portal_as_of or date.today())
     app.state.sign_in_limit = RateLimit(settings.portal_sign_in_per_minute)
@@ -104,7 +106,13 @@ def create_app(settings: Settings | None = None,
     @app.exception_handler(SignInRequired)
     async def to_sign_in(request: Request, exc: SignInRequired) -> Response:
         if request.method == "GET":
-            return RedirectResponse(SIGN_IN_PATH, status_code=303)
+            # A link in a reminder leads to its page once the person has signed in.
+            response = RedirectResponse(SIGN_IN_PATH, status_code=303)
+            wanted = local_path(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            if wanted:
+                response.set_cookie(NEXT_COOKIE, wanted, max_age=3600, httponly=True, samesite="lax",
+                                    secure=settings.portal_secure_cookies, path="/")
+            return response
         return render(request, "error.html", status_code=401, message="Sign in first.")
 
     @app.exception_handler(HTTPException)

@@ -44,6 +44,7 @@ from services import accounts
 from tasks.settings import Settings
 
 SESSION_COOKIE = "hackefors_session"
+NEXT_COOKIE = "hackefors_next"  # the page a signed-out person asked for: where signing in leads
 CSRF_COOKIE = "hackefors_csrf"
 CSRF_FIELD = "csrf"
 
@@ -94,6 +95,13 @@ def session_secret(request: Request) -> str | None:
     except BadSignature:
         return None
     return secret if isinstance(secret, str) else None
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` when it is a path of this site (never another site's address), else None."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or len(value) > 500:
+        return None
+    return value if value.isprintable() else None
 
 
 def session_cookie_options(settings: Settings) -> dict[str, Any]:

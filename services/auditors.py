@@ -46,6 +46,7 @@ class AuditsPage(BaseModel):
     certification_body: str | None
     audits: list[AuditSummary]
     companies: list[tuple[str, str]]  # the member companies (id, name) that can be visited
+    company_names: dict[str, str]  # every company's name by id, members past included
 
 
 def external_audits(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> AuditsPage:
@@ -69,7 +70,8 @@ def external_audits(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> Au
                                       sample_ok=sample.passed, sample_detail=sample.detail))
     body = network.certification_body.name if network.certification_body else None
     return AuditsPage(network_id=network.id, network_name=network.name, certification_body=body,
-                      audits=summaries, companies=[(c.id, c.name) for c in network.active_companies(as_of)])
+                      audits=summaries, companies=[(c.id, c.name) for c in network.active_companies(as_of)],
+                      company_names={c.id: c.name for c in network.companies})
 
 
 class Recommended(BaseModel):

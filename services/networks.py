@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from pydantic import BaseModel, ConfigDict
 
 from models.certification import held_certificate, in_force
+from models.events import DomainEvent
+from models.evidence import EVIDENCE_RECORDED
 from models.gates import CompanyProgress, company_progress, policy_for
 from models.network import Certificate, ExternalAuditKind, Network
 from models.policy import Policy
@@ -45,10 +47,15 @@ def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] 
         return uow.networks.load(network_id, parts)
 
 
-def import_network(uow: AbstractUnitOfWork, network: Network, actor: str) -> SyncSummary:
-    """Write a validated network in one transaction, each change in the history; a network that
-    is already stored as given changes nothing. An id that another network has but for case is
-    refused.
+def import_network(uow: AbstractUnitOfWork, network: Network, actor: str, source: str = "file",
+                   replace: bool = False) -> SyncSummary:
+    """Write a validated network in one transaction, each change in the history under `actor` and
+    `source`; a network that is already stored as given changes nothing. An id that another network
+    has but for case is refused.
+
+    What was recorded in the portal merges with the file (the merge rules in the README): the file
+    keeps it where it says nothing, and a value the file contradicts is a conflict (ImportConflicts,
+    nothing written) unless `replace`, which lets the file win everywhere.
 
     Imports of one network are serialised: a second import waits for the first to commit and then
     applies in full on top of it, so the history records the old values that really stood.
@@ -58,8 +65,12 @@ def import_network(uow: AbstractUnitOfWork, network: Network, actor: str) -> Syn
         taken = [k for k in uow.networks.ids() if k != network.id and k.casefold() == network.id.casefold()]
         if taken:
             raise NetworkIdTaken(network.id, taken[0])
-        summary = uow.networks.save(network, actor, datetime.now(UTC))
+        summary = uow.networks.save(network, actor, datetime.now(UTC), source=source, replace=replace)
         uow.history.add(summary.changes)
+        if summary.changed:
+            uow.collect(DomainEvent(name=EVIDENCE_RECORDED, network_id=network.id, subject=network.name,
+                                    payload={"network_id": network.id, "kind": "network-file", "actor": actor,
+                                             "source": source, "changes": len(summary.changes)}))
         uow.commit()
     return summary
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         default=10.0, gt=0,
         description="Largest evidence file (PDF, PNG, JPEG) and spreadsheet accepted, in MB.")
 
+    readiness_settle_seconds: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="After evidence is recorded, how long `check-readiness` waits for more before it runs "
+                    "(one run per window and network).")
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None

@@ -10,6 +10,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -235,6 +236,8 @@ def _scope(table: Table, network_id: str) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):  # hours: JSON has no decimals (a deleted session's history failed)
+        return float(value)
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -358,7 +361,7 @@ class NetworkRepository:
         # parent goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
         for orm, new, changed, _ in plans:
             if new:
-                self.session.execute(insert(orm), new)
+                self.session.execute(insert(orm.__table__), new)  # Core: a third of the ORM's bulk cost
             if changed:
                 self.session.execute(update(orm), changed)
         for orm, _, _, gone in reversed(plans):
@@ -390,7 +393,7 @@ class NetworkRepository:
         for chunk in _chunks(unique):
             self.session.execute(delete(r).where(keys.in_(
                 [(x["network_id"], x["entity"], x["entity_key"], x["field"]) for x in chunk])))
-            self.session.execute(insert(r), chunk)
+            self.session.execute(insert(r.__table__), chunk)
 
     def _evidence_orphans(self, network_id: str, companies: set[tuple]) -> list[str]:
         if not companies:
@@ -842,7 +845,7 @@ class HistoryRepository:
     def add(self, entries: Iterable[HistoryEntry]) -> None:
         rows = [e.model_dump() for e in entries]
         if rows:
-            self.session.execute(insert(t.HistoryRow), rows)
+            self.session.execute(insert(t.HistoryRow.__table__), rows)
 
     def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)
@@ -904,20 +907,22 @@ class AccountRepository:
     def put(self, account: Account, at: datetime) -> None:
         """Create the account, or change its role and scope."""
         values = dict(role=account.role.value, network_id=account.network_id, company_id=account.company_id)
-        updated = self.session.execute(update(t.AccountRow).where(t.AccountRow.email == account.email)
-                                       .values(**values)).rowcount
-        if not updated:
+        updated = self.session.scalar(update(t.AccountRow).where(t.AccountRow.email == account.email)
+                                      .values(**values).returning(t.AccountRow.email))
+        if updated is None:
             self.session.execute(insert(t.AccountRow), [dict(email=account.email, created_at=at, **values)])
 
     def remove(self, email: str) -> bool:
         """Delete the account, with its links and sessions; whether there was one."""
         self.session.execute(delete(t.PortalSessionRow).where(t.PortalSessionRow.email == email))
         self.session.execute(delete(t.SignInLinkRow).where(t.SignInLinkRow.email == email))
-        return bool(self.session.execute(delete(t.AccountRow).where(t.AccountRow.email == email)).rowcount)
+        return self.session.scalar(delete(t.AccountRow).where(t.AccountRow.email == email)
+                                   .returning(t.AccountRow.email)) is not None
 
     def end_sessions(self, email: str) -> int:
-        return self.session.execute(delete(t.PortalSessionRow)
-                                    .where(t.PortalSessionRow.email == email)).rowcount or 0
+        ended = self.session.scalars(delete(t.PortalSessionRow).where(t.PortalSessionRow.email == email)
+                                     .returning(t.PortalSessionRow.token_hash))
+        return len(ended.all())
 
     def add_link(self, token_hash: str, email: str, at: datetime) -> None:
         self.session.execute(insert(t.SignInLinkRow),

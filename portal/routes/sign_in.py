@@ -13,8 +13,10 @@ from models.accounts import LINK_LIFETIME, home_path
 from models.links import SIGN_IN_PATH
 from portal.pages import render
 from portal.security import (
+    NEXT_COOKIE,
     SESSION_COOKIE,
     check_csrf,
+    local_path,
     optional_account,
     session_cookie_options,
     session_secret,
@@ -78,7 +80,9 @@ def use_link(request: Request, token: str) -> Response:
                       message="This sign-in link has expired or was already used. Ask for a new one.",
                       again=True)
     account, session = signed_in
-    response = RedirectResponse(home_path(account), status_code=303)
+    response = RedirectResponse(local_path(request.cookies.get(NEXT_COOKIE)) or home_path(account),
+                                status_code=303)
+    response.delete_cookie(NEXT_COOKIE, path="/")
     response.set_cookie(SESSION_COOKIE, sign_session(request, session), max_age=int(lifetime.total_seconds()),
                         **session_cookie_options(settings))
     return response

@@ -1,9 +1,12 @@
-"""A coordinator's way through the portal, in a real browser: `hackefors portal` over a store
-holding examples/blocked.yaml, where Lindbergs Bygg (LBY) blocks the training gate. The coordinator
-asks for a sign-in link, takes it from the `.eml` the mail path wrote, sees what the company must
-do, uploads an XLSX with the missing training (first one with a mistake, whose problems are listed
-by row and column), imports it and sees the to-do list shrink and the training gate pass; a second
-coordinator, of another company, cannot open the first company's pages.
+"""A coordinator's way through the portal, in a real browser: `hackefors serve` (the Prefect server
+and the deployments) and `hackefors portal` over a store holding examples/blocked.yaml, where
+Lindbergs Bygg (LBY) blocks the training gate. The coordinator asks for a sign-in link, takes it
+from the `.eml` the mail path wrote, sees what the company must do, uploads an XLSX with the missing
+training (first one with a mistake, whose problems are listed by row and column), imports it and
+sees the to-do list shrink and the training gate pass. The import's `hackefors.evidence.recorded`
+event makes the readiness deployment's trigger start `check-readiness` for the network, whose
+training gate passes for LBY. A second coordinator, of another company, cannot open the first
+company's pages.
 
 Chromium as in test_browser.py (Debian's, never downloaded). The screenshots are kept in the test's
 folder; with HACKEFORS_README_SCREENSHOTS=1 they are also written to docs/screenshots/, where the
@@ -28,7 +31,7 @@ import pytest
 
 from hackefors import PROJECT_ROOT
 from tests.e2e.test_browser import CHROMIUM_ARGS, STEP_MS, chromium
-from tests.integration.test_prefect_server import wait_for
+from tests.integration.test_prefect_server import call, wait_for
 from tests.portal.conftest import link_in, read_eml
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -39,6 +42,9 @@ AS_OF = "1999-02-15"
 COORDINATOR = "elisabeth.sjoberg@lby.example.se"  # LBY, short of training
 OTHER = "jonas.lindholm@kmv.example.se"  # KMV
 PORTAL_PORTS = range(8100, 8120)
+PREFECT_PORTS = range(4310, 4320)
+SETTLE = 3  # HACKEFORS_READINESS_SETTLE_SECONDS: the trigger's debounce window
+RUN_SECONDS = 300
 README_SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 ATTENDANCE = ["employee_id", "date", "hours", "topics", "trainer"]
 ALL_TOPICS = "environmental_basics; ems_and_iso14001; waste_management; industry_impact; legal_requirements"
@@ -68,6 +74,61 @@ def hackefors(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([str(HACKEFORS), *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+@contextmanager
+def served(env: dict[str, str], port: int, log: Path) -> Iterator[httpx.Client]:
+    """`hackefors serve` on `port`, as `make ui` starts it; a client of its API. Stopped with Ctrl-C."""
+    process = subprocess.Popen([str(HACKEFORS), "serve", "--port", str(port)], cwd=PROJECT_ROOT,
+                               env={**env, "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+                                    "HACKEFORS_READINESS_SETTLE_SECONDS": str(SETTLE)},
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=30) as client:
+
+            def readiness_trigger() -> bool:
+                assert process.poll() is None, log.read_text()[-3000:]
+                try:
+                    reply = call(client, "GET", f"/deployments/name/check-readiness/weekly-{NETWORK}")
+                    if reply.status_code != 200:
+                        return False
+                    deployment = reply.json()["id"]
+                    related = call(client, "GET", f"/automations/related-to/prefect.deployment.{deployment}")
+                    return related.status_code == 200 and bool(related.json())
+                except httpx.TransportError:
+                    return False
+
+            wait_for("the readiness deployment and its trigger", readiness_trigger, timeout=240)
+            yield client
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(180)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
+
+
+def training_checks_of(engine_url: str, run_id: str | None, company: str) -> list[Any]:
+    """LBY's checks in the training gate: of the run `run_id` as stored, or (None) evaluated today."""
+    from datetime import date
+
+    from sqlalchemy import create_engine
+
+    from models.catalogue import Stage
+    from services.gates import evaluate, results_of_run
+    from services.unit_of_work import SqlAlchemyUnitOfWork
+
+    engine = create_engine(engine_url)
+    try:
+        uow = SqlAlchemyUnitOfWork(engine)
+        if run_id is None:
+            result = evaluate(uow, NETWORK, Stage.TRAINING, date.today())
+        else:
+            result = next(r for r in results_of_run(uow, NETWORK, run_id) if r.stage is Stage.TRAINING)
+        return [c for c in result.checks if c.company == company]
+    finally:
+        engine.dispose()
 
 
 @contextmanager
@@ -135,9 +196,12 @@ def test_a_coordinator_signs_in_from_the_eml_imports_the_missing_training_and_th
 
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    port = port_in(PORTAL_PORTS)
+    port, prefect_port = port_in(PORTAL_PORTS), port_in(PREFECT_PORTS)
     env = environment(tmp_path, prefect_home, f"http://127.0.0.1:{port}")
+    store = f"sqlite:///{tmp_path / 'data' / 'hackefors.sqlite3'}"
     hackefors(env, "import", "examples/blocked.yaml", "--as-of", AS_OF)
+    # A readiness check today (as the triggered run makes it): LBY's training is short.
+    assert not all(c.passed for c in training_checks_of(store, None, "LBY"))
     hackefors(env, "invite", COORDINATOR, "--role", "coordinator", "--network", NETWORK, "--company", "LBY")
     other_link = hackefors(env, "invite", OTHER, "--role", "coordinator", "--network", NETWORK,
                            "--company", "KMV").split()[-1]
@@ -149,7 +213,9 @@ def test_a_coordinator_signs_in_from_the_eml_imports_the_missing_training_and_th
             README_SHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(shots / f"portal-{name}.png", README_SHOTS / f"portal-{name}.png")
 
-    with portal(env, port, tmp_path / "portal.log") as url:
+    with served(env, prefect_port, tmp_path / "serve.log") as api, \
+            portal({**env, "PREFECT_API_URL": str(api.base_url).rstrip("/")}, port,
+                   tmp_path / "portal.log") as url:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.set_default_timeout(STEP_MS)
 
@@ -196,6 +262,20 @@ def test_a_coordinator_signs_in_from_the_eml_imports_the_missing_training_and_th
         expect(page.locator("#todo")).not_to_contain_text("short of training")
         assert page.locator("#todo tr.item").count() < before
         shot(page, "todo-after")
+
+        # The import announced hackefors.evidence.recorded: the trigger runs check-readiness.
+        def triggered_run() -> dict[str, Any] | None:
+            runs = call(api, "POST", "/flow_runs/filter", json={"flow_runs": {
+                "name": {"any_": [f"check-readiness-{NETWORK}"]}}}).json()
+            done = [r for r in runs if not r["auto_scheduled"]
+                    and r["state_type"] in ("COMPLETED", "FAILED", "CRASHED")]
+            return done[0] if done else None
+
+        run = wait_for("the triggered check-readiness run", triggered_run, timeout=RUN_SECONDS)
+        assert run["created_by"]["type"] == "AUTOMATION", run["created_by"]
+        assert run["parameters"] == {"network": NETWORK}
+        lby = training_checks_of(store, run["id"], "LBY")
+        assert lby and all(c.passed for c in lby), lby
 
         # Another company's coordinator: their own page, and nothing of LBY's.
         other = browser.new_context(viewport={"width": 1280, "height": 700}).new_page()

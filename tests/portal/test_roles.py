@@ -185,3 +185,15 @@ def test_the_verify_form_shows_only_to_those_who_may_verify(client: TestClient,
     verified = client.post(f"{path}/{ACTION}/verify", data={"csrf": csrf_of(page.text),
                                                             "verified_on": "2025-03-01"})
     assert verified.status_code == 200 and "verified 2025-03-01" in verified.text
+
+
+@pytest.mark.parametrize(("role", "home"), [
+    ("operator", "/networks"), ("central", f"/networks/{NETWORK}"),
+    ("coordinator", f"/networks/{NETWORK}/companies/NSM"),
+    ("auditor", f"/networks/{NETWORK}/external-audits")])
+def test_each_role_lands_on_its_own_page(client: TestClient, role: str, home: str) -> None:
+    from tests.portal.conftest import follow_link, new_link
+
+    response = follow_link(client, new_link(ROLE_PERSON[role]))
+    assert response.headers["location"] == home  # type: ignore[attr-defined]
+    assert client.get(home).status_code == 200

@@ -139,3 +139,13 @@ def test_cookies_are_secure_when_the_setting_says_so(portal_store: Path, monkeyp
     with TestClient(create_app(), base_url=BASE_URL.replace("http:", "https:")) as client:
         response = follow_link(client, new_link(COORDINATOR))
         assert "Secure" in response.headers["set-cookie"]
+
+
+def test_a_reminders_link_leads_to_its_page_after_signing_in(client: TestClient) -> None:
+    training = f"/networks/{NETWORK}/companies/NSM/training"
+    assert client.get(training, follow_redirects=False).headers["location"] == "/sign-in"
+    response = follow_link(client, new_link(COORDINATOR))
+    assert response.headers["location"] == training  # type: ignore[attr-defined]
+    client.cookies.clear()
+    client.cookies.set("hackefors_next", "//evil.example/phish")
+    assert follow_link(client, new_link(COORDINATOR)).headers["location"] == TODO  # type: ignore[attr-defined]

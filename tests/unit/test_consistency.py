@@ -101,3 +101,15 @@ def test_every_flow_operators_run_has_a_deployment_in_code_and_in_prefect_yaml()
             continue
         assert f"flows/{module}.py:{module}" in entrypoints, module
         assert f"{module}.to_deployment(" in code, module
+
+
+def test_the_spreadsheet_columns_in_the_docs_are_the_published_ones() -> None:
+    from models.spreadsheets import COLUMNS
+
+    doc = (PROJECT_ROOT / "docs" / "spreadsheets.md").read_text(encoding="utf-8")
+    for kind, columns in COLUMNS.items():
+        section = doc.split(f"### {kind.value.capitalize()}\n", 1)[1].split("\n\n###", 1)[0]
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        assert rows == [f"| `{c.name}` | {'yes' if c.required else 'no'} | {c.meaning} | "
+                        f"{c.example or '(empty)'} |" for c in columns]
+        assert ", ".join(f"`{c.name}`" for c in columns) in README, f"the README's {kind.value} columns"

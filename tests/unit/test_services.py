@@ -139,6 +139,7 @@ def three_networks() -> FakeUnitOfWork:
     for name in ("hackefors", "blocked"):
         networks.import_network(uow, build(example_data(name)), actor="test")
     uow.commits = 0
+    uow.published.clear()  # the imports' evidence.recorded events
     return uow
 
 

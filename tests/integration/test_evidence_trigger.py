@@ -1,0 +1,185 @@
+"""Recorded evidence moves readiness by itself: a real `prefect server start`, the deployments
+served (`python -m deployments.serve`), two writes through the evidence services in quick
+succession (their `hackefors.evidence.recorded` events go to the server), and the readiness
+deployment's event trigger starts one debounced `check-readiness` run for that network only, which
+completes. The server's log is checked for errors (the `prefect_home` fixture)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from deployments.server import start_server, stop
+from hackefors import PROJECT_ROOT
+from models.evidence import Actor, NewEmployee, Role, Source, TrainingRecord
+from tests.conftest import SMALL_AS_OF, build, example_data, save
+from tests.integration.test_prefect_server import call, wait_for
+
+pytestmark = pytest.mark.e2e
+
+PORT = 4321  # this work's Prefect ports: 4320-4329
+SETTLE = 8  # seconds: HACKEFORS_READINESS_SETTLE_SECONDS for this test
+NETWORK = "ostgota-small"
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def shifted(value: Any, days: int) -> Any:
+    """The example's data with every date moved by `days`: the small network, ready on 2025-03-03,
+    becomes ready today (a triggered run checks readiness as of its own day)."""
+    if isinstance(value, date):
+        return value + timedelta(days=days)
+    if isinstance(value, str) and ISO_DAY.match(value):
+        return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
+    if isinstance(value, dict):
+        return {k: shifted(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shifted(v, days) for v in value]
+    return value
+
+
+def test_recorded_evidence_starts_one_debounced_readiness_run_for_its_network(
+    prefect_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.events.worker import EventsWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from services import evidence
+    from tasks.db import get_engine, reset_engines
+    from tasks.events import recording_unit_of_work
+    from tasks.settings import reset_settings
+
+    today = date.today()
+    store = tmp_path / "data"
+    store.mkdir()
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(store))
+    monkeypatch.setenv("HACKEFORS_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.delenv("HACKEFORS_DATABASE_URL", raising=False)
+    reset_settings()
+    reset_engines()
+    engine = get_engine()
+    save(build(shifted(example_data("small"), (today - SMALL_AS_OF).days)), engine)
+    save(build(example_data("blocked")), engine)
+
+    server, api = start_server(prefect_home, port=PORT)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api,
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        "HACKEFORS_READINESS_SETTLE_SECONDS": str(SETTLE),
+    }
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "deployments.serve"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=(tmp_path / "serve.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        with httpx.Client(base_url=api, timeout=30) as client:
+
+            def deployment(name: str) -> Any:
+                reply = call(client, "GET", f"/deployments/name/check-readiness/{name}")
+                return reply.json() if reply.status_code == 200 else None
+
+            def automations(deployment_id: str) -> list[dict[str, Any]]:
+                reply = call(client, "GET", f"/automations/related-to/prefect.deployment.{deployment_id}")
+                return reply.json() if reply.status_code == 200 else []
+
+            ours = wait_for("the readiness deployment", lambda: deployment(f"weekly-{NETWORK}"))
+            other = wait_for("the other network's", lambda: deployment("weekly-hackefors-blocked"))
+            (automation,) = wait_for("its trigger", lambda: automations(ours["id"]))
+            trigger = automation["trigger"]
+            assert trigger["expect"] == ["hackefors.evidence.recorded"]
+            assert trigger["match"] == {"prefect.resource.id": f"hackefors.network.{NETWORK}"}
+            assert (trigger["posture"], trigger["threshold"], trigger["within"]) == ("Reactive", 1, SETTLE)
+
+            coordinator = Actor(
+                email="malin.gustafsson@nsm.example.se",
+                role=Role.COORDINATOR,
+                source=Source.PORTAL,
+                network=NETWORK,
+                company="NSM",
+            )
+            with temporary_settings({PREFECT_API_URL: api}):
+                uow = recording_unit_of_work()
+                evidence.add_employee(
+                    uow,
+                    NETWORK,
+                    "NSM",
+                    NewEmployee(id="NSM-E15", name="Ny Anställd", hired_on=today - timedelta(days=400)),
+                    coordinator,
+                    today=today,
+                )
+                evidence.record_training(
+                    uow,
+                    NETWORK,
+                    "NSM",
+                    TrainingRecord(
+                        date=today,
+                        hours=30,
+                        topics=(
+                            "environmental_basics",
+                            "ems_and_iso14001",
+                            "waste_management",
+                            "industry_impact",
+                            "legal_requirements",
+                        ),
+                        attendees=("NSM-E15",),
+                    ),
+                    coordinator,
+                    today=today,
+                )
+                EventsWorker.drain_all(timeout=30)
+            def runs(deployment_id: str) -> list[dict[str, Any]]:
+                """The deployment's runs but those its weekly schedule created ahead."""
+                reply = call(client, "POST", "/flow_runs/filter",
+                             json={"flow_runs": {"deployment_id": {"any_": [deployment_id]}}})
+                return [r for r in reply.json() if not r["auto_scheduled"]]
+
+            def finished() -> dict[str, Any] | None:
+                found = runs(ours["id"])
+                done = [r for r in found if r["state_type"] in ("COMPLETED", "FAILED", "CRASHED")]
+                return done[0] if done else None
+
+            run = wait_for("the triggered readiness run to finish", finished, timeout=300)
+            assert run["state_type"] == "COMPLETED", run["state"]
+            assert run["parameters"]["network"] == NETWORK
+            assert run["created_by"]["type"] == "AUTOMATION", run["created_by"]
+            # Debounced: the two writes a moment apart started one run, and nothing for the other network.
+            assert len(runs(ours["id"])) == 1
+            assert runs(other["id"]) == []
+            events = call(
+                client,
+                "POST",
+                "/events/filter",
+                json={"filter": {"event": {"name": ["hackefors.evidence.recorded"]}}},
+            ).json()["events"]
+            assert [e["payload"]["kind"] for e in sorted(events, key=lambda e: e["occurred"])] == [
+                "employee",
+                "training",
+            ]
+        with engine.connect() as conn:
+            stored = conn.execute(
+                text("SELECT network_id, stage, passed FROM gate_results WHERE run_id = :run"),
+                {"run": run["id"]},
+            ).all()
+        assert {r.network_id for r in stored} == {NETWORK} and len(stored) == 6
+        # Hired 400 days ago (past the grace period): the training gate passes only with their 30 h counted.
+        assert next(r.passed for r in stored if r.stage == "training")
+    finally:
+        stop(runner)
+        stop(server)
+        engine.dispose()
+        reset_settings()
+        reset_engines()
