@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, update
@@ -361,7 +361,7 @@ class NetworkRepository:
         # parent goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
         for orm, new, changed, _ in plans:
             if new:
-                self.session.execute(insert(orm.__table__), new)  # Core: a third of the ORM's bulk cost
+                self.session.execute(insert(cast(Table, orm.__table__)), new)  # Core: a third of the ORM's bulk cost
             if changed:
                 self.session.execute(update(orm), changed)
         for orm, _, _, gone in reversed(plans):
@@ -393,7 +393,7 @@ class NetworkRepository:
         for chunk in _chunks(unique):
             self.session.execute(delete(r).where(keys.in_(
                 [(x["network_id"], x["entity"], x["entity_key"], x["field"]) for x in chunk])))
-            self.session.execute(insert(r.__table__), chunk)
+            self.session.execute(insert(cast(Table, r.__table__)), chunk)
 
     def _evidence_orphans(self, network_id: str, companies: set[tuple]) -> list[str]:
         if not companies:
@@ -845,7 +845,7 @@ class HistoryRepository:
     def add(self, entries: Iterable[HistoryEntry]) -> None:
         rows = [e.model_dump() for e in entries]
         if rows:
-            self.session.execute(insert(t.HistoryRow.__table__), rows)
+            self.session.execute(insert(cast(Table, t.HistoryRow.__table__)), rows)
 
     def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)
