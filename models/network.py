@@ -450,6 +450,17 @@ class CertificationBody(Strict):
     address: Address = Field(description="Postal address, one line.")
 
 
+class EvidenceFileEntry(Strict):
+    """An evidence file the company stored through the portal, as `hackefors export` lists it."""
+
+    sha256: Sha256
+    filename: Name
+    media_type: str = Field(max_length=64)
+    size: int = Field(ge=0)
+    stored_at: dt.datetime
+    stored_by: Name
+
+
 class Company(Strict):
     id: Id
     name: Name
@@ -480,6 +491,9 @@ class Company(Strict):
     indicators: tuple[Indicator, ...] = ()
     integrated_with: tuple[Name, ...] = Field(
         (), description="Other management systems the EMS is part of, e.g. quality (ISO 9001).")
+    evidence_files: tuple[EvidenceFileEntry, ...] = Field(
+        (), description="Written by `hackefors export`; ignored on import (the store keeps the files, "
+                        "under its data folder, by sha256).")
 
 
 class Certificate(Strict):

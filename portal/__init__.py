@@ -12,5 +12,7 @@
   sign-in rate limit.
 - `pages.py`: `render(request, template, **context)`; templates get `account`, `csrf`, `today` and
   the path helpers of `models/links.py`.
-- No SQL here: the routes call `services/` (accounts, companies, evidence).
+- No SQL here: the routes call `services/` (accounts, companies, evidence, spreadsheets).
+- Every route has a row in `tests/portal/test_roles.py` (ROUTES: who may use it; public pages are
+  "public"): the test walks the application's routes and fails on one without its row.
 """

@@ -17,8 +17,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.links import SIGN_IN_PATH
 from portal.pages import STATIC, render
-from portal.security import CSRF_COOKIE, NEXT_COOKIE, RateLimit, SignInRequired, local_path, secret_key
-from services.errors import NetworkNotFound, NotAllowed, RefusedChange, ServiceError, UnknownCompany
+from portal.security import (
+    CSRF_COOKIE,
+    NEXT_COOKIE,
+    NOT_FOUND,
+    RateLimit,
+    SignInRequired,
+    local_path,
+    secret_key,
+)
+from services.errors import (
+    ConcurrentChange,
+    NetworkNotFound,
+    NotAllowed,
+    RefusedChange,
+    ServiceError,
+    UnknownCompany,
+)
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.events import recording_unit_of_work
 from tasks.mail import Mailer
@@ -117,12 +132,15 @@ def create_app(settings: Settings | None = None,
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
+        titles = {403: "Refused", 404: "Not found", 405: "Not allowed"}
+        message = NOT_FOUND if exc.status_code == 404 else str(exc.detail)  # any 404 looks the same
+        return render(request, "error.html", status_code=exc.status_code, message=message,
+                      title=titles.get(exc.status_code, "Something is wrong"))
 
     @app.exception_handler(NetworkNotFound)
     @app.exception_handler(UnknownCompany)
     async def not_found(request: Request, exc: ServiceError) -> Response:
-        return render(request, "error.html", status_code=404, message="Not found")
+        return render(request, "error.html", status_code=404, message=NOT_FOUND, title="Not found")
 
     @app.exception_handler(LookupError)
     async def unknown_object(request: Request, exc: LookupError) -> Response:
@@ -131,6 +149,12 @@ def create_app(settings: Settings | None = None,
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed) -> Response:
         return render(request, "error.html", status_code=403, message=str(exc))
+
+    @app.exception_handler(ConcurrentChange)
+    async def concurrent(request: Request, exc: ConcurrentChange) -> Response:
+        return render(request, "error.html", status_code=409, title="Changed meanwhile",
+                      message="Someone else recorded the same thing a moment ago: reload the page to see "
+                              "what stands.")
 
     @app.exception_handler(RefusedChange)
     async def refused(request: Request, exc: RefusedChange) -> Response:

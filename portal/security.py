@@ -66,6 +66,9 @@ def secret_key(settings: Settings) -> bytes:
     return path.read_text(encoding="ascii").strip().encode("ascii")
 
 
+NOT_FOUND = "There is no such page, or your role does not let you see it."
+
+
 class SignInRequired(Exception):
     """No valid session: a page sends the browser to the sign-in page."""
 
@@ -74,7 +77,7 @@ class NotFound(HTTPException):
     """What an object the account may not see answers, the same as one that does not exist."""
 
     def __init__(self) -> None:
-        super().__init__(status_code=404, detail="Not found")
+        super().__init__(status_code=404, detail=NOT_FOUND)
 
 
 def _serializer(request: Request, salt: str) -> URLSafeSerializer:
@@ -83,6 +86,24 @@ def _serializer(request: Request, salt: str) -> URLSafeSerializer:
 
 def sign_session(request: Request, session: str) -> str:
     return _serializer(request, "session").dumps(session)
+
+
+def sign_notice(request: Request, text: str) -> str:
+    """A notice to show after a redirect (what was recorded), signed: a link someone else made
+    cannot put words on the page."""
+    return _serializer(request, "notice").dumps(text)
+
+
+def notice(request: Request) -> str | None:
+    """The signed notice in the query string, if its signature holds."""
+    value = request.query_params.get("done")
+    if not value:
+        return None
+    try:
+        text = _serializer(request, "notice").loads(value)
+    except BadSignature:
+        return None
+    return text if isinstance(text, str) else None
 
 
 def session_secret(request: Request) -> str | None:

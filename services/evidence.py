@@ -402,7 +402,8 @@ def store_evidence_file(uow: AbstractUnitOfWork, network_id: str, company_id: st
         if stored is not None:
             return stored
         uow.blobs.put(sha, content)  # before the commit: a file without its record is never served
-        uow.evidence.add(record)
+        if not uow.evidence.add(record):  # stored by another request meanwhile
+            return uow.evidence.get(network_id, company_id, sha) or record
         summary = SyncSummary(inserted={"evidence_files": 1}, changes=[_file_entry(record, at)])
         announce(uow, network, company, actor, "evidence-file", (sha,), summary)
         uow.commit()
@@ -464,9 +465,11 @@ def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_o
 
 
 def company_records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Company:
-    """The company as stored, with everything it records (employees, registers, audits, reviews)."""
+    """The company as stored, with everything it records (employees, registers, audits, reviews,
+    evidence files)."""
     with uow:
-        network = uow.networks.load(network_id, {"employees", "registers", "internal_audits", "reviews"})
+        network = uow.networks.load(network_id, {"employees", "registers", "internal_audits", "reviews",
+                                                 "evidence"})
     return find_company(network, company_id)
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, tuple_, update
@@ -55,6 +55,7 @@ PART_TABLES: dict[str, tuple[type[t.Base], ...]] = {
     "reviews": (t.ManagementReviewRow,),
     "external_audits": (t.ExternalAuditRow, t.FindingRow, t.CorrectiveActionRow),
     "certificates": (),
+    "evidence": (),  # the companies' evidence files (a list, not synced: `save` leaves them alone)
 }
 ALL_PARTS = frozenset(PART_TABLES)
 CHUNK = 500
@@ -226,6 +227,10 @@ def orphans(kept: dict[type[t.Base], list[dict[str, Any]]],
     return found
 
 
+def _table(orm: type[t.Base]) -> Table:
+    return orm.__table__  # type: ignore[return-value]
+
+
 def _pk(table: Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
@@ -361,7 +366,7 @@ class NetworkRepository:
         # parent goes, so ON DELETE CASCADE only ever removes rows that are meant to go.
         for orm, new, changed, _ in plans:
             if new:
-                self.session.execute(insert(cast(Table, orm.__table__)), new)  # Core: a third of the ORM's bulk cost
+                self.session.execute(insert(_table(orm)), new)  # Core: a third of the ORM's bulk cost
             if changed:
                 self.session.execute(update(orm), changed)
         for orm, _, _, gone in reversed(plans):
@@ -393,7 +398,7 @@ class NetworkRepository:
         for chunk in _chunks(unique):
             self.session.execute(delete(r).where(keys.in_(
                 [(x["network_id"], x["entity"], x["entity_key"], x["field"]) for x in chunk])))
-            self.session.execute(insert(cast(Table, r.__table__)), chunk)
+            self.session.execute(insert(_table(r)), chunk)
 
     def _evidence_orphans(self, network_id: str, companies: set[tuple]) -> list[str]:
         if not companies:
@@ -446,13 +451,14 @@ class NetworkRepository:
         tables = {orm: self._select(orm, ids) for orm in SYNCED[1:] if orm is t.CompanyRow or orm in needed}
         certificates = (CertificateRepository(self.session).for_networks(ids) if "certificates" in parts
                         else {})
+        files = self._select(t.EvidenceFileRow, ids) if "evidence" in parts else {}
         return [self._assemble(heads[i][0], {orm: tables[orm].get(i, []) if orm in tables else []
-                                             for orm in SYNCED[1:]}, certificates.get(i, []))
-                for i in ids]
+                                             for orm in SYNCED[1:]},
+                               certificates.get(i, []), files.get(i, [])) for i in ids]
 
     @staticmethod
     def _assemble(head: dict[str, Any], data: dict[type[t.Base], list[dict[str, Any]]],
-                  certificates: list[Certificate]) -> Network:
+                  certificates: list[Certificate], files: list[dict[str, Any]]) -> Network:
         """One network from its rows, table by table."""
         by_company: dict[type[t.Base], dict[str, list[dict[str, Any]]]] = {}
         for orm, rows in data.items():
@@ -476,6 +482,11 @@ class NetworkRepository:
             else:
                 internal[f["audit_id"]].append(Finding(**fields))
 
+        evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for f in sorted(files, key=lambda f: (f["stored_at"], f["sha256"])):
+            evidence[f["company_id"]].append(dict(
+                sha256=f["sha256"], filename=f["filename"], media_type=f["media_type"], size=f["size"],
+                stored_at=_utc(f["stored_at"]), stored_by=f["actor"]))
         companies = []
         for c in data[t.CompanyRow]:
             cid = c["id"]
@@ -491,6 +502,7 @@ class NetworkRepository:
                                     for a in by_company[t.InternalAuditRow][cid]],
                 "management_reviews": [_strip(r, "company_id")
                                        for r in by_company[t.ManagementReviewRow][cid]],
+                "evidence_files": evidence[cid],
             }))
         attendees: dict[str, list[str]] = defaultdict(list)
         for a in data[t.AttendanceRow]:
@@ -845,7 +857,7 @@ class HistoryRepository:
     def add(self, entries: Iterable[HistoryEntry]) -> None:
         rows = [e.model_dump() for e in entries]
         if rows:
-            self.session.execute(insert(cast(Table, t.HistoryRow.__table__)), rows)
+            self.session.execute(insert(_table(t.HistoryRow)), rows)
 
     def newest(self, network_id: str, limit: int) -> list[HistoryEntry]:
         rows = self.session.scalars(select(t.HistoryRow).where(t.HistoryRow.network_id == network_id)

@@ -32,7 +32,7 @@ from models.policy import TRAINING_TOPICS
 from models.spreadsheets import Kind as SheetKind
 from portal import uploads
 from portal.pages import as_of_of, render
-from portal.security import NotFound, check_csrf, company_access, verifier_access
+from portal.security import NotFound, check_csrf, company_access, notice, sign_notice, verifier_access
 from services import companies, evidence, spreadsheets
 from services.errors import RefusedChange
 from services.spreadsheets import SpreadsheetRefused
@@ -79,7 +79,7 @@ def problems_of(exc: Exception) -> list[str]:
 def _context(request: Request, network: str, company: str, page: Page, account: Account) -> dict[str, Any]:
     uow, as_of = request.app.state.uow, as_of_of(request)
     context: dict[str, Any] = dict(network_id=network, company_id=company, current=page,
-                                   done=request.query_params.get("done"), problems=[],
+                                   done=notice(request), problems=[],
                                    may_write=writes_company(account, network, company, page),
                                    may_verify=verifies_actions(account, network))
     if page in (Page.EMPLOYEES, Page.TRAINING):
@@ -124,7 +124,8 @@ def record(request: Request, network: str, company: str, page: Page, account: Ac
         write()
     except (ValidationError, RefusedChange) as exc:
         return show(request, network, company, page, account, problems_of(exc), status_code=400)
-    return RedirectResponse(company_path(network, company, page) + "?done=" + quote(done), status_code=303)
+    return RedirectResponse(company_path(network, company, page) + "?done=" + sign_notice(request, done),
+                            status_code=303)
 
 
 # --- what we must do ---------------------------------------------------------------------------------
@@ -373,5 +374,5 @@ def commit_import(request: Request, network: str, company: str, account: ImportW
         return show(request, network, company, Page.IMPORT, account, [str(p) for p in exc.problems],
                     status_code=400)
     uploads.forget(state.settings.data_dir, token)
-    return RedirectResponse(company_path(network, company, Page.TODO) + "?done=" + quote(
-        f"Imported {pending.filename}."), status_code=303)
+    return RedirectResponse(company_path(network, company, Page.TODO) + "?done="
+                            + sign_notice(request, f"Imported {pending.filename}."), status_code=303)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from models.accounts import Account, Role
-from portal.pages import render
+from portal.pages import as_of_of, render
 from portal.security import CurrentAccount, NotFound, network_access
 from services import companies, networks
 
@@ -26,6 +26,6 @@ def network_list(request: Request, account: CurrentAccount) -> Response:
 @router.get("/networks/{network}")
 def network_page(request: Request, network: str,
                  account: Annotated[Account, Depends(network_access)]) -> Response:
-    name, members = companies.company_names(request.app.state.uow(), network)
-    return render(request, "network.html", title=name, network_id=network, network_name=name,
-                  companies=members)
+    view = companies.network_overview(request.app.state.uow(), network, as_of_of(request))
+    return render(request, "network.html", title=view.network_name, view=view)
+

@@ -287,5 +287,5 @@ def test_a_coordinator_signs_in_from_the_eml_imports_the_missing_training_and_th
         for path in ("", "/employees", "/import", "/evidence"):
             response = other.goto(f"{url}/networks/{NETWORK}/companies/LBY{path}")
             assert response is not None and response.status == 404
-            expect(other.get_by_text("Not found")).to_be_visible()
+            expect(other.get_by_role("heading", name="Not found")).to_be_visible()
         shot(other, "other-company")

@@ -204,7 +204,11 @@ def exported(uow: SqlAlchemyUnitOfWork) -> dict:
 def test_export_then_import_round_trips_what_the_portal_recorded(uow: SqlAlchemyUnitOfWork) -> None:
     portal_records(uow)
     closed_in_portal(uow)
+    proof = evidence.store_evidence_file(uow, NETWORK, "NSM", "proof.pdf", b"%PDF-1.4 proof", COORDINATOR,
+                                         max_bytes=1000)
     data = exported(uow)
+    assert [f["sha256"] for f in data["companies"][0]["evidence_files"]] == [proof.sha256]
+    assert data["companies"][0]["evidence_files"][0]["stored_by"] == COORDINATOR.email
     assert not import_network(uow, Network.model_validate(data), actor="consultant").changed
     # An edit of the exported file lands; an edit of a value the portal recorded is a conflict.
     data["companies"][0]["employees"][0]["name"] = "Malin Gustafsson-Ek"
@@ -300,3 +304,20 @@ def test_the_cli_reports_conflicts_exits_2_and_replace_lets_the_file_win(
     assert run("history", "--limit", "1") == 0
     out = capsys.readouterr().out
     assert "person" in out and "source" in out and newest.actor in out and "│ file" in out
+
+
+def test_migration_0007_goes_down_and_up_again_and_the_history_stays_append_only(engine: Engine) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import DBAPIError
+
+    from tasks.db import alembic_config, upgrade
+
+    command.downgrade(alembic_config(engine), "0006")
+    assert "recorded_fields" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert {"evidence_files", "recorded_fields"} <= set(inspect(engine).get_table_names())
+    assert "source" in {c["name"] for c in inspect(engine).get_columns("history")}
+    import_network(SqlAlchemyUnitOfWork(engine), build(example_data("small")), actor="consultant")
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(t.HistoryRow.__table__.delete())

@@ -253,3 +253,8 @@ def test_the_templates_download_with_the_published_columns(coordinator: TestClie
     book = coordinator.get(f"{NSM}/import/template.xlsx?kind=roster")
     assert book.status_code == 200 and book.content.startswith(b"PK")
     assert coordinator.get(f"{NSM}/import/template.xlsx?kind=payroll").status_code == 404
+
+
+def test_a_notice_in_a_link_made_elsewhere_is_not_shown(coordinator: TestClient) -> None:
+    page = coordinator.get(f"{NSM}/employees?done=Your+account+is+closed:+email+evil@example.com")
+    assert page.status_code == 200 and "account is closed" not in page.text

@@ -197,3 +197,12 @@ def test_each_role_lands_on_its_own_page(client: TestClient, role: str, home: st
     response = follow_link(client, new_link(ROLE_PERSON[role]))
     assert response.headers["location"] == home  # type: ignore[attr-defined]
     assert client.get(home).status_code == 200
+
+
+def test_the_central_coordinator_sees_each_company_of_the_network_with_its_gaps(
+        client: TestClient, sign_in: Callable[[str], TestClient]) -> None:
+    sign_in("central")
+    page = client.get(f"/networks/{NETWORK}").text
+    for company in ("NSM", "SKT", "VTR"):
+        assert f'href="/networks/{NETWORK}/companies/{company}"' in page
+    assert "Malin Gustafsson" in page and "Unmet" in page

@@ -149,3 +149,22 @@ def test_a_reminders_link_leads_to_its_page_after_signing_in(client: TestClient)
     client.cookies.clear()
     client.cookies.set("hackefors_next", "//evil.example/phish")
     assert follow_link(client, new_link(COORDINATOR)).headers["location"] == TODO  # type: ignore[attr-defined]
+
+
+def test_with_smtp_configured_the_link_is_sent_through_the_server(portal_store: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal.app import create_app
+    from tasks.settings import reset_settings
+    from tests.smtp import Inbox, SmtpServer
+
+    inbox = Inbox()
+    with SmtpServer(inbox) as server:
+        monkeypatch.setenv("HACKEFORS_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("HACKEFORS_SMTP_PORT", str(server.port))
+        monkeypatch.setenv("HACKEFORS_SMTP_SECURITY", "none")
+        reset_settings()
+        with TestClient(create_app(), base_url=BASE_URL) as client:
+            ask_for_link(client, COORDINATOR)
+            [message] = inbox.to(COORDINATOR)
+            assert not emails(portal_store)  # sent, not written
+            assert follow_link(client, link_in(message)).status_code == 303
