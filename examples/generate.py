@@ -99,6 +99,34 @@ SYSTEMS = ["Quality (ISO 9001)", "Work environment (AFS 2001:1)"]
 AUDITORS = ["Kjell Bergqvist (Altea)", "Monika Ahlström (Altea)", "Rolf Sundin (Altea)"]
 
 
+STREETS = ["Roxtorpsgatan", "Bergslagsgatan", "Hackeforsvägen", "Industrigatan", "Gjuterigatan",
+           "Järnvägsgatan", "Tornbyvägen", "Mjärdevivägen", "Verkstadsgatan", "Kallerstadsgatan"]
+TOWNS = {"hackefors": ("Linköping", 58273), "ostgota-small": ("Norrköping", 60223)}
+CERTIFICATION_BODY = {"name": "Nordisk Certifiering AB", "accreditation_body": "Swedac",
+                      "accreditation_number": "1567",
+                      "address": "Box 5104, 402 22 Göteborg, Sweden"}
+
+
+def luhn_digit(digits: str) -> int:
+    """The check digit that makes `digits` + it pass the Luhn test (Swedish organisation numbers)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (1 if i % 2 else 2)
+        total += d - 9 if d > 9 else d
+    return (10 - total % 10) % 10
+
+
+def registration(net_id: str, cid: str) -> dict[str, str]:
+    """A company's organisation number (556..., with its check digit) and site address; from their
+    own random stream, so the rest of the example does not change with them."""
+    rng = random.Random(f"{net_id}/{cid}/registration")
+    digits = f"556{rng.randint(0, 999999):06d}"
+    town, first_postcode = TOWNS[net_id]
+    street, number, postcode = rng.choice(STREETS), rng.randint(1, 60), first_postcode + rng.randint(0, 40)
+    return {"organisation_number": f"{digits[:6]}-{digits[6:]}{luhn_digit(digits)}",
+            "site_address": f"{street} {number}, {postcode // 100} {postcode % 100:02d} {town}"}
+
+
 def person(rng: random.Random) -> str:
     return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
 
@@ -150,7 +178,7 @@ def build_network(net_id: str, name: str, rows: list[tuple[str, str, str, int, s
         extra = improvement(random.Random(f"{seed}/{cid}"), sector, personnel, objective, start_year,
                             certify_on.year - 1)
         companies.append({
-            "id": cid, "name": cname, "sector": sector, "personnel": personnel,
+            "id": cid, "name": cname, **registration(net_id, cid), "sector": sector, "personnel": personnel,
             "complexity": complexity, "joined_on": founded + timedelta(days=rng.randint(0, 120)),
             "coordinator": {"id": f"{cid}-C", "name": coordinator, "email": email_of(coordinator, cid),
                             "phone": f"013-{rng.randint(100000, 399999)}"},
@@ -207,7 +235,7 @@ def build_network(net_id: str, name: str, rows: list[tuple[str, str, str, int, s
     committee = [c["coordinator"]["id"] for c in companies[:min(7, len(companies))]]
     stage2_start = certify_on - timedelta(days=30)
     return {
-        "id": net_id, "name": name, "operator": "Altea AB",
+        "id": net_id, "name": name, "operator": "Altea AB", "certification_body": CERTIFICATION_BODY,
         "scope": ("Joint environmental management system of the member companies: manufacturing, "
                   "transport, construction, graphic production and related services"),
         "language": "sv" if net_id == "hackefors" else "en",

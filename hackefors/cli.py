@@ -746,11 +746,18 @@ def certificate_show(number: str, as_of: AsOfOpt = None) -> None:
 
 @certificate_app.command("verify")
 def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate's .json file or number.")],
-                       as_of: AsOfOpt = None) -> None:
-    """Verify a certificate's signature and status; exit 0 valid, 3 not valid, 4 altered or forged."""
+                       as_of: AsOfOpt = None,
+                       keys: Annotated[str | None, typer.Option(
+                           "--keys", help="The issuer's published key set: a file or an http(s) URL. "
+                           "Default: this store's keys, else the set kept by an earlier export or --keys.")]
+                       = None) -> None:
+    """Verify a certificate's signature with the published public keys, and its status; exit 0 valid,
+    3 not valid, 4 altered, forged or signed by an unknown key."""
     from services.certificates import verify_document, verify_number
+    from tasks.signing import cache_key_set, read_key_set
 
     day = parse_as_of(as_of)
+    key_set = read_key_set(keys) if keys else None
     path = Path(target)
     if path.suffix == ".json" or path.exists():
         try:
@@ -760,7 +767,7 @@ def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadInput(f"{path}: not a certificate file ({exc})") from None
         try:
-            result = verify_document(store(), document, day)
+            result = verify_document(store(), document, day, key_set, keys)
         except ValueError as exc:
             raise BadInput(f"{path}: {exc}") from None
     else:
@@ -769,11 +776,54 @@ def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate
         errors.print(f"INVALID {result.number}: {result.problem}", style="bold red", markup=False)
         raise typer.Exit(4)
     assert result.status is not None
+    if key_set is not None:
+        cache_key_set(key_set)  # it verified a certificate: keep it for verifications without --keys
     colour = "green" if result.valid else "red"
-    console.print(f"[{colour}]{result.status.value.upper()}[/] {result.number}: signature verified; "
-                  f"status on {day}: {result.status.value}; valid until {result.valid_until}")
+    retired = f" (a key retired on {result.key_retired:%Y-%m-%d}: it signs nothing new)" \
+        if result.key_retired else ""
+    source = escape(result.keys_from or "")
+    console.print(f"[{colour}]{result.status.value.upper()}[/] {escape(result.number)}: signature verified "
+                  f"with key {result.key_id}{retired} from {source}; status on {day}: "
+                  f"{result.status.value}; valid until {result.valid_until}", highlight=False)
+    if not result.in_register:
+        console.print("This store does not hold the certificate's register: the status follows from its "
+                      "dates alone. A suspension or withdrawal shows on the issuer's verification page.",
+                      markup=False)
     if not result.valid:
         raise typer.Exit(EXIT_BLOCKED)
+
+
+keys_app = typer.Typer(no_args_is_help=True, help="Publish and rotate the keys that sign certificates.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("export")
+def keys_export(output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the key set here; default: print it.")] = None) -> None:
+    """Write the published key set (key id -> Ed25519 public key, with dates): all a verifier needs."""
+    from services.keys import published_keys
+    from tasks.documents import write_atomically
+    from tasks.signing import cache_key_set, key_set_text
+
+    key_set = published_keys(store())
+    kept = cache_key_set(key_set)
+    if output is None:
+        sys.stdout.write(key_set_text(key_set))
+        return
+    write_atomically(output, key_set_text(key_set).encode("utf-8"))
+    console.print(f"Wrote the key set ({len(key_set.keys)} key(s), signing with {key_set.signing_key_id}) "
+                  f"to {output}; kept a copy at {kept}.", markup=False, highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; the old one signs nothing more, and what it signed keeps verifying."""
+    from services.keys import rotate_key
+
+    rotation = rotate_key(store(), f"cli:keys rotate ({getpass.getuser()})")
+    console.print(f"New signing key {rotation.new}" + (f"; key {rotation.retired} signs no more" if
+                  rotation.retired else "") + ". Back up the new key and publish the key set again "
+                  "(`hackefors keys export`).", markup=False, highlight=False)
 
 
 def _change(number: str, status: str, as_of: str | None, reason: str) -> None:

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from models.catalogue import Stage
 from models.dates import add_months, add_years
@@ -188,6 +188,35 @@ def check_decision(gates: list[GateResult], required: tuple[Stage, ...]) -> list
     return [check("all-gates", None, problems, f"all {len(required)} gates passed")]
 
 
+class CertifyingBody(BaseModel):
+    """Who certifies, as the certificate names it: the accredited certification body."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    accreditation_body: str | None = None  # unset: not recorded (certificates issued before it was)
+    accreditation_number: str | None = None
+    address: str | None = None
+
+    @property
+    def accreditation(self) -> str | None:
+        if self.accreditation_body and self.accreditation_number:
+            return f"accredited by {self.accreditation_body}, no. {self.accreditation_number}"
+        return None
+
+
+class CertifiedCompany(BaseModel):
+    """One line of the certificate's appendix."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    organisation_number: str | None = None
+    site_address: str | None = None
+    central_function: bool = False
+
+
 class CertificateDraft(BaseModel):
     """What a certificate says, before the store gives it a number."""
 
@@ -195,34 +224,74 @@ class CertificateDraft(BaseModel):
 
     network_id: str
     network_name: str
-    operator: str
-    cycle: str
+    operator: str  # the coordinating organisation (the consultant), not the certifier
+    cycle: str  # the audit the cycle rests on: the register's key, not shown on the certificate
+    cycle_start: date | None = None  # the first day of the 3-year cycle (unset on older certificates)
     issued_on: date
     valid_until: date
     scope: str
-    companies: tuple[tuple[str, str], ...]
-    certification_body: str
+    companies: tuple[CertifiedCompany, ...]
+    certification_body: CertifyingBody
+
+    @field_validator("certification_body", mode="before")
+    @classmethod
+    def _named_only(cls, value: object) -> object:
+        # Certificates issued before the certification body was recorded name it only.
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("companies", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        # Older certificates list (id, name) pairs.
+        if isinstance(value, list | tuple):
+            return [{"id": c[0], "name": c[1]} if isinstance(c, list | tuple) else c for c in value]
+        return value
+
+    @property
+    def cycle_began(self) -> date:
+        return self.cycle_start or self.issued_on
 
 
 # The fields of a certificate's signed document; a verifier refuses any other.
 DOCUMENT_FIELDS = ("certificate", "signature", "key_id")
 
 
-def certificate_payload(draft: CertificateDraft, number: str) -> dict[str, object]:
-    """What a certificate's signature covers."""
-    return {"number": number, **draft.model_dump(mode="json")}
+def certificate_payload(draft: CertificateDraft, number: str, verification_url: str) -> dict[str, object]:
+    """What a certificate's signature covers: its data, and where anyone can check its status."""
+    return {"number": number, **draft.model_dump(mode="json"), "verification_url": verification_url}
+
+
+def central_function(network: Network) -> str | None:
+    """The id of the company whose coordinator is the central coordinator (the central function)."""
+    chosen = network.central_coordinator
+    if chosen is None:
+        return None
+    return next((c.id for c in network.companies if c.coordinator and c.coordinator.id == chosen.coordinator),
+                None)
+
+
+def certifying_body(network: Network, audit: ExternalAudit) -> CertifyingBody:
+    """The body the certificate is issued in the name of: the network's recorded certification body,
+    or, where none is recorded, the audit's body by name."""
+    body = network.certification_body
+    if body is None or body.name != audit.certification_body:
+        return CertifyingBody(name=audit.certification_body)
+    return CertifyingBody.model_validate(body.model_dump())
 
 
 def draft_certificate(network: Network, as_of: date, policy: Policy) -> CertificateDraft:
     audit = certification_audit(network, as_of)
     if audit is None:
         raise ValueError("no certification audit: the decision gate cannot have passed")
+    central = central_function(network)
     return CertificateDraft(
         network_id=network.id, network_name=network.name, operator=network.operator,
-        cycle=audit.id, issued_on=as_of,
+        cycle=audit.id, cycle_start=as_of, issued_on=as_of,
         valid_until=add_years(as_of, policy.certificate_validity_years) - timedelta(days=1),
-        scope=network.scope, certification_body=audit.certification_body,
-        companies=tuple((c.id, c.name) for c in network.active_companies(as_of)))
+        scope=network.scope, certification_body=certifying_body(network, audit),
+        companies=tuple(CertifiedCompany(id=c.id, name=c.name, organisation_number=c.organisation_number,
+                                         site_address=c.site_address, central_function=c.id == central)
+                        for c in network.active_companies(as_of)))
 
 
 def held_certificate(certificates: tuple[Certificate, ...] | list[Certificate],
@@ -417,10 +486,9 @@ def reduced_draft(record: CertificateRecord, remove: list[str], on: date, reissu
     unknown = sorted(set(remove) - set(record.companies))
     if unknown:
         raise ValueError(f"not on certificate {record.number}: {', '.join(unknown)}")
-    payload = dict(record.payload or {})
-    kept = tuple((cid, name) for cid, name in payload["companies"] if cid not in remove)
+    old = CertificateDraft.model_validate(record.payload or {})
+    kept = tuple(c for c in old.companies if c.id not in remove)
     if not kept:
         raise ValueError("a certificate must cover at least one company: withdraw it instead")
-    return CertificateDraft.model_validate({
-        **{k: v for k, v in payload.items() if k != "number"}, "companies": kept,
-        "issued_on": on, "cycle": f"{record.cycle}.r{reissues + 1}"})
+    return old.model_copy(update={"companies": kept, "issued_on": on, "cycle_start": old.cycle_began,
+                                  "cycle": f"{record.cycle}.r{reissues + 1}"})

@@ -423,6 +423,41 @@ class ExternalAudit(Strict):
 # --- company and network ---------------------------------------------------------------------
 
 
+def _organisation_number(value: str) -> str:
+    # A Swedish organisation number (NNNNNN-NNNN) carries a Luhn check digit: a typo shows.
+    digits = value.replace("-", "")
+    if re.fullmatch(r"\d{6}-\d{4}", value) and not _luhn_valid(digits):
+        raise ValueError(f"{value!r}: the check digit does not match (a Swedish organisation number "
+                         "NNNNNN-NNNN ends in a Luhn check digit)")
+    return value
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+OrganisationNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]{1,31}$"),
+    AfterValidator(_organisation_number)]
+Address = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+                    AfterValidator(_single_line)]
+
+
+class CertificationBody(Strict):
+    """The accredited body that audits the network and certifies it (ISO/IEC 17021-1)."""
+
+    name: Name = Field(description="As its external audits name it, e.g. Nordisk Certifiering AB.")
+    accreditation_body: Name = Field(description="The accreditation body, e.g. Swedac.")
+    accreditation_number: Annotated[str, StringConstraints(
+        strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,31}$")] = Field(
+        description="The body's accreditation number with that accreditation body, e.g. 1234.")
+    address: Address = Field(description="Postal address, one line.")
+
+
 class EvidenceFileEntry(Strict):
     """An evidence file the company stored through the portal, as `hackefors export` lists it."""
 
@@ -437,6 +472,12 @@ class EvidenceFileEntry(Strict):
 class Company(Strict):
     id: Id
     name: Name
+    organisation_number: OrganisationNumber | None = Field(
+        None, description="The company's registration number (Swedish: NNNNNN-NNNN, Luhn-checked); "
+                          "printed in the certificate's appendix.")
+    site_address: Address | None = Field(
+        None, description="The address of the site the certificate covers, one line; printed in the "
+                          "appendix.")
     sector: Sector
     personnel: int = Field(ge=1, le=1_000_000, description="Effective number of personnel (IAF MD 5).")
     complexity: Complexity
@@ -478,7 +519,10 @@ class Network(Strict):
 
     id: Id
     name: Name
-    operator: Name = Field(description="The consultant that runs the model and issues the certificate.")
+    operator: Name = Field(description="The consultant that runs the model and coordinates the network; "
+                                       "the certificate names it as the coordinating organisation.")
+    certification_body: CertificationBody | None = Field(
+        None, description="The accredited certification body, in whose name the certificate is issued.")
     scope: Text = Field(description="Scope statement printed on the certificate.")
     language: str = Field("en", pattern="^(en|sv)$")
     founded_on: dt.date | None = None

@@ -68,6 +68,7 @@ class NetworkRow(Base):
     support_group: Mapped[list[Any]] = mapped_column(JSON)
     collective_objectives: Mapped[list[Any]] = mapped_column(JSON)
     policy_overrides: Mapped[dict[str, Any]] = mapped_column(JSON)
+    certification_body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CompanyRow(Base):
@@ -90,6 +91,8 @@ class CompanyRow(Base):
     binder: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     integrated_with: Mapped[list[Any]] = mapped_column(JSON)
+    organisation_number: Mapped[str | None] = mapped_column(String(32))
+    site_address: Mapped[str | None] = mapped_column(String(200))
 
 
 class EmployeeRow(Base):
@@ -299,6 +302,17 @@ class CertificateRow(Base):
     signature: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str | None] = mapped_column(String(64))
     replaces: Mapped[str | None] = mapped_column(String(64))
+
+
+class SigningKeyRow(Base):
+    """The public half of a key that signs (or signed) certificates; the private key is a file."""
+
+    __tablename__ = "signing_keys"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CertificateEventRow(Base):

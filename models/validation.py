@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.catalogue import ISO14001_CLAUSES
 from models.dates import EARLIEST_DATE, LATEST_DATE
-from models.network import Company, Network
+from models.network import Company, ExternalAuditKind, Network
 from models.policy import DEFAULT_POLICY
 
 Loc = tuple[str | int, ...]
@@ -92,6 +92,24 @@ def check_network(network: Network, as_of: date | None = None) -> list[Problem]:
             _check_clause(x.clause, (*loc, "clause"), add)
             if x.company is not None and x.company not in company_ids:
                 add((*loc, "company"), f"unknown company {x.company!r}")
+
+    body = network.certification_body
+    certifying = [(a, x) for a, x in enumerate(network.external_audits)
+                  if x.kind in (ExternalAuditKind.STAGE2, ExternalAuditKind.RECERTIFICATION)]
+    if body is not None and certifying:
+        a, latest = max(certifying, key=lambda item: item[1].end)
+        if latest.certification_body != body.name:
+            add(("external_audits", a, "certification_body"),
+                f"{latest.certification_body!r} is not the network's certification body {body.name!r}: "
+                "the certificate is issued in that body's name, so the audit it rests on must be its own")
+    numbers: dict[str, str] = {}
+    for c, company in enumerate(network.companies):
+        number = company.organisation_number
+        if number is not None:
+            if number in numbers:
+                add(("companies", c, "organisation_number"),
+                    f"organisation number {number} is also company {numbers[number]!r}'s")
+            numbers.setdefault(number, company.id)
 
     try:
         DEFAULT_POLICY.with_overrides(network.policy_overrides)

@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None,
                mailer: Callable[[], Mailer] | None = None,
                today: Callable[[], date] | None = None) -> FastAPI:
     """The portal on the configured store (or the `uow` factory), sending email with `mailer`."""
-    from portal.routes import company, network, sign_in
+    from portal.routes import auditors, company, network, public, sign_in
 
     settings = settings or get_settings()
     app = FastAPI(title="hackefors portal", docs_url=None, redoc_url=None, openapi_url=None)
@@ -100,8 +100,9 @@ def create_app(settings: Settings | None = None,
     app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
     app.state.today = today or (lambda: settings.portal_as_of or date.today())
     app.state.sign_in_limit = RateLimit(settings.portal_sign_in_per_minute)
+    app.state.public_limit = RateLimit(settings.portal_verify_per_minute)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (sign_in.router, network.router, company.router):
+    for router in (sign_in.router, network.router, company.router, public.router, auditors.router):
         app.include_router(router)
 
     @app.middleware("http")

@@ -28,13 +28,16 @@ from models.certification import (
 )
 from models.events import DomainEvent, HistoryEntry
 from models.gates import policy_for
+from models.keys import KeySet
+from models.links import KEYS_PATH
 from models.network import Certificate
 from models.policy import DEFAULT_POLICY
 from models.programme import SurveillanceAction, SurveillanceVerdict, surveillance_consequence
-from services.errors import CertificateNotFound, ConcurrentChange, RefusedChange
+from services.errors import CertificateNotFound, ConcurrentChange, RefusedChange, ServiceError
+from services.keys import current_signing_key, known_keys, sign_payload
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.documents import export_certificate, render_certificate
-from tasks.signing import sign, verify
+from tasks.documents import export_certificate, render_certificate, verification_url
+from tasks.signing import cached_key_set, cached_key_set_path, signature_matches
 
 
 class IssuedCertificate(BaseModel):
@@ -89,13 +92,14 @@ def _record_new(uow: AbstractUnitOfWork, draft: CertificateDraft, actor: str, ru
                 replaces: str | None = None) -> CertificateRecord:
     """Number, render, sign and add a certificate, with its history and event."""
     number = _free_number(uow, draft)
-    html, pdf = render_certificate(draft, number)
-    payload = certificate_payload(draft, number)
-    signature, key = sign(payload, uow.certificates.key_ids())
+    url = verification_url(number)
+    html, pdf = render_certificate(draft, number, url)
+    payload = certificate_payload(draft, number, url)
+    signature, key = sign_payload(uow, payload)
     record = CertificateRecord(
         number=number, network_id=draft.network_id, cycle=draft.cycle, issued_on=draft.issued_on,
         valid_until=draft.valid_until, scope=draft.scope, status=CertificateStatus.VALID,
-        companies=tuple(cid for cid, _ in draft.companies), html=html, pdf=pdf, run_id=run_id,
+        companies=tuple(c.id for c in draft.companies), html=html, pdf=pdf, run_id=run_id,
         payload=payload, signature=signature, key_id=key, replaces=replaces)
     now = datetime.now(UTC)
     uow.certificates.add(record, now)
@@ -202,18 +206,60 @@ class Verification(BaseModel):
     status: CertificateStatus | None  # None: the document itself does not verify
     problem: str | None = None
     valid_until: date | None = None
+    key_id: str | None = None
+    key_retired: datetime | None = None  # when the signing key stopped signing (None: it still signs)
+    keys_from: str | None = None  # the key set the signature was checked with
+    in_register: bool = True  # False: this store does not hold the certificate; status from its dates
 
     @property
     def valid(self) -> bool:
         return self.problem is None and self.status == CertificateStatus.VALID
 
 
-def verify_document(uow: AbstractUnitOfWork, document: dict[str, Any], as_of: date) -> Verification:
-    """Check a signed certificate document and look up its status in the register.
+class NoKeySet(ServiceError):
+    """Nothing to verify a signature with: no key set given, none in the store, none cached."""
+
+
+def _key_set(uow: AbstractUnitOfWork, keys: KeySet | None, keys_from: str | None) -> tuple[KeySet, str]:
+    """The key set to check signatures with: the one given, else the store's own, else the one kept
+    by an earlier export or verification. Call inside `with uow:`."""
+    if keys is not None:
+        return keys, keys_from or "the key set given"
+    if not uow.keys.all() and uow.certificates.key_ids():
+        # Signed before the register of keys existed: record the key's public half once.
+        current_signing_key(uow)
+        uow.commit()
+    own = known_keys(uow)
+    if own is not None:
+        return own, "this store's register of keys"
+    cached = cached_key_set()
+    if cached is not None:
+        return cached, f"the key set kept at {cached_key_set_path()}"
+    raise NoKeySet(
+        "no key set to verify with: this store has signed nothing and no key set was kept. Give the "
+        f"issuer's with --keys FILE_OR_URL (its portal publishes it at {KEYS_PATH}; `hackefors keys export` "
+        "writes it)")
+
+
+def _by_dates(number: str, payload: dict[str, Any], as_of: date) -> Verification:
+    """What a genuine certificate this store does not hold says by itself: valid within its dates."""
+    try:
+        valid_until = date.fromisoformat(str(payload["valid_until"]))
+    except (KeyError, ValueError):
+        return Verification(number=number, status=None, problem="the signed data has no valid_until date")
+    status = CertificateStatus.EXPIRED if as_of > valid_until else CertificateStatus.VALID
+    return Verification(number=number, status=status, valid_until=valid_until, in_register=False)
+
+
+def verify_document(uow: AbstractUnitOfWork, document: dict[str, Any], as_of: date,
+                    keys: KeySet | None = None, keys_from: str | None = None) -> Verification:
+    """Check a signed certificate document with a published key set, and its status.
 
     Every field of the document must be covered by the signature: the certificate's data is
-    signed, and the key's id must name the key that verifies it. Raises SigningKeyLost when this
-    store's key is missing or replaced, which says nothing about the document.
+    signed, and the key's id must name a key of the set whose public key verifies it. No private
+    key is read. The status comes from this store's register when it holds the certificate, else
+    from the certificate's own dates (`in_register` False: suspension or withdrawal are known only
+    to the issuer's register, on its verification page).
     """
     payload = document.get("certificate")
     if not isinstance(payload, dict):
@@ -227,23 +273,34 @@ def verify_document(uow: AbstractUnitOfWork, document: dict[str, Any], as_of: da
     signature, claimed_key = document.get("signature"), document.get("key_id")
     if not isinstance(signature, str) or not signature:
         return Verification(number=number, status=None, problem="not signed: the signature is missing")
-    if claimed_key is not None and not isinstance(claimed_key, str):
-        return Verification(number=number, status=None, problem="the key id is not a key id")
+    if not isinstance(claimed_key, str) or not claimed_key:
+        return Verification(number=number, status=None, problem="the key id is missing or not a key id")
     with uow:
-        problem = verify(payload, signature, claimed_key, uow.certificates.key_ids())
-        if problem:
-            return Verification(number=number, status=None, problem=problem)
+        key_set_used, source = _key_set(uow, keys, keys_from)
+        key = key_set_used.keys.get(claimed_key)
+        if key is None:
+            return Verification(number=number, status=None, key_id=claimed_key, keys_from=source, problem=(
+                f"unknown key: signed with key {claimed_key}, which is not in {source} (keys "
+                f"{', '.join(key_set_used.keys) or 'none'}); it was not signed by this issuer, or the key "
+                "set is out of date"))
+        found = dict(key_id=claimed_key, key_retired=key.valid_until, keys_from=source)
+        if not signature_matches(key.public_key, payload, signature):
+            return Verification(number=number, status=None, **found,
+                                problem="the signature does not match the certificate's data: it was "
+                                        "altered or forged")
         record = uow.certificates.get(number)
         if record is None:
-            return Verification(number=number, status=None,
-                                problem="signed by this store's key, but not in its register")
+            if any(k.key_id == claimed_key for k in uow.keys.all()):
+                return Verification(number=number, status=None, **found,
+                                    problem="signed by this store's key, but not in its register")
+            return _by_dates(number, payload, as_of).model_copy(update=found)
         if record.payload != payload:
-            return Verification(number=number, status=None,
+            return Verification(number=number, status=None, **found,
                                 problem="the signed data differs from the register's record")
         certificate = record.certificate()
         status = status_as_of(certificate, certificate_history(uow, record.network_id, certificate, as_of),
                               as_of)
-    return Verification(number=number, status=status, valid_until=record.valid_until)
+    return Verification(number=number, status=status, valid_until=record.valid_until, **found)
 
 
 def verify_number(uow: AbstractUnitOfWork, number: str, as_of: date) -> Verification:

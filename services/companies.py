@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from models.evidence import EvidenceFile
 from models.gap import CompanyGaps, Status, gap_analysis
 from models.gates import policy_for
-from models.network import CorrectiveAction, Employee, ExternalAudit, LegalRequirement, ManagementReview
+from models.network import CorrectiveAction, Employee, LegalRequirement, ManagementReview
 from models.policy import MANAGEMENT_REVIEW_INPUTS
 from models.training import TrainingStatus, format_hours, training_status
 from services.evidence import find_company
@@ -98,19 +98,3 @@ def records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Compan
                           actions=actions, legal_register=list(company.legal_register),
                           reviews=sorted(company.management_reviews, key=lambda r: r.date, reverse=True),
                           review_inputs=MANAGEMENT_REVIEW_INPUTS, files=files)
-
-
-class NetworkAudits(BaseModel):
-    network_id: str
-    network_name: str
-    companies: dict[str, str]  # id -> name
-    audits: list[ExternalAudit]
-
-
-def external_audits(uow: AbstractUnitOfWork, network_id: str) -> NetworkAudits:
-    """The network's external audits, newest first, with their findings and actions."""
-    with uow:
-        network = uow.networks.load(network_id, parts=("external_audits",))
-    return NetworkAudits(network_id=network_id, network_name=network.name,
-                         companies={c.id: c.name for c in network.companies},
-                         audits=sorted(network.external_audits, key=lambda a: a.start, reverse=True))

@@ -137,17 +137,22 @@ def pending_recommendation(uow: AbstractUnitOfWork, network_id: str, as_of: date
 
 
 def record_recommendation(uow: AbstractUnitOfWork, network_id: str, audit_id: str,
-                          recommendation: Recommendation, lead_auditor: str, note: str, actor: str) -> None:
-    """Store the auditors' recommendation for an external audit, with its history."""
+                          recommendation: Recommendation, lead_auditor: str, note: str, actor: str,
+                          source: str | None = None) -> None:
+    """Store the auditors' recommendation for an external audit, with its history. The same
+    recommendation again changes nothing: the history keeps who gave it first (the auditor in the
+    portal, when the run they resumed hands it on)."""
     with uow:
         before = uow.networks.set_recommendation(network_id, audit_id, recommendation.value)
         if before is None:
             raise LookupError(f"no external audit {audit_id!r} in network {network_id!r}")
+        if before == recommendation.value:
+            return
         uow.history.add([HistoryEntry(
             at=datetime.now(UTC), actor=actor, network_id=network_id, entity="external_audits",
             entity_id=audit_id, action="update",
             detail={"recommendation": [before, recommendation.value], "lead_auditor": lead_auditor,
-                    "note": note})])
+                    "note": note}, source=source)])
         uow.commit()
 
 

@@ -38,6 +38,7 @@ class AbstractUnitOfWork:
     networks: store.NetworkRepository
     gate_results: store.GateResultRepository
     certificates: store.CertificateRepository
+    keys: store.SigningKeyRepository
     outbox: store.OutboxRepository
     history: store.HistoryRepository
     evidence: store.EvidenceRepository
@@ -88,6 +89,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.networks = store.NetworkRepository(session)
         self.gate_results = store.GateResultRepository(session)
         self.certificates = store.CertificateRepository(session)
+        self.keys = store.SigningKeyRepository(session)
         self.outbox = store.OutboxRepository(session)
         self.history = store.HistoryRepository(session)
         self.evidence = store.EvidenceRepository(session)

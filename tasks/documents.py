@@ -7,13 +7,28 @@ import os
 import tempfile
 from pathlib import Path
 
+import segno
+
 from models.certification import CertificateDraft, CertificateRecord
+from models.links import absolute, verify_path
 from tasks.rendering import html_to_pdf, render
+from tasks.settings import get_settings
 
 
-def render_certificate(draft: CertificateDraft, number: str) -> tuple[str, bytes]:
-    """The certificate's HTML and PDF."""
-    html = render("certificate.html.j2", certificate=draft, number=number)
+def verification_url(number: str) -> str:
+    """The public page that shows the certificate's current status (HACKEFORS_PUBLIC_URL)."""
+    return absolute(get_settings().public_url, verify_path(number))
+
+
+def qr_code(url: str) -> str:
+    """`url` as a QR code, an SVG data URI (error correction M: it survives a smudged print)."""
+    return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=4)
+
+
+def render_certificate(draft: CertificateDraft, number: str, url: str) -> tuple[str, bytes]:
+    """The certificate's HTML and PDF, carrying the verification page's URL as text and QR code."""
+    html = render("certificate.html.j2", certificate=draft, number=number, verification_url=url,
+                  qr_code=qr_code(url))
     return html, html_to_pdf(html)
 
 

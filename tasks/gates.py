@@ -46,11 +46,14 @@ def sign_off_markdown(brief: SignOffBrief, gap_report: list[str]) -> str:
     lines = [f"### Sign-off: certification of {markdown_text(brief.network_name)} as of {brief.as_of}", "",
              RESUME_HINT, "",
              f"**Would issue:** a certificate valid {draft.issued_on} to {draft.valid_until} "
-             f"(cycle {markdown_text(draft.cycle)}), certified by {markdown_text(draft.certification_body)}.",
+             f"(the 3-year cycle from {draft.cycle_began}, on audit {markdown_text(draft.cycle)}), certified "
+             f"by {markdown_text(draft.certification_body.name)}"
+             + (f" ({markdown_text(draft.certification_body.accreditation)})"
+                if draft.certification_body.accreditation else "")
+             + f", coordinated by {markdown_text(draft.operator)}.",
              "", f"**Scope:** {markdown_text(draft.scope)}", "",
              f"**Member companies ({len(draft.companies)}):** "
-             + ", ".join(f"{markdown_text(name)} ({markdown_text(cid)})"
-                         for cid, name in draft.companies), "",
+             + ", ".join(f"{markdown_text(c.name)} ({markdown_text(c.id)})" for c in draft.companies), "",
              f"**Gates:** {brief.run.headline()}", ""]
     lines += ["| gate | result | checks |", "|---|---|---|"]
     lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.checks)} |"

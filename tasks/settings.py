@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     portal_sign_in_per_minute: int = Field(
         default=5, gt=0, description="Sign-in requests one client address may make per minute; more get "
         "429 Too Many Requests.")
+    portal_verify_per_minute: int = Field(
+        default=30, ge=1, description="Requests one client address may make per minute of the public "
+        "verification page, the key set and the status list; more get 429.")
 
     @field_validator("smtp_security", mode="before")
     @classmethod

@@ -1,8 +1,10 @@
-"""Ed25519 signatures of certificate data. The key lives outside the database, mode 0600.
+"""Ed25519 signatures of certificate data. The private key lives outside the database, mode 0600;
+its public half is in the store's register of keys and in the published key set, which is all a
+verifier needs.
 
-A key is made only for a store that holds no signed certificate: a lost or replaced key is an
-error that says what is missing, never a new key that would make every earlier certificate look
-forged.
+A key is made only for a store that holds no signed certificate, or by `hackefors keys rotate`: a
+lost or replaced key is an error that says what is missing, never a new key made behind the
+operator's back.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+import urllib.request
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from models.keys import KeySet
 from services.errors import ServiceError
 from tasks.settings import get_settings
 
-BACKUP_HINT = "restore it from your backup (README: \"Backing up the signing key\")"
+BACKUP_HINT = "restore it from your backup (README: \"Keys: publishing, backing up, rotating\")"
 
 
 class SigningKeyLost(ServiceError):
@@ -32,6 +36,16 @@ class SigningKeyLost(ServiceError):
 
 def key_path() -> Path:
     return get_settings().data_dir / "keys" / "certificate-signing.pem"
+
+
+def pending_path(new_key_id: str) -> Path:
+    """Where `keys rotate` puts a new key until the store has recorded it."""
+    return key_path().with_name(f"certificate-signing.{new_key_id}.next.pem")
+
+
+def cached_key_set_path() -> Path:
+    """The key set kept from the last `keys export` or `certificate verify --keys`."""
+    return get_settings().data_dir / "keys" / "hackefors-keys.json"
 
 
 def canonical(payload: dict[str, Any]) -> bytes:
@@ -44,11 +58,31 @@ def key_id(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def public_key_text(key: Ed25519PrivateKey) -> str:
+    """The key's public half, as the key set publishes it: raw 32 bytes, base64."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
 def _load(path: Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
     return key
+
+
+def _write_temporary(folder: Path, key: Ed25519PrivateKey) -> str:
+    """`key` written whole to a new private file in `folder` (mode 0600 from the start)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".new-key-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+        out.flush()
+        os.fsync(out.fileno())
+    return temporary
 
 
 def _create(path: Path) -> Ed25519PrivateKey:
@@ -58,17 +92,9 @@ def _create(path: Path) -> Ed25519PrivateKey:
     when the name exists: so the file is never seen half written, and of two processes that
     create the first key at once, both end up with the same one.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".new-key-")  # mode 0600 from the start
+    temporary = _write_temporary(path.parent, key)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-            out.flush()
-            os.fsync(out.fileno())
         try:
             os.link(temporary, path)
         except FileExistsError:
@@ -78,11 +104,16 @@ def _create(path: Path) -> Ed25519PrivateKey:
         os.unlink(temporary)
 
 
-def _missing(path: Path, known: Collection[str]) -> SigningKeyLost:
+ROTATE_HINT = ("or, when the key is lost for good, `hackefors keys rotate` makes a new one: the "
+               "certificates already issued keep verifying with the published public key")
+
+
+def _missing(path: Path, known: Collection[str], registered: bool) -> SigningKeyLost:
+    hint = f"{BACKUP_HINT}, {ROTATE_HINT}" if registered else BACKUP_HINT
     return SigningKeyLost(
         f"the signing key is missing: {path} does not exist, but the store holds certificates signed "
-        f"with key {', '.join(sorted(known))}. Nothing was signed: {BACKUP_HINT} and run the command "
-        "again. A new key would make every one of those certificates fail verification.")
+        f"with key {', '.join(sorted(known))}. Nothing was signed: {hint}, and run the command "
+        "again. A new key made silently would make every one of those certificates fail verification.")
 
 
 def _replaced(path: Path, found: str, known: Collection[str]) -> SigningKeyLost:
@@ -91,47 +122,106 @@ def _replaced(path: Path, found: str, known: Collection[str]) -> SigningKeyLost:
         f"(key {', '.join(sorted(known))}). Nothing was signed: {BACKUP_HINT}.")
 
 
-def signing_key(known: Collection[str]) -> Ed25519PrivateKey:
-    """This store's key; `known` are the ids of the keys its certificates were signed with.
+def _finish_rotation(path: Path, active: str | None) -> None:
+    """Put a rotated key in place when the store recorded it but the process that made it stopped
+    before moving it there."""
+    if active and pending_path(active).exists():
+        os.replace(pending_path(active), path)
 
-    The key is made on first use, that is only when `known` is empty.
+
+def signing_key(known: Collection[str], active: str | None = None) -> Ed25519PrivateKey:
+    """This store's key. `known` are the ids of the keys its certificates were signed with, `active`
+    the id of the signing key in its register of keys (None while the register is empty).
+
+    The key is made on first use, that is only when neither is known.
     """
     path = key_path()
+    _finish_rotation(path, active)
+    expected = {active} if active else set(known)
     if not path.exists():
-        if known:
-            raise _missing(path, known)
+        if expected:
+            raise _missing(path, expected, registered=active is not None)
         return _create(path)
     key = _load(path)
     found = key_id(key.public_key())
-    if known and found not in known:
-        raise _replaced(path, found, known)
+    if expected and found not in expected:
+        raise _replaced(path, found, expected)
     return key
 
 
-def sign(payload: dict[str, Any], known: Collection[str]) -> tuple[str, str]:
-    """The payload's signature (base64) and the signing key's id."""
-    key = signing_key(known)
-    return base64.b64encode(key.sign(canonical(payload))).decode(), key_id(key.public_key())
+def sign_with(key: Ed25519PrivateKey, payload: dict[str, Any]) -> str:
+    """The payload's signature, base64."""
+    return base64.b64encode(key.sign(canonical(payload))).decode()
 
 
-def verify(payload: dict[str, Any], signature: str, expected_key_id: str | None,
-           known: Collection[str]) -> str | None:
-    """None when `signature` is this store's key's signature of `payload`; else what is wrong with
-    the document. Raises SigningKeyLost when the document names a key the store's certificates
-    were signed with but that key is not here: that says nothing about the document."""
-    path = key_path()
-    if not path.exists():
-        if known:
-            raise _missing(path, known)
-        return f"this store has issued no certificate (no signing key at {path})"
-    public = _load(path).public_key()
-    found = key_id(public)
-    if expected_key_id and expected_key_id != found:
-        if expected_key_id in known:
-            raise _replaced(path, found, known)
-        return f"signed with key {expected_key_id}, not this store's key {found}"
+def new_pending_key() -> Ed25519PrivateKey:
+    """A new key for `keys rotate`, written beside the signing key until the store records it."""
+    key = Ed25519PrivateKey.generate()
+    os.replace(_write_temporary(key_path().parent, key), pending_path(key_id(key.public_key())))
+    return key
+
+
+def install_pending_key(new_key_id: str) -> None:
+    """Make the recorded new key the signing key; the old private key is gone, so it signs no more."""
+    os.replace(pending_path(new_key_id), key_path())
+
+
+def discard_pending_key(new_key_id: str) -> None:
+    pending_path(new_key_id).unlink(missing_ok=True)
+
+
+def signature_matches(public_key: str, payload: dict[str, Any], signature: str) -> bool:
+    """Whether `signature` (base64) is the signature of `payload` by the key `public_key` (base64)."""
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key))
     try:
         public.verify(base64.b64decode(signature, validate=True), canonical(payload))
     except (InvalidSignature, ValueError):
-        return "the signature does not match the certificate's data: it was altered or forged"
-    return None
+        return False
+    return True
+
+
+class KeySetUnreadable(ServiceError):
+    """A key set given to verify with cannot be read: the message says where and why."""
+
+
+URL_TIMEOUT_SECONDS = 10
+MAX_KEY_SET_BYTES = 1_000_000
+
+
+def read_key_set(source: str) -> KeySet:
+    """A key set from a file or an http(s) URL."""
+    try:
+        if source.startswith(("http://", "https://")):
+            with urllib.request.urlopen(source, timeout=URL_TIMEOUT_SECONDS) as answer:  # noqa: S310
+                text = answer.read(MAX_KEY_SET_BYTES + 1)
+        else:
+            text = Path(source).read_bytes()[:MAX_KEY_SET_BYTES + 1]
+    except OSError as exc:
+        raise KeySetUnreadable(f"key set {source}: cannot be read ({exc})") from None
+    if len(text) > MAX_KEY_SET_BYTES:
+        raise KeySetUnreadable(f"key set {source}: larger than {MAX_KEY_SET_BYTES} bytes")
+    try:
+        return KeySet.model_validate_json(text)
+    except ValueError as exc:
+        first = "; ".join(str(exc).splitlines()[:3])
+        raise KeySetUnreadable(f"key set {source}: not a hackefors key set ({first})") from None
+
+
+def key_set_text(keys: KeySet) -> str:
+    return keys.model_dump_json(indent=2) + "\n"
+
+
+def cache_key_set(keys: KeySet) -> Path:
+    """Keep `keys` for verifications that name no key set."""
+    path = cached_key_set_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keys-")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key_set_text(keys))
+    os.replace(temporary, path)
+    return path
+
+
+def cached_key_set() -> KeySet | None:
+    path = cached_key_set_path()
+    return read_key_set(str(path)) if path.exists() else None

@@ -24,6 +24,7 @@ from models.accounts import Account, Role
 from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
 from models.events import HistoryEntry
 from models.evidence import EvidenceFile
+from models.keys import SigningKey
 from models.network import (
     Certificate,
     Company,
@@ -102,7 +103,7 @@ def network_rows(n: Network) -> dict[type[t.Base], list[dict[str, Any]]]:
         central_coordinator=_json(n.central_coordinator),
         support_group=[p.model_dump(mode="json") for p in n.support_group],
         collective_objectives=[o.model_dump(mode="json") for o in n.collective_objectives],
-        policy_overrides=dict(n.policy_overrides)))
+        policy_overrides=dict(n.policy_overrides), certification_body=_json(n.certification_body)))
     for ci, c in enumerate(n.companies):
         rows[t.CompanyRow].append(dict(
             network_id=nid, id=c.id, position=ci, name=c.name, sector=c.sector.value,
@@ -111,7 +112,8 @@ def network_rows(n: Network) -> dict[type[t.Base], list[dict[str, Any]]]:
             group_agreement=_json(c.group_agreement), commitment=_json(c.commitment),
             environmental_manager=_json(c.environmental_manager),
             roles_defined_on=c.roles_defined_on, binder=_json(c.binder), review=_json(c.review),
-            integrated_with=list(c.integrated_with)))
+            integrated_with=list(c.integrated_with), organisation_number=c.organisation_number,
+            site_address=c.site_address))
         rows[t.EmployeeRow] += [dict(network_id=nid, id=e.id, company_id=c.id, position=i,
                                      name=e.name, hired_on=e.hired_on, left_on=e.left_on)
                                 for i, e in enumerate(c.employees)]
@@ -646,6 +648,37 @@ class CertificateRepository:
             recorded_at=at)])
         self.session.execute(update(t.CertificateRow).where(t.CertificateRow.number == event.number)
                              .values(status=event.status.value))
+
+
+class SigningKeyRepository:
+    """The register of signing keys: their public halves and when each signed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def all(self) -> list[SigningKey]:
+        row = t.SigningKeyRow
+        return [SigningKey(key_id=r.key_id, public_key=r.public_key, valid_from=_utc(r.valid_from),
+                           valid_until=_utc(r.valid_until))
+                for r in self.session.scalars(select(row).order_by(row.valid_from))]
+
+    def add(self, key: SigningKey) -> None:
+        try:
+            self.session.execute(insert(t.SigningKeyRow), [key.model_dump()])
+        except IntegrityError as exc:
+            raise ConcurrentChange(f"key {key.key_id} was recorded by another process") from exc
+
+    def retire(self, key_id: str, at: datetime) -> bool:
+        """End a key's signing; False when it had already ended (another rotation was first)."""
+        row = t.SigningKeyRow
+        done = self.session.execute(update(row).where(row.key_id == key_id, row.valid_until.is_(None))
+                                    .values(valid_until=at))
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def first_signed(self, key_id: str) -> datetime | None:
+        """When the key signed its first certificate in the register."""
+        return _utc(self.session.scalar(select(func.min(t.CertificateRow.created_at))
+                                        .where(t.CertificateRow.key_id == key_id)))
 
 
 class OutboxRow(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
 from models.events import DomainEvent, HistoryEntry
 from models.evidence import EvidenceFile
+from models.keys import SigningKey
 from models.network import Certificate, Network
 from models.results import GateResult
 from services.errors import ConcurrentChange, NetworkNotFound
@@ -131,6 +132,30 @@ class FakeCertificates:
     def add_event(self, event: CertificateEvent, actor: str, at: datetime) -> None:
         self.history.append(event)
         self.stored[event.number] = self.stored[event.number].model_copy(update={"status": event.status})
+
+
+class FakeKeys:
+    def __init__(self, certificates: FakeCertificates) -> None:
+        self.stored: dict[str, SigningKey] = {}
+        self.certificates = certificates
+
+    def all(self) -> list[SigningKey]:
+        return sorted(self.stored.values(), key=lambda k: k.valid_from)
+
+    def add(self, key: SigningKey) -> None:
+        if key.key_id in self.stored:
+            raise ConcurrentChange(f"key {key.key_id} exists")
+        self.stored[key.key_id] = key
+
+    def retire(self, key_id: str, at: datetime) -> bool:
+        key = self.stored[key_id]
+        if key.valid_until is not None:
+            return False
+        self.stored[key_id] = key.model_copy(update={"valid_until": at})
+        return True
+
+    def first_signed(self, key_id: str) -> datetime | None:
+        return None
 
 
 class FakeOutbox:
@@ -265,6 +290,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.certificates = FakeCertificates()  # type: ignore[assignment]
         self.networks = FakeNetworks(self.certificates)  # type: ignore[assignment,arg-type]
         self.gate_results = FakeGateResults()  # type: ignore[assignment]
+        self.keys = FakeKeys(self.certificates)  # type: ignore[assignment]
         self.outbox = FakeOutbox()  # type: ignore[assignment]
         self.history = FakeHistory()  # type: ignore[assignment]
         self.evidence = FakeEvidence()  # type: ignore[assignment]

@@ -22,7 +22,8 @@ VERIFIERS = {"operator", "auditor"}
 
 # Every route of the portal: who may use it. A route missing here fails the test below, so a new
 # route cannot be added without saying who may use it.
-# kind: public, company-read, company-write, verify, network (operator, central), networks (operator)
+# kind: public, company-read, company-write, verify, network (operator, central), networks (operator),
+# audits (operator, central, auditor), recommend (the network's auditor: recommendation, new audit)
 ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/"): ("public", None),
     ("GET", "/sign-in"): ("public", None),
@@ -30,9 +31,14 @@ ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/sign-in/{token}"): ("public", None),
     ("POST", "/sign-in/{token}"): ("public", None),
     ("POST", "/sign-out"): ("public", None),
+    ("GET", "/verify/{number}"): ("public", None),
+    ("GET", "/networks/{network}/external-audits"): ("audits", None),
+    ("POST", "/networks/{network}/external-audits"): ("recommend", None),
+    ("POST", "/networks/{network}/external-audits/{audit}/recommendation"): ("recommend", None),
+    ("GET", "/.well-known/hackefors-keys.json"): ("public", None),
+    ("GET", "/certificates/status.json"): ("public", None),
     ("GET", "/networks"): ("networks", None),
     ("GET", "/networks/{network}"): ("network", None),
-    ("GET", "/networks/{network}/external-audits"): ("audits", None),
     ("GET", "/networks/{network}/companies/{company}"): ("company-read", "todo"),
     ("GET", "/networks/{network}/companies/{company}/employees"): ("company-read", "employees"),
     ("POST", "/networks/{network}/companies/{company}/employees/add"): ("company-write", "employees"),
@@ -80,8 +86,8 @@ def expected(kind: str, page: str | None, role: str, method: str) -> int:
         return 303 if method == "GET" else 401
     allowed = {"company-read": READERS | ({"auditor"} if page == "actions" else set()),
                "company-write": WRITERS, "verify": VERIFIERS, "network": {"operator", "central"},
-               "audits": {"operator", "central", "auditor"},
-               "networks": {"operator"}}[kind]
+               "networks": {"operator"}, "audits": {"operator", "central", "auditor"},
+               "recommend": {"auditor"}}[kind]
     if role not in allowed:
         return 404
     return 200 if method == "GET" else 400
@@ -115,7 +121,7 @@ def test_each_role_gets_what_its_role_allows_on_every_route(client: TestClient,
     for method, template in COMPANY_ROUTES:
         kind, page = ROUTES[(method, template)]
         url = template.format(network=NETWORK, company="NSM", action=ACTION, requirement="L1", sha256=sha,
-                              fmt="xlsx")
+                              fmt="xlsx", audit="EXT-S2")
         if method == "GET":
             response = client.get(url, follow_redirects=False)
         else:

@@ -64,13 +64,20 @@ def test_the_committed_json_schema_is_current() -> None:
 
 def test_the_certificate_renders_and_escapes_html_in_names() -> None:
     draft = CertificateDraft(
-        network_id="n", network_name="<script>alert(1)</script> Nät", operator="Altea AB",
+        network_id="n", network_name="<script>alert(1)</script> Nät", operator="Altea <i>AB</i>",
         cycle="S2", issued_on=date(1999, 2, 15), valid_until=date(2002, 2, 14), scope="Scope & more",
-        companies=(("A", "Bygg <b>AB</b>"),), certification_body="CB")
-    html = render("certificate.html.j2", certificate=draft, number="HKF-1")
+        companies=({"id": "A", "name": "Bygg <b>AB</b>", "organisation_number": "556000-0001",
+                    "site_address": "Gata <1>", "central_function": True},),
+        certification_body={"name": "CB <u>AB</u>", "accreditation_body": "Swedac",
+                            "accreditation_number": "1234", "address": "Box <7>"})
+    html = render("certificate.html.j2", certificate=draft, number="HKF-1",
+                  verification_url="https://x.example/verify/HKF-1?a=<b>", qr_code="data:image/svg+xml,x")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; Nät" in html
     assert "Bygg &lt;b&gt;AB&lt;/b&gt;" in html and "Scope &amp; more" in html
-    assert "2002-02-14" in html
+    assert "CB &lt;u&gt;AB&lt;/u&gt;" in html and "Box &lt;7&gt;" in html and "Gata &lt;1&gt;" in html
+    assert "Altea &lt;i&gt;AB&lt;/i&gt;" in html and "?a=&lt;b&gt;" in html
+    assert "accredited by Swedac, no. 1234" in html and "central function" in html
+    assert "3-year cycle 1999-02-15 to 2002-02-14" in html and "S2" not in html
 
 
 def test_every_template_is_used() -> None:

@@ -88,7 +88,7 @@ def decided(network, on: date):  # type: ignore[no-untyped-def]
     """`network` with the certificate the decision on `on` would issue."""
     draft = draft_certificate(network, on, policy_for(network))
     certificate = Certificate(number="HKF-X-01", issued_on=draft.issued_on, valid_until=draft.valid_until,
-                              scope=draft.scope, companies=tuple(c for c, _ in draft.companies),
+                              scope=draft.scope, companies=tuple(c.id for c in draft.companies),
                               cycle=draft.cycle)
     return network.model_copy(update={"certificates": (certificate,)}), certificate
 
