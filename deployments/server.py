@@ -104,12 +104,12 @@ def temporary_server(home: Path, timeout: float = 180) -> Iterator[str]:
             try:
                 yield api
             finally:
-                _send_what_is_queued()
+                send_what_is_queued()
     finally:
         stop(process)
 
 
-def _send_what_is_queued() -> None:
+def send_what_is_queued() -> None:
     """Let Prefect's background workers deliver the logs and events still queued while the server
     is up; stopped first, they would retry against a closed port and report it."""
     from prefect.events.worker import EventsWorker

@@ -191,7 +191,7 @@ def test_a_hostile_name_in_the_certification_artifact_is_shown_as_text_and_reach
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from deployments.server import start_server, stop
+    from deployments.server import send_what_is_queued, start_server, stop
     from flows.certify_network import certify_network
     from flows.inputs import SignOff
     from tests.conftest import build, example_data, save, use_store
@@ -204,9 +204,14 @@ def test_a_hostile_name_in_the_certification_artifact_is_shown_as_text_and_reach
     server, api = start_server(prefect_home)
     try:
         with temporary_settings(updates={PREFECT_API_URL: api}):
-            state = certify_network(network="hackefors-blocked", as_of=date(1999, 2, 15), report=False,
-                                    sign_off=SignOff(decision="approve", decided_by="Test"),
-                                    return_state=True)
+            try:
+                state = certify_network(network="hackefors-blocked", as_of=date(1999, 2, 15), report=False,
+                                        sign_off=SignOff(decision="approve", decided_by="Test"),
+                                        return_state=True)
+            finally:
+                # Prefect's log and event workers are process-wide and keep the API they started
+                # with: stopped here, the next test's flows get workers of their own API.
+                send_what_is_queued()
         assert state.is_failed()
         asked: list[str] = []
 
