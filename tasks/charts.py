@@ -1,16 +1,20 @@
-"""Progress charts as PNG: each keeps the numbers it plots, so a test can hold them against the rules."""
+"""Progress charts as PNG: each keeps the numbers it plots, so a test can hold them against the rules.
+
+A chart is drawn only when it has something to show: the builders return None for an empty series,
+and the report then says so in words instead.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from models.gates import CompanyProgress
-from models.improvement import IndicatorTrend, ObjectiveProgress
+from models.improvement import IndicatorTrend, ObjectiveProgress, Trend
 from models.maturity import LEVELS
 from models.network import Grade
 from models.progress import FindingCount, ReadinessPoint
@@ -19,6 +23,9 @@ GRADE_COLOURS = {Grade.MAJOR: "#b2182b", Grade.MINOR: "#ef8a62", Grade.OBSERVATI
                  Grade.IMPROVEMENT: "#999999"}
 LEVEL_COLOURS = ("#d7191c", "#fdae61", "#a6d96a", "#1a9641")
 GOOD, BAD, INK = "#1a9641", "#d7191c", "#333333"
+TREND_COLOURS = {Trend.IMPROVING: GOOD, Trend.WORSENING: BAD}
+WIDTH = 7.0  # inches: the text width of an A4 page with the reports' margins
+MIN_OPEN_ACTIONS = 3  # fewer open actions read better as the table below the chart
 
 
 class Chart(BaseModel):
@@ -29,6 +36,7 @@ class Chart(BaseModel):
     caption: str
     data: Any  # exactly the numbers plotted
     png: bytes
+    count_ticks: tuple[float, ...] = ()  # the ticks drawn on the axes that count things
 
     @property
     def data_uri(self) -> str:
@@ -43,57 +51,125 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"font.size": 8, "axes.spines.top": False, "axes.spines.right": False,
-                         "axes.titlesize": 9, "figure.dpi": 110})
+                         "axes.titlesize": 8, "figure.dpi": 100})
     return plt
 
 
-def _png(figure: Any) -> bytes:
-    plt = _pyplot()
+def _render(figure: Any) -> dict[str, Any]:
+    """The figure as PNG, with the ticks of its count axes as drawn; checked, then closed."""
     buffer = io.BytesIO()
-    figure.tight_layout()
     figure.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
+    _check_inside(figure)
+    ticks = _counted(figure)
+    _pyplot().close(figure)
+    return {"png": buffer.getvalue(), "count_ticks": ticks}
 
 
-def _empty(ax: Any, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=INK)
-    ax.set_xticks([])
-    ax.set_yticks([])
+def _check_inside(figure: Any) -> None:
+    """Refuse a chart whose words are cut off at its edge or whose panel titles run into each other."""
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    drawn = list(figure.texts) + [t for t in (figure._supxlabel, figure._supylabel) if t is not None]
+    for ax in figure.axes:
+        if ax.get_visible():
+            drawn += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts,
+                      *_tick_labels(ax.xaxis), *_tick_labels(ax.yaxis)]
+            legend = ax.get_legend()
+            drawn += legend.get_texts() if legend else []
+    for text in drawn:
+        if text.get_visible() and text.get_text().strip():
+            box = text.get_window_extent(renderer)
+            if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+                raise AssertionError(f"chart text {text.get_text()!r} is cut off at the figure's edge")
+    titles = [(t.get_text(), t.get_window_extent(renderer)) for a in figure.axes if a.get_visible()
+              for t in (a.title, a._left_title, a._right_title) if t.get_text()]
+    for i, (first, a) in enumerate(titles):
+        for second, b in titles[i + 1:]:
+            if a.overlaps(b):
+                raise AssertionError(f"chart titles {first!r} and {second!r} overlap")
 
 
-def training_coverage(companies: list[CompanyProgress], required: float) -> Chart:
-    """Share of each company's employees with complete training."""
-    data = {c.company: c.training_coverage for c in companies}
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, max(1.6, 0.22 * len(data) + 0.8)))
-    names = list(data)[::-1]
-    values = [data[n] * 100 for n in names]
-    ax.barh(names, values, color=[GOOD if v >= required * 100 else BAD for v in values])
-    ax.axvline(required * 100, color=INK, linestyle="--", linewidth=0.8)
+def _tick_labels(axis: Any) -> list[Any]:
+    """The labels of the ticks inside the axis's view (the others are not drawn)."""
+    low, high = sorted(axis.get_view_interval())
+    return [t.label1 for t in axis.get_major_ticks() if low - 1e-9 <= t.get_loc() <= high + 1e-9]
+
+
+def _counted(figure: Any) -> tuple[float, ...]:
+    """The ticks of the axes `_counts_axis` marked, as drawn."""
+    return tuple(float(t) for axis in getattr(figure, "count_axes", []) for t in axis.get_majorticklocs()
+                 if axis.get_view_interval()[0] - 1e-9 <= t <= axis.get_view_interval()[1] + 1e-9)
+
+
+def _figure(height: float, rows: int = 1, cols: int = 1, **options: Any) -> tuple[Any, Any]:
+    """A figure the width of the page whose layout keeps every label and title inside it."""
+    return _pyplot().subplots(rows, cols, figsize=(WIDTH, height), layout="constrained", **options)
+
+
+def _counts_axis(axis: Any) -> None:
+    """Counts are whole numbers: ticks only on integers."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    figure = axis.get_figure()
+    figure.count_axes = [*getattr(figure, "count_axes", []), axis]
+
+
+def training_coverage(companies: Mapping[str, tuple[float, bool]]) -> Chart | None:
+    """Per company (id -> (share of employees fully trained, passes the training gate)), a bar
+    coloured by the gate's verdict; None for fewer than two companies (a sentence says it better)."""
+    if len(companies) < 2:
+        return None
+    fig, ax = _figure(0.16 * len(companies) + 0.7)
+    names = list(companies)[::-1]
+    ax.barh(names, [companies[n][0] * 100 for n in names],
+            color=[GOOD if companies[n][1] else BAD for n in names])
     ax.set_xlim(0, 100)
-    ax.set_xlabel("employees with complete training (%)")
-    return Chart(name="training-coverage", title="Training coverage per company",
-                 caption=f"Share of active employees with every required hour and topic; the dashed line "
-                         f"is {required:.0%}, below which a site counts as a risk.",
-                 data=data, png=_png(fig))
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel("employees with every required hour and topic (%)")
+    failing = sum(not passes for _, passes in companies.values())
+    return Chart(name="training-coverage", title="Training per company",
+                 caption=f"Green: the company passes the training gate; red: it does not "
+                         f"({failing} of {len(companies)}). A new hire within the grace period counts "
+                         "as short here without blocking the gate.",
+                 data={c: {"coverage": v, "passes": p} for c, (v, p) in companies.items()}, **_render(fig))
 
 
-def findings(counts: list[FindingCount]) -> Chart:
-    """Findings per quarter by grade, and per clause by grade."""
-    by_period: dict[str, dict[str, int]] = {}
+def readiness(points: Sequence[ReadinessPoint], whose: str = "the network") -> Chart:
+    """The certification gates passed on the same day of each month."""
+    data = {p.on.isoformat(): p.gates_passed for p in points}
+    gates = max((p.gates for p in points), default=0)
+    fig, ax = _figure(1.9)
+    days = list(data)
+    ax.plot(days, list(data.values()), color=INK, linewidth=0.8, zorder=1)
+    ax.scatter(days, list(data.values()), zorder=2,
+               color=[GOOD if p.gates_passed == p.gates else BAD for p in points])
+    ax.set_ylim(-0.3, gates + 0.3)
+    _counts_axis(ax.yaxis)
+    ax.set_ylabel(f"gates passed (of {gates})")
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    last = points[-1] if points else None
+    now = f"{last.gates_passed} of {last.gates} on {last.on}" if last else "none"
+    return Chart(name="readiness", title="Certification gates passed, month by month",
+                 caption=f"The gates of {whose} evaluated on each date from the records as they stand now; "
+                         f"green where every gate passes. Now: {now}.",
+                 data=data, **_render(fig))
+
+
+def findings(counts: Sequence[FindingCount], periods: Sequence[str]) -> Chart | None:
+    """Findings per quarter by grade (every quarter in `periods`, empty ones too), and per clause."""
+    if not counts:
+        return None
+    by_period: dict[str, dict[str, int]] = {p: {} for p in periods}
     by_clause: dict[str, dict[str, int]] = {}
     for f in counts:
         for table, key in ((by_period, f.period), (by_clause, f.clause)):
             row = table.setdefault(key, {})
             row[f.grade.value] = row.get(f.grade.value, 0) + f.count
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 2.8))
-    if not counts:
-        _empty(left, "no findings")
-        _empty(right, "no findings")
-    for ax, table, horizontal in ((left, by_period, False), (right, by_clause, True)):
-        keys = sorted(table, key=_clause_key if horizontal else str)
+    clauses = sorted(by_clause, key=_clause_key)
+    fig, (left, right) = _figure(max(2.0, 0.16 * len(clauses) + 0.9), 1, 2)
+    for ax, table, keys, horizontal in ((left, by_period, list(by_period), False),
+                                        (right, by_clause, clauses[::-1], True)):
         base = [0] * len(keys)
         for grade in Grade:
             heights = [table[k].get(grade.value, 0) for k in keys]
@@ -102,115 +178,114 @@ def findings(counts: list[FindingCount]) -> Chart:
                 draw(keys, heights, **({"left": base} if horizontal else {"bottom": base}),
                      color=GRADE_COLOURS[grade], label=grade.value.replace("_", " "))
                 base = [b + h for b, h in zip(base, heights, strict=True)]
+        _counts_axis(ax.xaxis if horizontal else ax.yaxis)
     left.set_title("by quarter")
+    left.set_ylabel("findings")
     right.set_title("by ISO 14001 clause")
-    left.tick_params(axis="x", rotation=45)
-    if counts:
-        left.legend(fontsize=7, frameon=False)
-    return Chart(name="findings", title="Audit findings by clause and grade over time",
+    right.set_xlabel("findings")
+    left.tick_params(axis="x", rotation=45, labelsize=7)
+    left.legend(fontsize=7, frameon=False)
+    return Chart(name="findings", title="Audit findings by grade, per quarter and per clause",
                  caption="Findings of internal and external audits, counted in the quarter the audit "
-                         "took place.",
-                 data={"by_period": by_period, "by_clause": by_clause}, png=_png(fig))
+                         "took place; quarters without findings are shown empty.",
+                 data={"by_period": by_period, "by_clause": by_clause}, **_render(fig))
 
 
 def _clause_key(clause: str) -> tuple[int, ...]:
     return tuple(int(p) for p in clause.split(".") if p.isdigit())
 
 
-def action_ageing(buckets: dict[str, tuple[int, int]]) -> Chart:
-    """Open corrective actions by age, not yet due and overdue."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 2.2))
-    labels = list(buckets)
+def action_ageing(buckets: Mapping[str, tuple[int, int]]) -> Chart | None:
+    """Open corrective actions by age, not yet due and overdue; None for fewer than
+    MIN_OPEN_ACTIONS (the table lists them)."""
+    if sum(a + b for a, b in buckets.values()) < MIN_OPEN_ACTIONS:
+        return None
+    labels = list(buckets)[::-1]
     on_time = [buckets[b][0] for b in labels]
     overdue = [buckets[b][1] for b in labels]
-    if not any(on_time) and not any(overdue):
-        _empty(ax, "no open corrective actions")
-    else:
-        ax.bar(labels, on_time, color=GOOD, label="not yet due")
-        ax.bar(labels, overdue, bottom=on_time, color=BAD, label="overdue")
-        ax.set_ylabel("open actions")
-        ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.legend(fontsize=7, frameon=False)
-    return Chart(name="action-ageing", title="Corrective-action ageing",
+    fig, ax = _figure(0.22 * len(labels) + 0.7)
+    ax.barh(labels, on_time, color=GOOD, label="not yet due")
+    ax.barh(labels, overdue, left=on_time, color=BAD, label="overdue")
+    _counts_axis(ax.xaxis)
+    ax.set_xlabel("open actions")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return Chart(name="action-ageing", title="Open corrective actions by age",
                  caption="Open corrective actions by the age of the finding that raised them.",
-                 data={b: list(v) for b, v in buckets.items()}, png=_png(fig))
+                 data={b: list(v) for b, v in buckets.items()}, **_render(fig))
 
 
-def readiness(points: list[ReadinessPoint]) -> Chart:
-    """Share of requirement checks met, month by month."""
-    data = {p.on.isoformat(): p.share for p in points}
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 2.4))
-    ax.plot(list(data), [v * 100 for v in data.values()], marker="o", color=GOOD)
-    for p in points:
-        ax.annotate(f"{p.gates_passed}/{p.gates}", (p.on.isoformat(), p.share * 100), fontsize=6,
-                    textcoords="offset points", xytext=(0, 5), ha="center", color=INK)
-    ax.set_ylim(0, 105)
-    ax.set_ylabel("checks met (%)")
-    ax.tick_params(axis="x", rotation=45)
-    return Chart(name="readiness", title="Readiness over time",
-                 caption="Share of the certification checks met on each date, from the records as they "
-                         "stand now; the labels count the gates passed.",
-                 data=data, png=_png(fig))
-
-
-def objectives(progress: list[ObjectiveProgress]) -> Chart:
-    """Each objective's measurements between its baseline (0 %) and target (100 %), per year."""
-    data = {f"{o.company}/{o.objective}": o.progress_by_year() for o in progress}
-    data = {k: v for k, v in data.items() if v}
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 2.8))
+def objectives(progress: Sequence[ObjectiveProgress], names: Mapping[str, str]) -> Chart | None:
+    """Small multiples: one panel per company, each objective's measurements between its baseline
+    (0 %) and target (100 %), per year; None when no objective has both and a measurement."""
+    data: dict[str, dict[str, dict[int, float]]] = {}
+    for o in progress:
+        series = o.progress_by_year()
+        if series:
+            data.setdefault(o.company, {})[o.objective] = series
     if not data:
-        _empty(ax, "no objective with baseline, target and measurements")
-    for name, series in data.items():
-        years = list(series)
-        values = [v * 100 for v in series.values()]
-        ax.plot(years, values, marker="o", linewidth=1, alpha=0.6 if len(data) > 8 else 1,
-                label=name if len(data) <= 8 else None)
-    ax.axhline(0, color=INK, linewidth=0.8)
-    ax.axhline(100, color=GOOD, linestyle="--", linewidth=0.8)
-    ax.set_ylabel("of the way from baseline to target (%)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    if 0 < len(data) <= 8:
-        ax.legend(fontsize=7, frameon=False)
-    return Chart(name="objectives", title="Objectives against baseline and target",
-                 caption="0 % is the baseline, 100 % the current target (dashed); above 100 % the "
-                         "target is passed, below 0 % the value moved away from it.",
-                 data=data, png=_png(fig))
+        return None
+    cols = min(len(data), 6)
+    rows = -(-len(data) // cols)
+    fig, axes = _figure(max(2.0, 1.1 * rows + 0.4), rows, cols, sharex=True, sharey=True, squeeze=False)
+    years = sorted({y for panel in data.values() for series in panel.values() for y in series})
+    for ax, (company, panel) in zip(axes.flat, data.items(), strict=False):
+        ax.axhline(0, color=INK, linewidth=0.6)
+        ax.axhline(100, color=GOOD, linestyle="--", linewidth=0.6)
+        for objective, series in panel.items():
+            values = [v * 100 for v in series.values()]
+            ax.plot(list(series), values, marker="o", markersize=2.5, linewidth=1,
+                    color=GOOD if values[-1] > 0 else BAD)
+            ax.annotate(objective, (list(series)[-1], values[-1]), fontsize=6, color=INK,
+                        textcoords="offset points", xytext=(3, 0), va="center")
+        ax.set_title(_short(f"{company} {names.get(company, company)}", 17 if cols > 3 else 40),
+                     fontsize=6.5, loc="left")
+        ax.set_xticks(years)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(data):]:
+        ax.set_visible(False)
+    fig.supylabel("from baseline (0 %) to target (100 %)", fontsize=7)
+    return Chart(name="objectives", title="Objectives against baseline and target, per company",
+                 caption="One panel per company; each line is an objective, labelled with its id. 0 % is "
+                         "the baseline, 100 % the current target (dashed); green lines end better than "
+                         "the baseline, red ones at or below it.",
+                 data=data, **_render(fig))
 
 
-def indicators(trends: list[IndicatorTrend]) -> Chart:
-    """The core indicators' annual totals, one panel each."""
-    data = {t.kind.value: dict(t.values) for t in trends}
-    plt = _pyplot()
-    panels = max(1, len(trends))
-    fig, axes = plt.subplots(1, panels, figsize=(7, 2.2), squeeze=False)
+def _short(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length - 1] + "…"
+
+
+def indicators(trends: Sequence[IndicatorTrend]) -> Chart | None:
+    """The core indicators' annual totals, one panel each, coloured by their trend; None when no
+    indicator is reported."""
     if not trends:
-        _empty(axes[0][0], "no indicators reported")
-    for ax, t in zip(axes[0], trends, strict=False):
-        ax.plot(list(t.values), list(t.values.values()), marker="o",
-                color={"improving": GOOD, "worsening": BAD}.get(t.trend.value, INK))
-        ax.set_title(f"{t.kind.value.replace('_', ' ')} ({t.unit})")
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.tick_params(axis="x", rotation=45)
+        return None
+    fig, axes = _figure(1.9, 1, len(trends), squeeze=False)
+    for ax, t in zip(axes[0], trends, strict=True):
+        ax.plot(list(t.values), list(t.values.values()), marker="o", markersize=3,
+                color=TREND_COLOURS.get(t.trend, INK))
+        ax.set_title(f"{t.kind.value.replace('_', ' ')}\n({t.unit})")
+        ax.set_xticks(t.years)
+        ax.tick_params(axis="x", rotation=45, labelsize=6)
+        ax.tick_params(axis="y", labelsize=6)
     return Chart(name="indicators", title="Core indicators",
-                 caption="Annual totals; green where the trend improves, red where it worsens.",
-                 data=data, png=_png(fig))
+                 caption="Annual totals; green where the trend improves, red where it worsens, grey "
+                         "where it is stable.",
+                 data={t.kind.value: dict(t.values) for t in trends}, **_render(fig))
 
 
-def maturity_levels(counts: dict[str, list[int]]) -> Chart:
+def maturity_levels(counts: Mapping[str, list[int]]) -> Chart:
     """Per dimension, how many companies stand at each level."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 2.2))
+    fig, ax = _figure(1.6)
     names = list(counts)[::-1]
     left = [0] * len(names)
     for level, label in enumerate(LEVELS):
         widths = [counts[n][level] for n in names]
         ax.barh(names, widths, left=left, color=LEVEL_COLOURS[level], label=label)
         left = [a + b for a, b in zip(left, widths, strict=True)]
+    _counts_axis(ax.xaxis)
     ax.set_xlabel("companies")
     ax.legend(fontsize=7, frameon=False, ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return Chart(name="maturity", title="Maturity of the member companies",
                  caption="Per dimension, the companies at each level from immature to mature.",
-                 data=counts, png=_png(fig))
+                 data=dict(counts), **_render(fig))
