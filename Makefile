@@ -63,6 +63,7 @@ typecheck: install
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/python benchmarks/gap_report.py
 	$(BIN)/python benchmarks/portfolio.py
 
 clean:

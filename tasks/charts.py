@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -18,6 +19,7 @@ from models.improvement import IndicatorTrend, ObjectiveProgress, Trend
 from models.maturity import LEVELS
 from models.network import Grade
 from models.progress import FindingCount, ReadinessPoint
+from tasks.svg import GRID, Canvas, text_width, whole_ticks
 
 GRADE_COLOURS = {Grade.MAJOR: "#b2182b", Grade.MINOR: "#ef8a62", Grade.OBSERVATION: "#67a9cf",
                  Grade.IMPROVEMENT: "#999999"}
@@ -35,12 +37,13 @@ class Chart(BaseModel):
     title: str
     caption: str
     data: Any  # exactly the numbers plotted
-    png: bytes
+    image: bytes
+    media_type: str  # image/png (matplotlib) or image/svg+xml (tasks/svg.py)
     count_ticks: tuple[float, ...] = ()  # the ticks drawn on the axes that count things
 
     @property
     def data_uri(self) -> str:
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+        return f"data:{self.media_type};base64," + base64.b64encode(self.image).decode("ascii")
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +65,7 @@ def _render(figure: Any) -> dict[str, Any]:
     _check_inside(figure)
     ticks = _counted(figure)
     _pyplot().close(figure)
-    return {"png": buffer.getvalue(), "count_ticks": ticks}
+    return {"image": buffer.getvalue(), "media_type": "image/png", "count_ticks": ticks}
 
 
 def _check_inside(figure: Any) -> None:
@@ -115,45 +118,103 @@ def _counts_axis(axis: Any) -> None:
     figure.count_axes = [*getattr(figure, "count_axes", []), axis]
 
 
+# The gap report's charts are drawn as SVG (tasks/svg.py): the report is on the certification run's
+# way to the sign-off, and this spares it importing and running matplotlib.
+PAGE = WIDTH * 72  # points
+LABEL = 7  # font size of labels, points
+
+
+def _svg_chart(canvas: Canvas, ticks: Sequence[int] = (), **fields: Any) -> Chart:
+    return Chart(image=canvas.svg(), media_type="image/svg+xml", count_ticks=tuple(float(t) for t in ticks),
+                 **fields)
+
+
+def _legend(canvas: Canvas, right: float, y: float, entries: Sequence[tuple[str, str]]) -> None:
+    """Colour keys in a row ending at `right`, baseline `y`."""
+    x = right - sum(text_width(label, LABEL) + 14 for label, _ in entries)
+    for label, colour in entries:
+        canvas.rect(x, y - 6, 7, 7, colour)
+        canvas.text(x + 10, y, label)
+        x += text_width(label, LABEL) + 14
+
+
+def _x_axis(canvas: Canvas, left: float, width: float, y: float, ticks: Sequence[int], top: float,
+            label: str, grid_top: float) -> None:
+    """A horizontal value axis from 0 to `top` at `y`, with its ticks, grid and label."""
+    canvas.line(left, y, left + width, y)
+    for t in ticks:
+        x = left + width * t / top
+        canvas.line(x, grid_top, x, y, GRID)
+        canvas.line(x, y, x, y + 3)
+        canvas.text(x, y + 11, f"{t}", anchor="middle")
+    canvas.text(left + width / 2, y + 22, label, anchor="middle")
+
+
+def _y_axis(canvas: Canvas, left: float, width: float, bottom: float, height: float, ticks: Sequence[int],
+            label: str) -> None:
+    """A vertical count axis from 0 to the last tick, its grid across `width`, its label above it."""
+    top = ticks[-1]
+    for t in ticks:
+        y = bottom - height * t / top
+        canvas.line(left, y, left + width, y, GRID)
+        canvas.text(left - 4, y + 2.5, f"{t}", anchor="end")
+    canvas.line(left, bottom, left, bottom - height)
+    canvas.text(left - 4 - text_width(str(top), LABEL), bottom - height - 7, label)
+
+
 def training_coverage(companies: Mapping[str, tuple[float, bool]]) -> Chart | None:
     """Per company (id -> (share of employees fully trained, passes the training gate)), a bar
     coloured by the gate's verdict; None for fewer than two companies (a sentence says it better)."""
     if len(companies) < 2:
         return None
-    fig, ax = _figure(0.16 * len(companies) + 0.7)
-    names = list(companies)[::-1]
-    ax.barh(names, [companies[n][0] * 100 for n in names],
-            color=[GOOD if companies[n][1] else BAD for n in names])
-    ax.set_xlim(0, 100)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.set_xlabel("employees with every required hour and topic (%)")
+    row, top, bottom = 11.0, 4.0, 30.0
+    left = max(text_width(c, LABEL) for c in companies) + 8
+    width = PAGE - left - 12
+    canvas = Canvas(PAGE, top + row * len(companies) + bottom)
+    axis_y = top + row * len(companies)
+    _x_axis(canvas, left, width, axis_y, list(range(0, 101, 20)), 100,
+            "employees with every required hour and topic (%)", top)
+    for i, (company, (coverage, passes)) in enumerate(companies.items()):
+        y = top + i * row
+        canvas.rect(left, y + 1.5, width * coverage, row - 3, GOOD if passes else BAD,
+                    title=f"{company}: {coverage:.0%}")
+        canvas.text(left - 4, y + row - 3, company, anchor="end")
     failing = sum(not passes for _, passes in companies.values())
-    return Chart(name="training-coverage", title="Training per company",
-                 caption=f"Green: the company passes the training gate; red: it does not "
-                         f"({failing} of {len(companies)}). A new hire within the grace period counts "
-                         "as short here without blocking the gate.",
-                 data={c: {"coverage": v, "passes": p} for c, (v, p) in companies.items()}, **_render(fig))
+    return _svg_chart(
+        canvas, name="training-coverage", title="Training per company",
+        caption=f"Green: the company passes the training gate; red: it does not ({failing} of "
+                f"{len(companies)}). A new hire within the grace period counts as short here without "
+                "blocking the gate.",
+        data={c: {"coverage": v, "passes": p} for c, (v, p) in companies.items()})
 
 
 def readiness(points: Sequence[ReadinessPoint], whose: str = "the network") -> Chart:
     """The certification gates passed on the same day of each month."""
     data = {p.on.isoformat(): p.gates_passed for p in points}
-    gates = max((p.gates for p in points), default=0)
-    fig, ax = _figure(1.9)
-    days = list(data)
-    ax.plot(days, list(data.values()), color=INK, linewidth=0.8, zorder=1)
-    ax.scatter(days, list(data.values()), zorder=2,
-               color=[GOOD if p.gates_passed == p.gates else BAD for p in points])
-    ax.set_ylim(-0.3, gates + 0.3)
-    _counts_axis(ax.yaxis)
-    ax.set_ylabel(f"gates passed (of {gates})")
-    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    gates = max((p.gates for p in points), default=1)
+    ticks = list(range(gates + 1))
+    left, top, bottom = 24.0, 16.0, 18.0
+    canvas = Canvas(PAGE, 120)
+    height, width = canvas.height - top - bottom, PAGE - left - 10
+    _y_axis(canvas, left, width, top + height, height, ticks, f"gates passed (of {gates})")
+    step = width / max(1, len(points))
+    placed = [(left + step * (i + 0.5), top + height - height * p.gates_passed / gates)
+              for i, p in enumerate(points)]
+    canvas.polyline(placed)
+    for (x, y), p in zip(placed, points, strict=True):
+        canvas.dot(x, y, 3, GOOD if p.gates_passed == p.gates else BAD)
+        canvas.text(x, top + height + 11, p.on.strftime("%Y-%m"), size=6.5, anchor="middle")
     last = points[-1] if points else None
     now = f"{last.gates_passed} of {last.gates} on {last.on}" if last else "none"
-    return Chart(name="readiness", title="Certification gates passed, month by month",
-                 caption=f"The gates of {whose} evaluated on each date from the records as they stand now; "
-                         f"green where every gate passes. Now: {now}.",
-                 data=data, **_render(fig))
+    return _svg_chart(
+        canvas, ticks, name="readiness", title="Certification gates passed, month by month",
+        caption=f"The gates of {whose} evaluated on the same day of each month from the records as they "
+                f"stand now; green where every gate passes. Now: {now}.",
+        data=data)
+
+
+def _stacked(table: Mapping[str, Mapping[str, int]], key: str) -> list[tuple[Grade, int]]:
+    return [(g, table[key].get(g.value, 0)) for g in Grade if table[key].get(g.value, 0)]
 
 
 def findings(counts: Sequence[FindingCount], periods: Sequence[str]) -> Chart | None:
@@ -164,31 +225,50 @@ def findings(counts: Sequence[FindingCount], periods: Sequence[str]) -> Chart | 
     by_clause: dict[str, dict[str, int]] = {}
     for f in counts:
         for table, key in ((by_period, f.period), (by_clause, f.clause)):
-            row = table.setdefault(key, {})
-            row[f.grade.value] = row.get(f.grade.value, 0) + f.count
+            cell = table.setdefault(key, {})
+            cell[f.grade.value] = cell.get(f.grade.value, 0) + f.count
     clauses = sorted(by_clause, key=_clause_key)
-    fig, (left, right) = _figure(max(2.0, 0.16 * len(clauses) + 0.9), 1, 2)
-    for ax, table, keys, horizontal in ((left, by_period, list(by_period), False),
-                                        (right, by_clause, clauses[::-1], True)):
-        base = [0] * len(keys)
-        for grade in Grade:
-            heights = [table[k].get(grade.value, 0) for k in keys]
-            if any(heights):
-                draw = ax.barh if horizontal else ax.bar
-                draw(keys, heights, **({"left": base} if horizontal else {"bottom": base}),
-                     color=GRADE_COLOURS[grade], label=grade.value.replace("_", " "))
-                base = [b + h for b, h in zip(base, heights, strict=True)]
-        _counts_axis(ax.xaxis if horizontal else ax.yaxis)
-    left.set_title("by quarter")
-    left.set_ylabel("findings")
-    right.set_title("by ISO 14001 clause")
-    right.set_xlabel("findings")
-    left.tick_params(axis="x", rotation=45, labelsize=7)
-    left.legend(fontsize=7, frameon=False)
-    return Chart(name="findings", title="Audit findings by grade, per quarter and per clause",
-                 caption="Findings of internal and external audits, counted in the quarter the audit "
-                         "took place; quarters without findings are shown empty.",
-                 data={"by_period": by_period, "by_clause": by_clause}, **_render(fig))
+    row, top, bottom = 11.0, 26.0, 30.0
+    canvas = Canvas(PAGE, max(110.0, top + row * len(clauses) + bottom))
+    half = PAGE / 2
+    # Left: per quarter, a stacked column each.
+    per_quarter = whole_ticks(max(sum(r.values()) for r in by_period.values()))
+    left, height = 26.0, canvas.height - top - bottom
+    width = half - left - 16
+    _y_axis(canvas, left, width, top + height, height, per_quarter, "findings per quarter")
+    step = width / len(by_period)
+    every = max(1, math.ceil(text_width("1998 Q1", 6.5) / step))
+    for i, period in enumerate(by_period):
+        y = top + height
+        for grade, n in _stacked(by_period, period):
+            h = height * n / per_quarter[-1]
+            bar = min(step * 0.7, 28)
+            canvas.rect(left + step * (i + 0.5) - bar / 2, y - h, bar, h, GRADE_COLOURS[grade],
+                        title=f"{period}: {n} {grade.value}")
+            y -= h
+        if i % every == 0:
+            canvas.text(left + step * (i + 0.5), top + height + 11, period, size=6.5, anchor="middle")
+    # Right: per clause, a stacked bar each.
+    per_clause = whole_ticks(max(sum(r.values()) for r in by_clause.values()))
+    label = max(text_width(c, LABEL) for c in clauses) + 8
+    x0, bars = half + label, PAGE - half - label - 12
+    _x_axis(canvas, x0, bars, top + row * len(clauses), per_clause, per_clause[-1], "findings per clause",
+            top)
+    for i, clause in enumerate(clauses):
+        y, x = top + i * row, x0
+        for grade, n in _stacked(by_clause, clause):
+            w = bars * n / per_clause[-1]
+            canvas.rect(x, y + 1.5, w, row - 3, GRADE_COLOURS[grade], title=f"{clause}: {n} {grade.value}")
+            x += w
+        canvas.text(x0 - 4, y + row - 3, clause, anchor="end")
+    shown = [g for g in Grade if any(g.value in r for r in by_clause.values())]
+    _legend(canvas, PAGE - 4, 10, [(g.value.replace("_", " "), GRADE_COLOURS[g]) for g in shown])
+    return _svg_chart(
+        canvas, [*per_quarter, *per_clause], name="findings",
+        title="Audit findings by grade, per quarter and per ISO 14001 clause",
+        caption="Findings of internal and external audits, counted in the quarter the audit took place; "
+                "quarters without findings are shown empty.",
+        data={"by_period": by_period, "by_clause": by_clause})
 
 
 def _clause_key(clause: str) -> tuple[int, ...]:
@@ -200,18 +280,24 @@ def action_ageing(buckets: Mapping[str, tuple[int, int]]) -> Chart | None:
     MIN_OPEN_ACTIONS (the table lists them)."""
     if sum(a + b for a, b in buckets.values()) < MIN_OPEN_ACTIONS:
         return None
-    labels = list(buckets)[::-1]
-    on_time = [buckets[b][0] for b in labels]
-    overdue = [buckets[b][1] for b in labels]
-    fig, ax = _figure(0.22 * len(labels) + 0.7)
-    ax.barh(labels, on_time, color=GOOD, label="not yet due")
-    ax.barh(labels, overdue, left=on_time, color=BAD, label="overdue")
-    _counts_axis(ax.xaxis)
-    ax.set_xlabel("open actions")
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
-    return Chart(name="action-ageing", title="Open corrective actions by age",
-                 caption="Open corrective actions by the age of the finding that raised them.",
-                 data={b: list(v) for b, v in buckets.items()}, **_render(fig))
+    ticks = whole_ticks(max(a + b for a, b in buckets.values()))
+    row, top, bottom = 12.0, 16.0, 30.0
+    left = max(text_width(b, LABEL) for b in buckets) + 8
+    width = PAGE - left - 12
+    canvas = Canvas(PAGE, top + row * len(buckets) + bottom)
+    _x_axis(canvas, left, width, top + row * len(buckets), ticks, ticks[-1], "open actions", top)
+    for i, (bucket, (on_time, overdue)) in enumerate(buckets.items()):
+        y = top + i * row
+        scale = width / ticks[-1]
+        canvas.rect(left, y + 2, scale * on_time, row - 4, GOOD, title=f"{bucket}: {on_time} not yet due")
+        canvas.rect(left + scale * on_time, y + 2, scale * overdue, row - 4, BAD,
+                    title=f"{bucket}: {overdue} overdue")
+        canvas.text(left - 4, y + row - 3.5, bucket, anchor="end")
+    _legend(canvas, PAGE - 4, 9, [("not yet due", GOOD), ("overdue", BAD)])
+    return _svg_chart(
+        canvas, ticks, name="action-ageing", title="Open corrective actions by age",
+        caption="Open corrective actions by the age of the finding that raised them.",
+        data={b: list(v) for b, v in buckets.items()})
 
 
 def objectives(progress: Sequence[ObjectiveProgress], names: Mapping[str, str]) -> Chart | None:

@@ -47,7 +47,7 @@ def test_every_report_of_every_example_renders_as_html_and_a_pdf_that_opens(
         assert html.name == f"{kind}-{network.id}-{as_of}.html" and pdf.suffix == ".pdf"
         assert html.parent == store / "out" / "reports" / network.id
         text = html.read_text(encoding="utf-8")
-        assert network.name in text and report.summary in text and text.count("data:image/png;base64,") >= 1
+        assert network.name in text and report.summary in text and text.count(";base64,") >= 1
         reader = PdfReader(pdf)
         assert len(reader.pages) > 0, (kind, example)
         assert network.id in reader.pages[0].extract_text()
