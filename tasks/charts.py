@@ -329,6 +329,8 @@ def objectives(progress: Sequence[ObjectiveProgress], names: Mapping[str, str]) 
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(data):]:
         ax.set_visible(False)
+    for ax in list(axes.flat)[len(data) - cols:len(data)]:  # the lowest panel of each column shows years
+        ax.xaxis.set_tick_params(labelbottom=True)
     fig.supylabel("from baseline (0 %) to target (100 %)", fontsize=7)
     return Chart(name="objectives", title="Objectives against baseline and target, per company",
                  caption="One panel per company; each line is an objective, labelled with its id. 0 % is "
