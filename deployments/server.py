@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 # A record in Prefect's log format: "19:01:50.989 | ERROR   | docket.dependencies - ...".
@@ -31,17 +35,45 @@ def server_environment(home: Path, host: str, port: int) -> dict[str, str]:
     return env
 
 
-def start_server(home: Path, host: str = "127.0.0.1", port: int | None = None,
-                 timeout: float = 180) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `prefect server start` and wait until /api/health answers; the process and API URL."""
+def private_home(home: Path) -> None:
+    """Prefect's home holds its database, and that holds run parameters, logs and artifacts with
+    people's names: the folder 0700 and the SQLite database 0600 (its -wal and -shm files take the
+    database's mode), made so before the server first opens it, and tightened if an earlier
+    version created them 0644. A server on PostgreSQL keeps no database here."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(PermissionError):  # a folder someone else owns stays theirs
+        os.chmod(home, 0o700)
+    if os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+        return
+    database = home / "prefect.db"
+    os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))  # an empty file is a new database
+    for part in (database, home / "prefect.db-wal", home / "prefect.db-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(part, 0o600)
+
+
+def _die_with_parent() -> None:
+    """Run in the child before it starts: Linux sends it SIGTERM when the process that started it
+    ends in any way, `kill -9` included (prctl PR_SET_PDEATHSIG), so no server is left orphaned."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def start_server(home: Path, host: str = "127.0.0.1", port: int | None = None, timeout: float = 180,
+                 ui: bool = True, with_us: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `prefect server start` and wait until /api/health answers; the process and API URL.
+    `with_us`: the server ends when this process does, however it ends."""
     port = port or free_port()
-    home.mkdir(parents=True, exist_ok=True)
+    private_home(home)
     log = (home / "server.log").open("ab")
+    env = server_environment(home, host, port)
+    if not ui:
+        env["PREFECT_UI_ENABLED"] = "false"
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
-        env=server_environment(home, host, port), stdout=log, stderr=subprocess.STDOUT,
+        env=env, stdout=log, stderr=subprocess.STDOUT,
         # Its own session: Ctrl-C reaches only us, and we stop the server after the runner.
-        start_new_session=True)
+        start_new_session=True, preexec_fn=_die_with_parent if with_us else None)
     url = f"http://{host}:{port}/api"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -57,6 +89,35 @@ def start_server(home: Path, host: str = "127.0.0.1", port: int | None = None,
     stop(process)
     raise RuntimeError(f"the Prefect server did not answer within {timeout:.0f} s; "
                        f"see {home / 'server.log'}")
+
+
+@contextlib.contextmanager
+def temporary_server(home: Path, timeout: float = 180) -> Iterator[str]:
+    """A Prefect server (no UI) for one command, when no API is configured: its API URL is this
+    process's Prefect API until the block ends, and the server ends with the block, or with this
+    process if that is killed. Prefect's own temporary server would outlive a `kill -9`."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    process, api = start_server(home, timeout=timeout, ui=False, with_us=True)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            try:
+                yield api
+            finally:
+                _send_what_is_queued()
+    finally:
+        stop(process)
+
+
+def _send_what_is_queued() -> None:
+    """Let Prefect's background workers deliver the logs and events still queued while the server
+    is up; stopped first, they would retry against a closed port and report it."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    with contextlib.suppress(RuntimeError):  # no log was ever sent: no worker
+        APILogWorker.instance().drain()
+    EventsWorker.drain_all()
 
 
 def portfolio_page(ui: str, key: str = "portfolio") -> tuple[str, str | None]:

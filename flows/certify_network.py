@@ -13,7 +13,7 @@ from flows.audit_companies import audit_companies
 from flows.audit_network import audit_network
 from flows.decide_certification import decide_certification
 from flows.form_network import form_network
-from flows.gate import this_run_id
+from flows.gate import stopped_by_the_store, this_run_id
 from flows.inputs import SignOff
 from flows.plan_environment import plan_environment
 from flows.review_management import review_management
@@ -60,17 +60,20 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
     gap_report = publish_gap_report.submit(network, as_of) if report else None
     gates: list[State] = []
     for stage in CERTIFICATION_GATES:
-        if stage is not Stage.EXTERNAL_AUDIT:
-            gates.append(STAGE_FLOWS[stage](network=network, as_of=as_of, run_id=run_id, return_state=True))
-            continue
-        # The auditors are asked only when their answer can decide: every earlier gate passed.
-        ask = (attended and all(s.is_completed() for s in gates)
-               and bool(pending_recommendation(network, as_of)))
-        if ask:  # what stands so far, before the run waits
-            publish_certification_summary(network, as_of, run_id, None)
-            report_paths(gap_report)
-        gates.append(audit_network(network=network, as_of=as_of, run_id=run_id, wait_for_auditors=ask,
-                                   auditors_timeout=sign_off_timeout, return_state=True))
+        if stage is Stage.EXTERNAL_AUDIT:
+            # The auditors are asked only when their answer can decide: every earlier gate passed.
+            ask = (attended and all(s.is_completed() for s in gates)
+                   and bool(pending_recommendation(network, as_of)))
+            if ask:  # what stands so far, before the run waits
+                publish_certification_summary(network, as_of, run_id, None)
+                report_paths(gap_report)
+            state = audit_network(network=network, as_of=as_of, run_id=run_id, wait_for_auditors=ask,
+                                  auditors_timeout=sign_off_timeout, return_state=True)
+        else:
+            state = STAGE_FLOWS[stage](network=network, as_of=as_of, run_id=run_id, return_state=True)
+        gates.append(state)
+        if (stopped := stopped_by_the_store(network, run_id, state)) is not None:
+            return stopped  # an outage, not a blocker: the gates after it would fail the same way
     passed = all(s.is_completed() for s in gates)
     written = report_paths(gap_report)  # before the sign-off, so that the decision maker can read it
     if attended and passed:

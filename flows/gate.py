@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from models.catalogue import Stage
 from models.results import GateResult
-from tasks.gates import evaluate_gate, record_gate
+from services.unit_of_work import unavailable_store
+from tasks.gates import evaluate_gate, record_gate, void_run
 
 
 class GateOutcome(BaseModel):
@@ -40,3 +41,16 @@ def run_gate(stage: Stage, network: str, as_of: date | None, run_id: str | None)
     blocked = settle_gate(result, this_run_id(run_id))
     return blocked or GateOutcome(network_id=network, stage=stage, passed=True,
                                   checks=len(result.checks), unmet=0)
+
+
+def stopped_by_the_store(network: str, run_id: str, stage: State) -> State | None:
+    """When a stage failed because the store could not be reached, the run stops there: a Failed
+    state saying so in one paragraph, its gate results discarded if the store answers again within
+    the task's retries (no reader takes them anyway: each run reads only its own). Else None."""
+    lost = unavailable_store(stage.result(raise_on_failure=False)) if stage.is_failed() else None
+    if lost is None:
+        return None
+    voided = void_run(network, run_id, str(lost), return_state=True)
+    kept = "discarded" if voided.is_completed() else "void (not discarded: the store still does not answer)"
+    return Failed(message=f"stopped: {lost}. The gates after it were not run; the gate results this run "
+                          f"stored are {kept}. Run it again when the store is back.")

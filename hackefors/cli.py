@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +26,7 @@ errors = Console(stderr=True, soft_wrap=True)
 EXIT_INTERNAL_ERROR = 1
 EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 3
+EXIT_STORE_UNAVAILABLE = 5
 MAX_PROBLEMS_SHOWN = 500  # a hostile file can hold a million; the first ones say what is wrong
 
 NetworkOpt = Annotated[str | None, typer.Option("--network", "-n",
@@ -243,11 +246,29 @@ def portfolio(as_of: AsOfOpt = None,
     console.print(checked.summary())
 
 
-def heartbeats_off():  # type: ignore[no-untyped-def]
-    """Interactive runs skip Prefect's flow heartbeats: each would cost ~1 s per (sub)flow on exit."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+@contextlib.contextmanager
+def flow_session() -> Iterator[None]:
+    """Where a command's flow runs go: the configured Prefect API, else a temporary server of our
+    own that ends with the command, also when it is killed (Prefect's own would be left running).
+    Heartbeats are off: each would cost ~1 s per (sub)flow on exit."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_HOME,
+        temporary_settings,
+    )
 
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    from deployments.server import temporary_server
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        if PREFECT_API_URL.value():
+            yield
+            return
+        home = PREFECT_HOME.value()
+        console.print(f"Starting a temporary Prefect server (its log: {home / 'server.log'})…",
+                      markup=False, highlight=False)
+        with temporary_server(home):
+            yield
 
 
 @app.command()
@@ -268,7 +289,7 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
     day = parse_as_of(as_of)
     network_id = resolve_network(network)
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
-    with heartbeats_off():
+    with flow_session():
         # Unattended: the sign-off is given here; in the UI the run pauses for it instead.
         who = decided_by or f"{getpass.getuser()} (unattended hackefors run)"
         sign_off = SignOff(decision=Decision.APPROVE, decided_by=who,
@@ -317,7 +338,7 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
     day = parse_as_of(as_of)
     if network is not None:
         network = resolve_network(network)
-    with heartbeats_off():
+    with flow_session():
         state = send_reminders(as_of=day, network=network, dry_run=dry_run, return_state=True)
     if dry_run:
         for result in state.result():
@@ -680,6 +701,7 @@ def outbox_drop(ids: Annotated[list[int], typer.Argument(help="Message ids, as `
 
 def main() -> None:
     from services.errors import ServiceError
+    from services.unit_of_work import unavailable_store
     from tasks.settings import SettingsError, check_settings
 
     # The temporary Prefect server of `run` and `remind` gets time to start on a slow or busy machine
@@ -710,6 +732,13 @@ def main() -> None:
             sys.exit(code)
         if os.environ.get("HACKEFORS_DEBUG"):
             raise
+        lost = unavailable_store(exc)
+        if lost is not None:  # an outage, not a fault of the program: one paragraph, no traceback
+            errors.print(f"error: {lost}. Whatever this command was doing when the store went away was "
+                         "not kept (a certification run's gate results included). Check that the database "
+                         "is up and HACKEFORS_DATABASE_URL names it, then run the command again.",
+                         style="red", markup=False, highlight=False)
+            sys.exit(EXIT_STORE_UNAVAILABLE)
         # A fault of the program, not of the input: say so plainly, never as a domain outcome.
         errors.print(f"internal error ({type(exc).__name__}): {exc}", style="red", markup=False,
                      highlight=False)

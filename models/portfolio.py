@@ -74,6 +74,7 @@ class PortfolioRow(BaseModel):
     certificate: HeldCertificate | None
     next_audit: NextAudit | None
     reasons: tuple[str, ...]  # why it is in "act now"
+    undeliverable: int = 0  # reminders the mail server refused for good
 
 
 def stage_label(stage: Stage) -> str:
@@ -158,15 +159,20 @@ def action_reasons(items: Sequence[GapItem], certificate: HeldCertificate | None
 
 
 def portfolio_row(network: Network, as_of: date, policy: Policy, results: Mapping[Stage, GateResult],
-                  events: Sequence[CertificateEvent]) -> PortfolioRow:
+                  events: Sequence[CertificateEvent], undeliverable: int = 0) -> PortfolioRow:
     """A network's portfolio row from its gate results on `as_of` (see `evaluate_stages`), with the
-    deadlines of its gap analysis, its certificate (status from `events`) and its audit programme."""
+    deadlines of its gap analysis, its certificate (status from `events`) and its audit programme.
+    Reminders the mail server refused for good (`undeliverable`) need action too: someone was not
+    told what they must do."""
     gaps = gap_analysis(network, as_of, policy, results)
     evaluated = {stage: results.get(stage) or evaluate_gate(stage, network, as_of, policy)
                  for stage in gaps.stages}
     certificate = shown_certificate(network.certificates, events, as_of)
     next_audit = next_external_audit(network, as_of, policy)
     reasons = action_reasons(gaps.items, certificate, next_audit, as_of, policy)
+    if undeliverable:
+        reasons.append(f"{undeliverable} reminder(s) undeliverable: hackefors outbox list --network "
+                       f"{network.id}")
     if reasons:
         group = Group.ACT_NOW
     elif certificate is not None and certificate.status is CertificateStatus.VALID:
@@ -178,7 +184,7 @@ def portfolio_row(network: Network, as_of: date, policy: Policy, results: Mappin
         gates_passed=sum(evaluated[s].passed for s in CERTIFICATION_GATES), gates=len(CERTIFICATION_GATES),
         blocking=tuple(s for s, r in evaluated.items() if not r.passed), unmet=len(gaps.gaps),
         deadline=earliest_deadline(gaps.items), certificate=certificate, next_audit=next_audit,
-        reasons=tuple(reasons))
+        reasons=tuple(reasons), undeliverable=undeliverable)
 
 
 def needs_action_first(row: PortfolioRow) -> tuple[int, date, int, str]:
@@ -212,7 +218,7 @@ def portfolio(as_of: date, rows: Iterable[PortfolioRow]) -> Portfolio:
 
 
 COLUMNS = ("network", "name", "status", "gates", "blocking", "unmet", "earliest deadline", "owner",
-           "certificate", "expires", "next external audit")
+           "certificate", "expires", "next external audit", "undeliverable")
 
 
 def deadline_text(deadline: Deadline | None, as_of: date) -> str:
@@ -234,5 +240,6 @@ def portfolio_cells(row: PortfolioRow, as_of: date) -> dict[str, str]:
         f"{cert.number} ({cert.status.value})" if cert else "none",
         str(cert.valid_until) if cert else "",
         f"{audit.kind.value} by {audit.due_by} ({audit.status})" if audit else "none",
+        str(row.undeliverable),
     )
     return dict(zip(COLUMNS, cells, strict=True))

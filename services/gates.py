@@ -48,6 +48,19 @@ def record(uow: AbstractUnitOfWork, result: GateResult, run_id: str) -> None:
         uow.commit()
 
 
+def discard_run(uow: AbstractUnitOfWork, network_id: str, run_id: str, reason: str) -> int:
+    """Void a run that could not finish: delete the gate results it stored, with a history entry
+    saying why; how many were deleted."""
+    now = datetime.now(UTC)
+    with uow:
+        gone = uow.gate_results.discard_run(network_id, run_id)
+        uow.history.add([HistoryEntry(
+            at=now, actor=f"flow-run:{run_id}", network_id=network_id, entity="gate_results",
+            entity_id=run_id, action="delete", detail={"results": gone, "reason": reason})])
+        uow.commit()
+    return gone
+
+
 def results_of_run(uow: AbstractUnitOfWork, network_id: str, run_id: str,
                    include_decision: bool = False) -> list[GateResult]:
     """The gate results stored for one run, in the order they were evaluated."""

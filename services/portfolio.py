@@ -37,20 +37,22 @@ def batches(network_ids: Sequence[str], size: int = BATCH_SIZE) -> Iterator[list
         yield list(network_ids[start:start + max(1, size)])
 
 
-def _evaluate(networks: list[Network], events: list[CertificateEvent],
+def _evaluate(networks: list[Network], events: list[CertificateEvent], undeliverable: dict[str, int],
               as_of: date) -> list[tuple[PortfolioRow, list[GateResult]]]:
     checked = []
     for network in networks:
         policy = policy_for(network)
         results = evaluate_stages(network, as_of, policy)
-        checked.append((portfolio_row(network, as_of, policy, results, events), list(results.values())))
+        row = portfolio_row(network, as_of, policy, results, events, undeliverable.get(network.id, 0))
+        checked.append((row, list(results.values())))
     return checked
 
 
-def _load(uow: AbstractUnitOfWork, network_ids: list[str]) -> tuple[list[Network], list[CertificateEvent]]:
+def _load(uow: AbstractUnitOfWork,
+          network_ids: list[str]) -> tuple[list[Network], list[CertificateEvent], dict[str, int]]:
     networks = uow.networks.load_many(network_ids)
     events = uow.certificates.events([c.number for n in networks for c in n.certificates])
-    return networks, events
+    return networks, events, uow.outbox.undeliverable_counts(network_ids)
 
 
 def check_networks(uow: AbstractUnitOfWork, network_ids: list[str], as_of: date,

@@ -18,7 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.events import DomainEvent
 from services.errors import ConcurrentChange
 from tasks import store
-from tasks.db import get_engine
+from tasks.db import StoreUnavailable, get_engine, unavailable_store
+
+# What the entry points catch, without touching the store's driver: an outage of the store.
+__all__ = ["AbstractUnitOfWork", "SqlAlchemyUnitOfWork", "StoreUnavailable", "publish_nothing",
+           "unavailable_store"]
 
 Publisher = Callable[[DomainEvent], None]
 

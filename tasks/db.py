@@ -10,8 +10,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError
 
 from tasks.settings import MIGRATIONS_DIR, get_settings
 
@@ -22,9 +22,48 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, Disconnection
 _creating = threading.Lock()
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached, or went away during the work: said in one paragraph, naming
+    the store (its password masked) and the database's own reason."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.store = masked(url)
+        self.reason = reason
+        super().__init__(f"the store {self.store} cannot be reached: {reason}")
+
+
+def masked(url: str) -> str:
+    """A database URL fit to print: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable HACKEFORS_DATABASE_URL)"
+
+
+def unavailable_store(error: BaseException | None) -> StoreUnavailable | None:
+    """The store's unavailability behind `error` (itself, its cause or its context), else None."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, StoreUnavailable):
+            return error
+        if isinstance(error, (OperationalError, DisconnectionError, InterfaceError)):
+            lines = str(getattr(error, "orig", None) or error).strip().splitlines() or ["no reason given"]
+            return StoreUnavailable(get_settings().effective_database_url, lines[0].strip())
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def with_driver(url: str) -> str:
+    """`postgresql://` names no driver, and SQLAlchemy would then want psycopg2, which is not
+    installed: the store uses psycopg (version 3)."""
+    scheme = "postgresql://"
+    return "postgresql+psycopg://" + url.removeprefix(scheme) if url.startswith(scheme) else url
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The engine for `url` (default: the configured store), migrated to the newest schema."""
-    url = url or get_settings().effective_database_url
+    url = with_driver(url or get_settings().effective_database_url)
     with _creating:  # threads that start at once share one engine and migrate once
         return _engine(url)
 
@@ -33,8 +72,12 @@ def get_engine(url: str | None = None) -> Engine:
 def _engine(url: str) -> Engine:
     settings = get_settings()
     if url.startswith("sqlite:///"):
-        make_private(Path(url.removeprefix("sqlite:///")), settings.data_dir)
-        engine = create_engine(url, connect_args={"timeout": settings.sqlite_timeout})
+        path = Path(url.removeprefix("sqlite:///"))
+        make_private(path, settings.data_dir)
+        # Opened read-write, never created: a store file that vanishes mid-run is an error to
+        # report, not an empty new store to write into.
+        engine = create_engine(f"sqlite:///file:{path}?mode=rw&uri=true",
+                               connect_args={"timeout": settings.sqlite_timeout})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)

@@ -95,6 +95,12 @@ def gate_table(result: GateResult) -> list[dict[str, str]]:
             for c in sorted(result.checks, key=lambda c: (c.passed, c.company or ""))]
 
 
+@task(name="void-run", task_run_name="void-run-{network_id}", **IO_TASK)
+def void_run(network_id: str, run_id: str, reason: str) -> int:
+    """Delete the gate results of a run that could not finish, so that none of it stands."""
+    return gates.discard_run(unit_of_work(), network_id, run_id, reason)
+
+
 @task(name="record-gate", task_run_name="record-{result.stage}-{result.network_id}", **IO_TASK)
 def record_gate(result: GateResult, run_id: str) -> None:
     """Store a gate's result under this run (replacing a retried attempt) and publish it."""

@@ -398,6 +398,12 @@ class GateResultRepository:
                 run_id=run_id, network_id=r.network_id, stage=r.stage.value, as_of=r.as_of, passed=r.passed,
                 evaluated_at=at, checks=[c.model_dump(mode="json") for c in r.checks]) for r in chunk])
 
+    def discard_run(self, network_id: str, run_id: str) -> int:
+        """Delete every result of one run; how many there were."""
+        row = t.GateResultRow
+        gone = self.session.execute(delete(row).where(row.run_id == run_id, row.network_id == network_id))
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
     def for_run(self, network_id: str, run_id: str, stages: Iterable[str] | None = None) -> list[GateResult]:
         """The results stored for one run (only `stages`, when given), in the order evaluated."""
         row = t.GateResultRow
@@ -644,6 +650,14 @@ class OutboxRepository:
         return [OutboxEntry.model_validate({
             **r, **{k: _utc(r[k]) for k in ("queued_at", "next_attempt_at", "claimed_until", "sent_at",
                                              "failed_at")}}) for r in self.session.execute(query).mappings()]
+
+    def undeliverable_counts(self, network_ids: list[str]) -> dict[str, int]:
+        """How many messages of each network the server refused for good (networks with none left out)."""
+        o = t.OutboxRow
+        query = (select(o.network_id, func.count()).where(o.status == "undeliverable",
+                                                           o.network_id.in_(network_ids))
+                 .group_by(o.network_id))
+        return {network: int(n) for network, n in self.session.execute(query).all()}
 
     def requeue(self, ids: list[int]) -> None:
         """Queue messages again, to be tried at once."""

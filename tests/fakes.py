@@ -74,6 +74,11 @@ class FakeGateResults:
         for result in results:
             self.replace(result, run_id, at)
 
+    def discard_run(self, network_id: str, run_id: str) -> int:
+        kept = [(r, g) for r, g in self.stored if not (r == run_id and g.network_id == network_id)]
+        gone, self.stored = len(self.stored) - len(kept), kept
+        return gone
+
     def for_run(self, network_id: str, run_id: str, stages: Iterable[str] | None = None) -> list[GateResult]:
         wanted = None if stages is None else set(stages)
         return [g for r, g in self.stored if r == run_id and g.network_id == network_id
@@ -129,6 +134,13 @@ class FakeOutbox:
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
         self.log: list[dict[str, Any]] = []
+
+    def undeliverable_counts(self, network_ids: list[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for m in self.messages:
+            if m["status"] == "undeliverable" and m["network_id"] in network_ids:
+                counts[m["network_id"]] = counts.get(m["network_id"], 0) + 1
+        return counts
 
     def reminded(self, network_id: str, since: date, until: date) -> set[tuple[str, str]]:
         return {(e["recipient_id"], e["item_key"]) for e in self.log

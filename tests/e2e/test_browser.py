@@ -175,3 +175,57 @@ def test_an_operator_starts_a_certification_in_the_ui_and_approves_it_in_the_res
             f"certified: {CERTIFICATE} issued, valid 2025-03-03 to 2028-03-02, approved by {APPROVER}; "
             "files: ")
         shot("certified")
+
+
+HOSTILE_NAME = ("[Approve sign-off here](https://evil.example/approve) ![](https://evil.example/pixel.png) "
+                "<img src=https://evil.example/i.png> <script>document.title='owned'</script>")
+
+
+def test_a_hostile_name_in_the_certification_artifact_is_shown_as_text_and_reaches_nowhere(
+        page: Any, shot: Callable[[str], None], prefect_home: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An employee's name written to attack the operator (a link to a fake approval, a remote image, a
+    script) shows in the run's `certification-…` artifact as the literal text it is: no link, no
+    image, no script, and the browser asks nothing of any host but Prefect's."""
+    from datetime import date
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deployments.server import start_server, stop
+    from flows.certify_network import certify_network
+    from flows.inputs import SignOff
+    from tests.conftest import build, example_data, save, use_store
+
+    data = example_data("blocked")
+    lby = next(c for c in data["companies"] if c["id"] == "LBY")  # short of training hours
+    lby["employees"][0]["name"] = HOSTILE_NAME
+    use_store(monkeypatch, tmp_path)
+    save(build(data))
+    server, api = start_server(prefect_home)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            state = certify_network(network="hackefors-blocked", as_of=date(1999, 2, 15), report=False,
+                                    sign_off=SignOff(decision="approve", decided_by="Test"),
+                                    return_state=True)
+        assert state.is_failed()
+        asked: list[str] = []
+
+        def only_prefect(route: Any) -> None:
+            asked.append(route.request.url)
+            if route.request.url.startswith(api.removesuffix("/api")):
+                route.continue_()
+            else:
+                route.abort()
+
+        page.route("**/*", only_prefect)
+        page.goto(f"{api.removesuffix('/api')}/artifacts/key/certification-hackefors-blocked")
+        page.get_by_role("link", name=re.compile(r"^[0-9a-f]{8}$")).first.click()  # its newest version
+        page.get_by_text("Unmet requirements").wait_for()
+        page.get_by_text("[Approve sign-off here](https://evil.example/approve)").first.wait_for()
+        shot("hostile-artifact")
+        assert page.locator("a[href*='evil.example']").count() == 0
+        assert page.locator("img[src*='evil.example']").count() == 0
+        assert page.locator("script:has-text('owned')").count() == 0 and page.title() != "owned"
+        assert [url for url in asked if "evil.example" in url] == []
+    finally:
+        stop(server)

@@ -297,3 +297,41 @@ def test_portfolio_lists_every_network_in_the_store_as_json_csv_or_a_table(
     assert "2 network(s) as of 1999-02-15: 1 act now, 1 on track, 0 certified" in capsys.readouterr().out
     assert snapshot()["gate_results"] == []  # a view: nothing recorded
     assert run("portfolio", "--format", "xml") == 2
+
+
+@pytest.mark.parametrize("url", ["postgresql://hk:s3cret@127.0.0.1:1/hackefors",
+                                 "postgresql+psycopg://hk:s3cret@127.0.0.1:1/hackefors"])
+def test_an_unreachable_store_is_one_paragraph_with_exit_5_and_its_password_masked(
+        url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tasks.db import reset_engines
+    from tasks.settings import reset_settings
+
+    monkeypatch.setenv("HACKEFORS_DATABASE_URL", url)  # port 1: nothing listens there
+    reset_settings()
+    reset_engines()
+    try:
+        code = run("status", "--network", "anything")
+    finally:
+        reset_settings()
+        reset_engines()
+    out, err = capsys.readouterr()
+    assert code == 5
+    assert "s3cret" not in out + err and "Traceback" not in out + err
+    assert err.startswith("error: the store postgresql")
+    assert "hk:***@127.0.0.1:1/hackefors cannot be reached: connection failed" in err
+    assert "run the command again" in " ".join(err.split())
+    assert len(err.strip().split("\n\n")) == 1  # one paragraph
+
+
+def test_a_sqlite_store_that_vanished_is_reported_not_recreated_empty(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tasks.db import get_engine
+
+    save(build(example_data("small")))
+    get_engine().dispose()  # no connection kept open on the file about to go
+    path = store / "data" / "hackefors.sqlite3"
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    assert run("status", "--network", "ostgota-small") == 5
+    assert "cannot be reached: unable to open database file" in capsys.readouterr().err
+    assert not path.exists()  # not an empty new store that later writes would go into

@@ -211,3 +211,47 @@ def test_a_process_worker_runs_a_deployment_from_prefect_yaml(prefect_home: Path
             stop(worker)
         stop(server)
         engine.dispose()
+
+
+def server_children(pid: int) -> list[int]:
+    """The child processes of `pid` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="reads /proc; the parent-death signal is Linux's")
+def test_a_killed_run_takes_its_temporary_prefect_server_with_it(prefect_home: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "HACKEFORS_DATA_DIR": str(tmp_path / "data"),
+           "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    hackefors = [str(Path(sys.executable).parent / "hackefors")]  # the console script
+    subprocess.run([*hackefors, "import", str(PROJECT_ROOT / "examples" / "small.yaml")], env=env,
+                   check=True, capture_output=True, timeout=120)
+    run = subprocess.Popen([*hackefors, "run", "--network", "ostgota-small", "--as-of", "2025-03-03"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        server = wait_for("the temporary server to start", lambda: server_children(run.pid) or None, 120)[0]
+        assert "prefect" in Path(f"/proc/{server}/cmdline").read_text()
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+        deadline = time.monotonic() + 30
+        while alive(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not alive(server), "the temporary Prefect server outlived the killed `hackefors run`"
+    finally:
+        if run.poll() is None:
+            run.kill()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from deployments.server import server_log_problems
 
 # Shortened from a real server.log: Prefect 3.8.8's scheduler on SQLAlchemy 2.1.
@@ -80,3 +82,23 @@ def test_a_state_change_retried_on_a_locked_sqlite_database_is_not_a_problem(tmp
         "ValueError: no such state",
     ]) + "\n")
     assert server_log_problems(log) == [f"{record} ... ValueError: no such state"]
+
+
+def test_prefects_home_and_database_are_private_also_when_made_0644_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import stat
+
+    from deployments.server import private_home
+
+    monkeypatch.delenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", raising=False)
+    home = tmp_path / "prefect"
+    private_home(home)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "prefect.db").stat().st_mode) == 0o600
+    os.chmod(home / "prefect.db", 0o644)
+    (home / "prefect.db-wal").write_bytes(b"")
+    os.chmod(home / "prefect.db-wal", 0o644)
+    private_home(home)
+    modes = {stat.S_IMODE((home / name).stat().st_mode) for name in ("prefect.db", "prefect.db-wal")}
+    assert modes == {0o600}

@@ -14,7 +14,7 @@ from models.catalogue import Stage
 from models.certification import CertificateStatus
 from models.gates import CERTIFICATION_GATES
 from models.network import Network
-from models.portfolio import Group
+from models.portfolio import Group, portfolio_cells
 from models.results import Check, GateResult
 from services import certificates, gates, networks, outbox, portfolio, reminders
 from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound, RefusedChange
@@ -501,3 +501,27 @@ def test_the_operator_is_emailed_once_per_run_that_waits_for_its_sign_off(folder
     assert b"run-7" in uow.outbox.messages[0]["message"]
     assert reminders.notify_operator_of_sign_off(uow, mailer, "ostgota-small", SMALL_AS_OF, "run-8", None,
                                                  "hackefors@example.org") is None
+
+
+def test_voiding_a_run_deletes_its_gate_results_only_and_says_why() -> None:
+    uow = FakeUnitOfWork()
+    small = Network.model_validate(example_data("small"))
+    uow.networks.stored[small.id] = small
+    for run in ("run-a", "run-b"):
+        gates.record(uow, gates.evaluate(uow, small.id, Stage.FORMATION, SMALL_AS_OF), run)
+    assert gates.discard_run(uow, small.id, "run-a", "the store went away") == 1
+    assert gates.results_of_run(uow, small.id, "run-a") == []
+    assert len(gates.results_of_run(uow, small.id, "run-b")) == 1
+    assert uow.history.entries[-1].action == "delete" and uow.history.entries[-1].detail == {
+        "results": 1, "reason": "the store went away"}
+
+
+def test_a_network_with_an_undeliverable_reminder_needs_action_in_the_portfolio() -> None:
+    uow, recipients = queued_small()
+    refused = recipients[0]
+    reminders.deliver_queued(uow, ScriptedMailer({}, always={refused: Undeliverable("550 no such mailbox")}),
+                             **FAST)
+    [row] = portfolio.view_portfolio(uow, REVIEW_SEASON).rows
+    assert row.undeliverable == 1 and row.group is Group.ACT_NOW
+    assert "1 reminder(s) undeliverable: hackefors outbox list --network ostgota-small" in row.reasons
+    assert portfolio_cells(row, REVIEW_SEASON)["undeliverable"] == "1"
