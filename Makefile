@@ -69,6 +69,7 @@ typecheck: install
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/python benchmarks/gap_report.py
 	$(BIN)/python benchmarks/portfolio.py
 	$(BIN)/python benchmarks/spreadsheet_import.py
 	$(BIN)/python benchmarks/portal_todo.py

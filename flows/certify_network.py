@@ -6,6 +6,7 @@ from datetime import date
 
 from prefect import flow, get_run_logger, pause_flow_run, runtime
 from prefect.exceptions import FlowPauseTimeout
+from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed, State
 
 from flows.audit_companies import audit_companies
@@ -33,6 +34,14 @@ STAGES = tuple(STAGE_FLOWS[stage] for stage in CERTIFICATION_GATES)
 DAY = 24 * 3600
 
 
+def report_paths(gap_report: PrefectFuture[list[str]] | None) -> list[str]:
+    """Wait for the gap report; the paths it wrote, or none when it is off or could not be written."""
+    if gap_report is None:
+        return []
+    gap_report.wait()
+    return gap_report.result() if gap_report.state.is_completed() else []
+
+
 @flow(name="certify-network", flow_run_name="certify-network-{network}")
 def certify_network(network: str, as_of: date | None = None, sign_off: SignOff | None = None,
                     sign_off_timeout: int = 7 * DAY, report: bool = True) -> IssuedCertificate | State:
@@ -46,6 +55,9 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
                                  "a person signs off in the form.")
         sign_off = None
     attended = sign_off is None  # people answer in the UI
+    # The gap analysis reads the records, not this run's gate results: it is drawn while the gates
+    # run, and the run waits for it only where someone is to read it (never a blocker).
+    gap_report = publish_gap_report.submit(network, as_of) if report else None
     gates: list[State] = []
     for stage in CERTIFICATION_GATES:
         if stage is Stage.EXTERNAL_AUDIT:
@@ -54,8 +66,7 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
                    and bool(pending_recommendation(network, as_of)))
             if ask:  # what stands so far, before the run waits
                 publish_certification_summary(network, as_of, run_id, None)
-                if report:
-                    publish_gap_report(network, as_of, return_state=True)
+                report_paths(gap_report)
             state = audit_network(network=network, as_of=as_of, run_id=run_id, wait_for_auditors=ask,
                                   auditors_timeout=sign_off_timeout, return_state=True)
         else:
@@ -64,10 +75,7 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
         if (stopped := stopped_by_the_store(network, run_id, state)) is not None:
             return stopped  # an outage, not a blocker: the gates after it would fail the same way
     passed = all(s.is_completed() for s in gates)
-    written: list[str] = []
-    if report:  # before the sign-off, so that the decision maker can read it; never a blocker
-        gap = publish_gap_report(network, as_of, return_state=True)
-        written = gap.result() if gap.is_completed() else []
+    written = report_paths(gap_report)  # before the sign-off, so that the decision maker can read it
     if attended and passed:
         publish_certification_summary(network, as_of, run_id, None)
         form = SignOff.with_initial_data(description=prepare_sign_off(network, as_of, run_id, written))

@@ -52,6 +52,48 @@ class CompanyGaps(BaseModel):
     gaps: int
 
 
+STAGE_TITLES: dict[Stage, str] = {
+    Stage.FORMATION: "Formation", Stage.TRAINING: "Training", Stage.PLANNING: "Planning",
+    Stage.INTERNAL_AUDITS: "Internal audits", Stage.MANAGEMENT_REVIEW: "Management review",
+    Stage.EXTERNAL_AUDIT: "External audit", Stage.DECISION: "Decision", Stage.SURVEILLANCE: "Surveillance"}
+
+
+class GateStatus(BaseModel):
+    """One gate as a gap analysis sees it: passed or not, and how many gaps block it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: Stage
+    gaps: int
+
+    @property
+    def title(self) -> str:
+        return STAGE_TITLES[self.stage]
+
+    @property
+    def short(self) -> str:
+        """The title in a narrow column."""
+        return "Review" if self.stage is Stage.MANAGEMENT_REVIEW else self.title
+
+    @property
+    def passed(self) -> bool:
+        return self.gaps == 0
+
+
+class GapGroup(BaseModel):
+    """The gaps of one company (or of the network, `company` None), with their earliest due date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    company: str | None
+    name: str
+    items: tuple[GapItem, ...]
+
+    @property
+    def due(self) -> date | None:
+        return min((i.due for i in self.items if i.due), default=None)
+
+
 class GapAnalysis(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -72,6 +114,27 @@ class GapAnalysis(BaseModel):
 
     def for_company(self, company: str | None) -> list[GapItem]:
         return [i for i in self.items if i.company == company]
+
+    def gates(self, company: str | None = None, with_network: bool = False) -> list[GateStatus]:
+        """Each gate with its gaps: all of them, or with `company` only that company's own (and the
+        network's, which block it too, `with_network`)."""
+        mine = [i for i in self.gaps
+                if company is None or i.company == company or (with_network and i.company is None)]
+        return [GateStatus(stage=stage, gaps=sum(i.stage is stage for i in mine)) for stage in self.stages]
+
+    def gap_groups(self, company: str | None = None) -> list[GapGroup]:
+        """The gaps grouped by who must close them: the companies in file order, then the network;
+        with `company`, that company's own gaps and the network's (which block it too)."""
+        names = {c.company: c.name for c in self.companies}
+        out = []
+        for who in [*names, None]:
+            if company is not None and who not in (company, None):
+                continue
+            items = tuple(i for i in self.gaps if i.company == who)
+            if items:
+                out.append(GapGroup(company=who, name=names[who] if who else self.network_name,
+                                    items=items))
+        return out
 
     def by_requirement(self) -> list[tuple[Requirement, int, int]]:
         """(requirement, met, gaps) in catalogue order, for the requirements checked."""
@@ -155,8 +218,8 @@ def gap_analysis(network: Network, as_of: date, policy: Policy,
             items.append(GapItem(
                 requirement=requirement.code, title=requirement.title,
                 clause=requirement.clause_label, stage=requirement.stage, company=None,
-                status=Status.OPTIONAL, detail="not required by the Hackefors model; "
-                                               "`hackefors report statement` drafts one from the store",
+                status=Status.OPTIONAL, detail="not required by the Hackefors model; the statement "
+                                               "report (hackefors report statement) drafts one",
                 owner=_network_owner(network, requirement.stage)))
     summary = tuple(
         CompanyGaps(company=c.id, name=c.name, coordinator=c.coordinator.name if c.coordinator else None,

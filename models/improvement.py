@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 from models.network import Company, Direction, IndicatorKind, Network, Objective
 
-# Change per year, relative to the mean, below which an indicator counts as stable.
-STABLE_PER_YEAR = 0.02
+# An indicator whose change per year (relative to its mean, in whole percent as the reports print
+# it) is smaller than this is stable; this much or more is a trend. One rule for every indicator.
+TREND_PERCENT_PER_YEAR = 2
 
 
 class TargetChange(StrEnum):
@@ -162,14 +163,24 @@ class IndicatorTrend(BaseModel):
         return slope / mean_y
 
     @property
-    def trend(self) -> Trend:
-        # Every core indicator is an impact or a use of resources: lower is better.
+    def percent_per_year(self) -> int | None:
+        """The change per year in whole percent, as the reports print it and the trend reads it."""
         annual = self.annual_change
-        if annual is None:
-            return Trend.UNKNOWN
-        if abs(annual) < STABLE_PER_YEAR:
-            return Trend.STABLE
-        return Trend.IMPROVING if annual < 0 else Trend.WORSENING
+        return None if annual is None else round(annual * 100)
+
+    @property
+    def trend(self) -> Trend:
+        return trend_of(self.percent_per_year)
+
+
+def trend_of(percent_per_year: int | None) -> Trend:
+    """The verdict on a core indicator's change per year; every core indicator is an impact or a use
+    of resources, so lower is better."""
+    if percent_per_year is None:
+        return Trend.UNKNOWN
+    if abs(percent_per_year) < TREND_PERCENT_PER_YEAR:
+        return Trend.STABLE
+    return Trend.IMPROVING if percent_per_year < 0 else Trend.WORSENING
 
 
 def company_indicators(company: Company, as_of: date) -> list[IndicatorTrend]:
@@ -219,9 +230,29 @@ class CompanyImprovement(BaseModel):
         return sum(i.trend is Trend.IMPROVING for i in self.indicators)
 
     @property
+    def worsening_indicators(self) -> int:
+        return sum(i.trend is Trend.WORSENING for i in self.indicators)
+
+    @property
     def raising_the_standard(self) -> bool:
-        """Beyond correcting deviations: an objective improved and a target was raised."""
-        return self.improved > 0 and self.raised > 0
+        """Beyond correcting deviations: an objective improved, a target raised, and the core
+        indicators moving the right way (more of them improving than worsening)."""
+        return (self.improved > 0 and self.raised > 0
+                and self.improving_indicators > self.worsening_indicators)
+
+    @property
+    def not_yet(self) -> list[str]:
+        """What keeps the company from raising the standard, in words; empty when it does."""
+        reasons = []
+        if self.improved == 0:
+            reasons.append("no objective improved")
+        if self.raised == 0:
+            reasons.append("no target raised")
+        if self.improving_indicators <= self.worsening_indicators:
+            worse = f", {self.worsening_indicators} worsening" if self.worsening_indicators else ""
+            improving = f"{self.improving_indicators} of {len(self.indicators)} indicators improving"
+            reasons.append(improving + worse)
+        return reasons
 
 
 class Improvement(BaseModel):

@@ -23,6 +23,15 @@ def quarter(day: date) -> str:
     return f"{day.year} Q{(day.month - 1) // 3 + 1}"
 
 
+def quarters(first: date, last: date) -> list[str]:
+    """Every quarter from the one holding `first` to the one holding `last`, empty ones included."""
+    out, day = [], date(first.year, (first.month - 1) // 3 * 3 + 1, 1)
+    while day <= last:
+        out.append(quarter(day))
+        day = add_months(day, 3)
+    return out
+
+
 class FindingCount(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -50,6 +59,14 @@ def findings_by_clause_and_grade(network: Network, as_of: date,
                     counts[(quarter(x.start), xf.clause, xf.grade, True)] += 1
     return [FindingCount(period=y, clause=cl, grade=g, external=e, count=n)
             for (y, cl, g, e), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))]
+
+
+def finding_periods(counts: list[FindingCount], as_of: date) -> list[str]:
+    """The quarters a findings chart spans: from the first with a finding to the as-of date's."""
+    if not counts:
+        return []
+    year, q = min(counts, key=lambda f: f.period).period.split(" Q")
+    return quarters(date(int(year), 3 * int(q) - 2, 1), as_of)
 
 
 class ActionAge(BaseModel):
@@ -118,13 +135,16 @@ class ReadinessPoint(BaseModel):
 def readiness_over_time(network: Network, as_of: date, policy: Policy, months: int = 12,
                         company: str | None = None) -> list[ReadinessPoint]:
     """The certification gates evaluated on the same day of each of the last `months` months, from
-    the records as they now stand; with `company`, only its checks (gates count whole)."""
+    the records as they now stand; with `company`, only its own checks (a gate counts as passed for
+    it when none of them fails)."""
     points = []
     for back in range(months - 1, -1, -1):
         day = add_months(as_of, -back)
         results = [evaluate_gate(stage, network, day, policy) for stage in CERTIFICATION_GATES]
-        checks = [c for r in results for c in r.checks if company is None or c.company == company]
+        mine = [[c for c in r.checks if company is None or c.company == company] for r in results]
+        checks = [c for gate in mine for c in gate]
         points.append(ReadinessPoint(on=day, checks=len(checks), passed=sum(c.passed for c in checks),
-                                     gates_passed=sum(r.passed for r in results), gates=len(results)))
+                                     gates_passed=sum(all(c.passed for c in gate) for gate in mine),
+                                     gates=len(results)))
     return points
 

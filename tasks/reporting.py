@@ -13,14 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from models.gap import gap_analysis
+from models.catalogue import Stage
+from models.gap import GapGroup, GapItem, gap_analysis
 from models.gates import company_progress, policy_for
-from models.improvement import TargetChange, continual_improvement
+from models.improvement import TREND_PERCENT_PER_YEAR, TargetChange, continual_improvement
 from models.maturity import DIMENSIONS, LEVELS, level_counts, maturity
 from models.network import Company, Network
 from models.policy import Policy
 from models.progress import (
     ageing_buckets,
+    finding_periods,
     findings_by_clause_and_grade,
     open_action_ages,
     readiness_over_time,
@@ -59,7 +61,13 @@ class Report(BaseModel):
         return report_stem(self.kind, self.network_id, self.company, self.as_of)
 
     def chart(self, name: str) -> Chart:
-        return next(c for c in self.charts if c.name == name)
+        for c in self.charts:
+            if c.name == name:
+                return c
+        raise KeyError(f"the {self.kind} report has no {name!r} chart (nothing to show)")
+
+    def has_chart(self, name: str) -> bool:
+        return any(c.name == name for c in self.charts)
 
 
 def report_stem(kind: str, network_id: str, company: str | None, as_of: date) -> str:
@@ -75,27 +83,51 @@ def companies(n: int) -> str:
 def _gap(network: Network, as_of: date, policy: Policy, company: Company | None) -> dict[str, Any]:
     cid = company.id if company else None
     analysis = gap_analysis(network, as_of, policy)
-    people = [r for r in company_progress(network, as_of, policy) if cid is None or r.company == cid]
-    ages = open_action_ages(network, as_of, cid)
     shown = [c for c in analysis.companies if cid is None or c.company == cid]
-    gaps = [i for i in analysis.gaps if cid is None or i.company in (cid, None)]
+    groups = analysis.gap_groups(cid)
+    own = [i for i in analysis.gaps if cid is None or i.company == cid]
+    shared = [i for i in analysis.gaps if cid is not None and i.company is None]
+    training_gaps = {i.company for i in analysis.gaps if i.stage is Stage.TRAINING}
+    coverage = {r.company: (r.training_coverage, r.company not in training_gaps)
+                for r in company_progress(network, as_of, policy) if cid is None or r.company == cid}
+    ages = open_action_ages(network, as_of, cid)
+    counts = findings_by_clause_and_grade(network, as_of, cid)
+    found = (
+        charts.training_coverage(coverage),
+        charts.readiness(readiness_over_time(network, as_of, policy, company=cid),
+                         company.name if company else "the network"),
+        charts.findings(counts, finding_periods(counts, as_of)),
+        charts.action_ageing(ageing_buckets(ages)),
+    )
     return {
-        "summary": (f"{len(gaps)} gap(s) to close before certification" if gaps else
-                    "No gaps: every requirement checked is met") + f"; {companies(len(shown))} checked.",
+        "summary": _gap_summary(own, shared, groups, company, len(shown)),
+        "ready": not own and not shared,
         "analysis": analysis,
+        "gates": analysis.gates(cid, with_network=True),
+        "groups": groups,
         "companies": shown,
-        "items": {c.company: analysis.for_company(c.company) for c in shown},
+        "company_gates": {c.company: analysis.gates(c.company) for c in shown},
+        "items": analysis.for_company(cid) if cid else [],
         "network_items": analysis.for_company(None),
         "requirements": analysis.by_requirement() if cid is None else [],
-        "gaps": gaps,
         "ages": ages,
-        "charts": [
-            charts.training_coverage(people, policy.low_training_coverage),
-            charts.readiness(readiness_over_time(network, as_of, policy, company=cid)),
-            charts.findings(findings_by_clause_and_grade(network, as_of, cid)),
-            charts.action_ageing(ageing_buckets(ages)),
-        ],
+        "charts": _drawn(*found),
     }
+
+
+def _gap_summary(own: list[GapItem], shared: list[GapItem], groups: list[GapGroup],
+                 company: Company | None, checked: int) -> str:
+    """One line: the verdict, how many gaps and whose, and how many companies were checked."""
+    if not own and not shared:
+        return f"Ready. No gaps: every requirement checked is met; {companies(checked)} checked."
+    if company is None:
+        at = [g for g in groups if g.company is not None]
+        whose = companies(len(at)) + (" and the network" if len(at) < len(groups) else "")
+        return (f"Blocked. {len(own)} gap(s) to close before certification, at {whose}; "
+                f"{companies(checked)} checked.")
+    network = f", and {len(shared)} of the network's that block it too" if shared else ""
+    return (f"Blocked. {len(own)} gap(s) of {company.name}'s own to close before certification{network}; "
+            f"{companies(1)} checked.")
 
 
 def _improvement(network: Network, as_of: date, policy: Policy, company: Company | None) -> dict[str, Any]:
@@ -105,8 +137,10 @@ def _improvement(network: Network, as_of: date, policy: Policy, company: Company
                    f"their baseline; {improvement.count(TargetChange.RAISED)} target(s) raised.",
         "improvement": improvement,
         "changes": {change: improvement.count(change) for change in TargetChange},
-        "charts": [charts.objectives(improvement.objectives),
-                   charts.indicators(list(improvement.indicators))],
+        "trend_percent": TREND_PERCENT_PER_YEAR,
+        "charts": _drawn(charts.objectives(improvement.objectives,
+                                           {c.company: c.name for c in improvement.companies}),
+                         charts.indicators(improvement.indicators)),
     }
 
 
@@ -117,7 +151,7 @@ def _statement(network: Network, as_of: date, policy: Policy, company: Company |
                    "reported.",
         **vars(figures),
         "objectives": figures.improvement.objectives,
-        "charts": [charts.indicators(list(figures.improvement.indicators))],
+        "charts": _drawn(charts.indicators(figures.improvement.indicators)),
     }
 
 
@@ -128,6 +162,11 @@ def _maturity(network: Network, as_of: date, policy: Policy, company: Company | 
     return {"summary": f"{mature} of {companies(len(rated))} mature on every dimension.",
             "companies": rated, "counts": counts, "levels": LEVELS, "dimensions": DIMENSIONS,
             "charts": [charts.maturity_levels(counts)]}
+
+
+def _drawn(*found: Chart | None) -> list[Chart]:
+    """The charts that had something to show."""
+    return [c for c in found if c is not None]
 
 
 BUILDERS = {"gap": _gap, "improvement": _improvement, "statement": _statement, "maturity": _maturity}

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from prefect.artifacts import Artifact
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    TaskRunFilter,
+    TaskRunFilterName,
+)
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -62,6 +67,16 @@ def test_a_ready_network_is_certified_with_a_pdf_and_artifacts(store: Path) -> N
     report = store / "out" / "reports" / "ostgota-small" / f"gap-ostgota-small-{SMALL_AS_OF}"
     assert report.with_suffix(".html").as_uri() in str(gap.data)
     assert len(PdfReader(report.with_suffix(".pdf")).pages) > 0
+    # The report is drawn beside the gates, not after them on the way to the sign-off.
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        drawn = [t for t in client.read_task_runs(task_run_filter=TaskRunFilter(
+            name=TaskRunFilterName(any_=["publish-gap-report-ostgota-small"]))) if t.flow_run_id == run_id]
+        stages = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])))
+    assert len(drawn) == 1 and drawn[0].start_time is not None
+    last_gate = max(r.start_time for r in stages if r.name.startswith("audit-network") and r.start_time)
+    assert drawn[0].start_time < last_gate
 
 
 def test_a_report_that_cannot_be_written_does_not_block_certification(store: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from models.catalogue import Stage
 from models.gap import Status, gap_analysis
 from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for
 from models.improvement import (
@@ -16,6 +17,7 @@ from models.improvement import (
     continual_improvement,
     network_indicators,
     target_change,
+    trend_of,
 )
 from models.maturity import maturity
 from models.network import IndicatorKind, Objective
@@ -23,6 +25,7 @@ from models.progress import (
     ageing_buckets,
     findings_by_clause_and_grade,
     open_action_ages,
+    quarters,
     readiness_over_time,
 )
 from models.validation import check_network
@@ -184,3 +187,61 @@ def test_a_value_for_a_year_after_the_as_of_date_is_refused() -> None:
     data["companies"][0]["indicators"][0]["values"][2026] = 5.0
     problems = [p.message for p in check_network(build(data), SMALL_AS_OF)]
     assert problems == ["a value for 2026, after the as-of year 2025"]
+
+
+def per_year(percent: float) -> dict[int, float]:
+    """Three years falling (or rising) by `percent` of the middle value a year, exactly linear."""
+    return {2020: 100.0 + percent, 2021: 100.0, 2022: 100.0 - percent}
+
+
+@pytest.mark.parametrize("percent,trend", [
+    (1.4, Trend.STABLE), (1.6, Trend.IMPROVING), (2.4, Trend.IMPROVING), (-1.6, Trend.WORSENING),
+    (-1.4, Trend.STABLE), (0.0, Trend.STABLE)])
+def test_one_trend_rule_for_every_indicator_read_from_the_percent_the_report_prints(
+        percent: float, trend: Trend) -> None:
+    verdicts = {IndicatorTrend(company="A", kind=kind, values=per_year(percent)).trend
+                for kind in IndicatorKind}
+    assert verdicts == {trend}
+
+
+def test_two_indicators_printed_with_the_same_change_per_year_get_the_same_verdict() -> None:
+    # Energy fell 2.4 % a year and materials 1.6 %: both print as -2 %/yr, both are improving (the
+    # rule once said "improving" for the one and "stable" for the other).
+    energy = IndicatorTrend(company="A", kind=IndicatorKind.ENERGY, values=per_year(2.4))
+    materials = IndicatorTrend(company="A", kind=IndicatorKind.MATERIALS, values=per_year(1.6))
+    assert energy.percent_per_year == materials.percent_per_year == -2
+    assert energy.trend is materials.trend is Trend.IMPROVING
+    assert trend_of(-2) is Trend.IMPROVING and trend_of(-1) is Trend.STABLE
+    assert trend_of(None) is Trend.UNKNOWN
+
+
+def test_no_company_raises_the_standard_without_an_improving_indicator() -> None:
+    network = build(example_data("blocked"))
+    companies = {c.company: c for c in continual_improvement(network, HACKEFORS_AS_OF).companies}
+    maf = companies["MAF"]  # an objective improved and a target raised, but 0 of 5 indicators improving
+    assert (maf.improved, maf.raised, maf.improving_indicators, len(maf.indicators)) == (1, 1, 0, 5)
+    assert not maf.raising_the_standard
+    assert maf.not_yet == ["0 of 5 indicators improving, 3 worsening"]
+    raising = [c for c in companies.values() if c.raising_the_standard]
+    assert raising and all(c.improving_indicators > c.worsening_indicators for c in raising)
+    assert all(c.improved and c.raised for c in raising)
+
+
+def test_quarters_run_from_first_to_last_with_the_empty_ones() -> None:
+    assert quarters(date(2024, 5, 18), date(2025, 3, 3)) == ["2024 Q2", "2024 Q3", "2024 Q4", "2025 Q1"]
+    assert quarters(date(1998, 12, 31), date(1999, 1, 1)) == ["1998 Q4", "1999 Q1"]
+
+
+def test_gaps_are_grouped_by_company_and_a_company_sees_its_own_and_the_networks() -> None:
+    network = build(example_data("blocked"))
+    analysis = gap_analysis(network, HACKEFORS_AS_OF, policy_for(network))
+    groups = analysis.gap_groups()
+    assert sum(len(g.items) for g in groups) == len(analysis.gaps) == 14
+    assert groups[-1].company is None and groups[-1].name == network.name
+    mlt = next(g for g in groups if g.company == "MLT")
+    assert mlt.name == "Malmslätts Lackering AB" and mlt.due == date(1998, 12, 29)
+    assert [g.company for g in analysis.gap_groups("MLT")] == ["MLT", None]
+    own = {g.stage: g.gaps for g in analysis.gates("MLT")}
+    assert sum(own.values()) == 2 and own[Stage.INTERNAL_AUDITS] == 2
+    assert sum(g.gaps for g in analysis.gates("MLT", with_network=True)) == 2 + 3
+    assert sum(g.gaps for g in analysis.gates()) == 14
