@@ -463,8 +463,9 @@ def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_o
     reminders = reminder_items(network, as_of, policy, programme).get(company_id, [])
     gaps = gap_analysis(network, as_of, policy)
     people = training_status(network, as_of, policy)[company_id]
-    return build_todo(network, company, as_of, reminders, gaps, people,
-                      partial(say, strings(network.language)))
+    # Worded as the reminder emails word them, in the portal's language (English; the emails
+    # follow the network's).
+    return build_todo(network, company, as_of, reminders, gaps, people, partial(say, strings("en")))
 
 
 def company_records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Company:

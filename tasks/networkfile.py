@@ -231,6 +231,8 @@ def _scan_json(text: str, name: str) -> tuple[dict[Loc, int], list[FileProblem]]
         line += text.count("\n", last, start)
         last = start
         top = stack[-1] if stack else None
+        if top is not None and top.expects_key and token not in ",:}" and not token.startswith('"'):
+            break  # a value where a key belongs: malformed, and json.loads says where
         if token in "{[":
             loc = here()
             lines[loc] = line

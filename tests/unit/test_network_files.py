@@ -317,3 +317,11 @@ def test_a_clause_written_as_a_number_is_read_as_the_clause() -> None:
     data["companies"][0]["internal_audits"][0]["findings"][0]["clause"] = 10.2
     assert validate_data(data, "net.yaml", lines, date(1999, 1, 1)).companies[0].internal_audits[0] \
         .findings[0].clause == "10.2"
+
+
+def test_a_value_where_a_json_key_belongs_is_a_syntax_error_with_its_line() -> None:
+    # Found by the hostile-file property test: "{" twice made a location with no key.
+    assert refusal('{\n{\n "id": "x"\n}', "net.json") == [
+        "net.json:2: file: (root): not valid JSON: Expecting property name enclosed in double quotes"]
+    assert refusal('{\n "a": 1,\n 5: 2\n}', "net.json") == [
+        "net.json:3: file: (root): not valid JSON: Expecting property name enclosed in double quotes"]
