@@ -541,8 +541,10 @@ def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080
     console.print(f"[bold]Portal: http://{host}:{port}[/]  (links in emails use {settings.public_url}, "
                   "HACKEFORS_PUBLIC_URL)", highlight=False)
     if not settings.smtp_host:
+        from services.accounts import PORTAL
+
         console.print("No SMTP server configured: sign-in emails are written to "
-                      f"{settings.output_dir / 'outbox'}", markup=False)
+                      f"{settings.output_dir / 'outbox' / PORTAL}", markup=False)
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
