@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,22 +24,13 @@ from pathlib import Path
 
 import httpx
 
+from deployments.server import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 HACKEFORS = Path(sys.executable).parent / "hackefors"
 NETWORK = "hackefors"
 AS_OF = "1999-02-15"
 TARGET_MS = 200
-
-
-def free_port(ports: range = range(8100, 8120)) -> int:
-    for port in ports:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise SystemExit("no free port in 8100-8119")
 
 
 def main() -> None:
@@ -49,7 +39,7 @@ def main() -> None:
     parser.add_argument("--company", default="KMV")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hackefors-bench-portal-"))
-    port = free_port()
+    port = free_port(range(8100, 8120))
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HACKEFORS_DATA_DIR": str(folder / "data"),
            "HACKEFORS_OUTPUT_DIR": str(folder / "out"), "HACKEFORS_PUBLIC_URL": url,

@@ -19,10 +19,17 @@ from pathlib import Path
 LOG_RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| (?P<level>[A-Z]+) *\| ")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(ports: range | None = None) -> int:
+    """A port nothing listens on: any the system gives, or the first free one of `ports`
+    (RuntimeError when none is)."""
+    for port in ports if ports is not None else [0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}" if ports else "no free port")
 
 
 def server_environment(home: Path, host: str, port: int) -> dict[str, str]:

@@ -18,7 +18,6 @@ import io
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from deployments.server import free_port
 from hackefors import PROJECT_ROOT
 from services.accounts import PORTAL
 from tests.e2e.test_browser import CHROMIUM_ARGS, STEP_MS, chromium
@@ -49,17 +49,6 @@ RUN_SECONDS = 300
 README_SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 ATTENDANCE = ["employee_id", "date", "hours", "topics", "trainer"]
 ALL_TOPICS = "environmental_basics; ems_and_iso14001; waste_management; industry_impact; legal_requirements"
-
-
-def port_in(ports: range) -> int:
-    for port in ports:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 def environment(folder: Path, home: Path, public_url: str) -> dict[str, str]:
@@ -197,7 +186,7 @@ def test_a_coordinator_signs_in_from_the_eml_imports_the_missing_training_and_th
 
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    port, prefect_port = port_in(PORTAL_PORTS), port_in(PREFECT_PORTS)
+    port, prefect_port = free_port(PORTAL_PORTS), free_port(PREFECT_PORTS)
     env = environment(tmp_path, prefect_home, f"http://127.0.0.1:{port}")
     store = f"sqlite:///{tmp_path / 'data' / 'hackefors.sqlite3'}"
     hackefors(env, "import", "examples/blocked.yaml", "--as-of", AS_OF)

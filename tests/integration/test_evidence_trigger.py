@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -19,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from deployments.server import start_server, stop
+from deployments.server import free_port, start_server, stop
 from hackefors import PROJECT_ROOT
 from models.evidence import Actor, NewEmployee, Role, Source, TrainingRecord
 from tests.conftest import SMALL_AS_OF, build, example_data, save
@@ -30,16 +29,12 @@ pytestmark = pytest.mark.e2e
 PORTS = range(4320, 4330)  # the Prefect ports of this work; the first one free is used
 
 
-def free_port() -> int:
+def free_prefect_port() -> int:
     """The first port of PORTS nothing listens on (another checkout may be running this test)."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+    try:
+        return free_port(PORTS)
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
 SETTLE = 20  # seconds: HACKEFORS_READINESS_SETTLE_SECONDS for this test
 NETWORK = "ostgota-small"
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -83,7 +78,7 @@ def test_recorded_evidence_starts_one_debounced_readiness_run_for_its_network(
     save(build(shifted(example_data("small"), (today - SMALL_AS_OF).days)), engine)
     save(build(example_data("blocked")), engine)
 
-    server, api = start_server(prefect_home, port=free_port())
+    server, api = start_server(prefect_home, port=free_prefect_port())
     env = {
         **os.environ,
         "PREFECT_API_URL": api,
