@@ -15,6 +15,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tasks.private_files import make_private
+
 # A record in Prefect's log format: "19:01:50.989 | ERROR   | docket.dependencies - ...".
 LOG_RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| (?P<level>[A-Z]+) *\| ")
 
@@ -47,14 +49,11 @@ def private_home(home: Path) -> None:
     people's names: the folder 0700 and the SQLite database 0600 (its -wal and -shm files take the
     database's mode), made so before the server first opens it, and tightened if an earlier
     version created them 0644. A server on PostgreSQL keeps no database here."""
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(PermissionError):  # a folder someone else owns stays theirs
-        os.chmod(home, 0o700)
     if os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
         return
-    database = home / "prefect.db"
-    os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))  # an empty file is a new database
-    for part in (database, home / "prefect.db-wal", home / "prefect.db-shm"):
+    make_private(home / "prefect.db", own_folder=True)
+    for part in (home / "prefect.db-wal", home / "prefect.db-shm"):  # left 0644 by an earlier version
         with contextlib.suppress(FileNotFoundError, PermissionError):
             os.chmod(part, 0o600)
 

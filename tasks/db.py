@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError
 
+from tasks.private_files import make_private
 from tasks.settings import MIGRATIONS_DIR, get_settings
 
 # A locked database or a dropped connection recovers; a broken constraint does not.
@@ -73,7 +72,8 @@ def _engine(url: str) -> Engine:
     settings = get_settings()
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        make_private(path, settings.data_dir)
+        # The store holds people's names and email addresses.
+        make_private(path, own_folder=path.parent.resolve() == settings.data_dir.resolve())
         # Opened read-write, never created: a store file that vanishes mid-run is an error to
         # report, not an empty new store to write into.
         engine = create_engine(f"sqlite:///file:{path}?mode=rw&uri=true",
@@ -83,22 +83,6 @@ def _engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     upgrade(engine)
     return engine
-
-
-def make_private(store: Path, data_dir: Path) -> None:
-    """The SQLite store holds people's names and email addresses: its folder is made 0700 (when
-    this creates it, or it is the data folder) and the file 0600, before SQLite first opens it.
-    SQLite gives its -wal and -shm files the database file's mode."""
-    folder = store.parent
-    if not folder.exists():
-        folder.mkdir(parents=True, mode=0o700)
-        os.chmod(folder, 0o700)  # whatever the umask
-    elif folder.resolve() == data_dir.resolve():
-        with contextlib.suppress(PermissionError):  # a folder someone else owns stays theirs
-            os.chmod(folder, 0o700)
-    os.close(os.open(store, os.O_CREAT | os.O_RDWR, 0o600))  # an empty file is a new database
-    with contextlib.suppress(PermissionError):  # a store created 0644 before this is tightened
-        os.chmod(store, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
