@@ -927,9 +927,6 @@ def main() -> None:
     from services.unit_of_work import unavailable_store
     from tasks.settings import SettingsError, check_settings
 
-    # The temporary Prefect server of `run` and `remind` gets time to start on a slow or busy machine
-    # (Prefect's default is 20 s); a value the user set wins.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         check_settings()  # at start-up: a wrong setting is one line, not a traceback mid-run
         # Without standalone mode click returns, rather than raises, the code of typer.Exit.
