@@ -2,22 +2,37 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+# uv.lock pins every package, transitive ones included, with their hashes; uv installs it, and uv
+# itself is one of the packages it pins (the version below bootstraps a new .venv).
+UV_VERSION = $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT := false
 export HACKEFORS_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install browser run test test-fast ui lint typecheck bench clean
+.PHONY: install lock lock-check browser poppler run test test-fast ui lint typecheck bench clean
 
-install: $(STAMP)
+## Exactly the lock (runtime and dev), nothing more: what is not in uv.lock is removed. Refuses a
+## uv.lock that no longer matches pyproject.toml (`make lock` refreshes it).
+install: $(UV)
+	@$(UV) sync --locked --extra dev --quiet
 
-$(STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(UV):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+## Refresh uv.lock to the newest releases pyproject.toml's ranges allow (`make lock
+## ARGS="--upgrade-package NAME"` moves one package only); then `make test`, and commit uv.lock.
+lock: $(UV)
+	$(UV) lock --upgrade $(ARGS)
+
+## uv.lock still matches pyproject.toml (a range changed without `make lock` fails here).
+lock-check: $(UV)
+	$(UV) lock --check
 
 ## Import the bundled Hackefors network and certify it as of 15 February 1999.
 run: install
