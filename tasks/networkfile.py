@@ -64,20 +64,22 @@ def _refuse(name: str, message: str, line: int | None = None, loc: Loc = ()) -> 
     return NetworkFileError([FileProblem(file=name, line=line, loc=loc, message=message)])
 
 
-# libyaml parses where it is installed (it is with PyYAML's wheels): the pure-Python parser takes
-# seconds for a file of a few megabytes.
-_Parser: type = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
-
-
-class _EventLoader(_Parser):  # type: ignore[misc, valid-type]
+def event_loader(parser: type) -> type:
     """A safe parser whose events this module builds the data from; dates stay text, so that
     pydantic names impossible dates by place."""
+    return type("_EventLoader", (parser,), {"yaml_implicit_resolvers": {
+        key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}})
 
 
-_EventLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+# libyaml parses where it is installed (it is with PyYAML's wheels): the pure-Python parser takes
+# seconds for a file of a few megabytes.
+_EventLoader = event_loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+
+# What a YAML library refuses of its own accord, by the words of its problem, and our refusal of the
+# same thing. libyaml (PyYAML 6.0.4's wheels) stops at 1,000 levels of nesting, and as it reads
+# ahead it can refuse a deep file before the builder has seen a 33rd level; older ones never refuse.
+_LIBRARY_REFUSALS = {"maximum nesting depth": f"nested more than {MAX_DEPTH} levels deep"}
 _STR_TAG = "tag:yaml.org,2002:str"
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _COLLECTION_TAGS = frozenset({None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
@@ -90,7 +92,7 @@ class _YamlBuilder:
     than MAX_DEPTH, overlong numbers, tags other than the plain ones and keys that are not single
     values. Duplicate keys are collected with their lines."""
 
-    def __init__(self, loader: _EventLoader, name: str) -> None:
+    def __init__(self, loader: Any, name: str) -> None:
         self.loader, self.name = loader, name
         self.lines: dict[Loc, int] = {}
         self.duplicates: list[FileProblem] = []
@@ -175,17 +177,25 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[Loc, int], list[FilePro
     try:
         loader = _EventLoader(text)
     except yaml.YAMLError as exc:  # the pure-Python reader checks every character up front
-        raise _refuse(name, f"not valid YAML: {_yaml_problem(exc)}", _yaml_line(exc, text)) from None
+        raise _yaml_refusal(exc, text, name) from None
     builder = _YamlBuilder(loader, name)
     try:
         data = builder.document()
     except _Refused as exc:
         raise _refuse(name, str(exc), exc.line) from None
     except yaml.YAMLError as exc:
-        raise _refuse(name, f"not valid YAML: {_yaml_problem(exc)}", _yaml_line(exc, text)) from None
+        raise _yaml_refusal(exc, text, name) from None
     finally:
         loader.dispose()
     return data, builder.lines, builder.duplicates
+
+
+def _yaml_refusal(exc: yaml.YAMLError, text: str, name: str) -> NetworkFileError:
+    """The library's error in our words: its own refusal of a hostile file as ours, else 'not valid
+    YAML' and its problem; at its line."""
+    problem = _yaml_problem(exc)
+    ours = next((refusal for words, refusal in _LIBRARY_REFUSALS.items() if words in problem), None)
+    return _refuse(name, ours or f"not valid YAML: {problem}", _yaml_line(exc, text))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

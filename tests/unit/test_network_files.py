@@ -14,6 +14,7 @@ import yaml
 
 from hackefors import EXAMPLES_DIR
 from models.validation import check_network
+from tasks import networkfile
 from tasks.networkfile import (
     MAX_DEPTH,
     NetworkFileError,
@@ -190,6 +191,33 @@ def test_nesting_deeper_than_the_limit_is_refused(text: str, name: str) -> None:
     [found] = refusal(text, name)
     assert found.endswith(f"nested more than {MAX_DEPTH} levels deep")
     assert found.startswith(f"{name}:")
+
+
+class _RefusingParser(yaml.SafeLoader):
+    """The pure-Python parser with libyaml's own limit (PyYAML 6.0.4's wheels): past 1,000 levels of
+    flow nesting its scanner refuses, in libyaml's words, while it reads ahead of the builder."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 (PyYAML's name)
+        if self.flow_level >= 1000:
+            mark = self.get_mark()
+            raise yaml.scanner.ScannerError("while increasing flow level", mark,
+                                            "exceeded maximum nesting depth", mark)
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("parser,library_refuses", [(yaml.SafeLoader, False), (_RefusingParser, True)],
+                         ids=["library-without-a-limit", "library-that-refuses-first"])
+def test_deep_nesting_is_refused_in_our_words_whether_or_not_the_library_refuses_first(
+        parser: type, library_refuses: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "id: x\nteams: " + "[" * 1200 + "]" * 1200 + "\n"  # past both limits
+    try:
+        list(yaml.parse(text, Loader=parser))
+        refused_by_library = False
+    except yaml.YAMLError:
+        refused_by_library = True
+    assert refused_by_library == library_refuses
+    monkeypatch.setattr(networkfile, "_EventLoader", networkfile.event_loader(parser))
+    assert refusal(text) == [f"net.yaml:2: file: (root): nested more than {MAX_DEPTH} levels deep"]
 
 
 def test_overlong_numbers_are_refused() -> None:
