@@ -39,23 +39,35 @@ run: install
 	$(BIN)/hackefors import examples/hackefors.yaml --as-of 1999-02-15
 	$(BIN)/hackefors run --network hackefors --as-of 1999-02-15
 
-## Chromium for the browser tests (tests/e2e/test_browser.py): Debian's package, installed when it is
-## missing and we are root with apt-get; anywhere else those tests are skipped with the reason (CI,
-## with HACKEFORS_REQUIRE_BROWSER=1, fails instead). HACKEFORS_CHROMIUM names another Chromium.
-browser:
-	@if [ -n "$$HACKEFORS_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+# $(call debian,PACKAGE,TEST,WHAT): Debian's PACKAGE, installed when the shell TEST fails and we are root
+# with apt-get (waiting for another install's lock); anywhere else WHAT is skipped with the reason
+# (CI, with HACKEFORS_REQUIRE_ALL=1, fails instead).
+define debian
+	@if $(2); then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium for the browser tests..."; \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-			|| echo "Could not install chromium: the browser tests will be skipped."; \
+		echo "Installing Debian's $(1) for $(3)..."; \
+		{ apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=300 install -y -qq $(1) >/dev/null; } \
+			|| echo "Could not install $(1): $(3) will be skipped."; \
 	else \
-		echo "No Chromium (and not root with apt-get): the browser tests will be skipped."; \
+		echo "No $(1) (and not root with apt-get): $(3) will be skipped."; \
 	fi
+endef
+
+## Chromium for the browser tests (tests/e2e/test_browser.py, test_portal_browser.py); they never
+## download one. HACKEFORS_CHROMIUM names another Chromium.
+browser:
+	$(call debian,chromium,[ -n "$$HACKEFORS_CHROMIUM" ] || command -v chromium >/dev/null \
+		|| command -v chromium-browser >/dev/null,the browser tests)
+
+## pdftoppm (poppler-utils), which renders a certificate's page so that its QR code is read back.
+poppler:
+	$(call debian,poppler-utils,command -v pdftoppm >/dev/null,the QR code test of the certificate)
 
 ## The whole suite: unit, integration (SQLite, PostgreSQL where reachable), end-to-end flows and the
 ## browser test of the Prefect UI.
-test: install browser
+test: install browser poppler lock-check
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from hackefors import EXAMPLES_DIR  # noqa: E402
 from models.network import Network  # noqa: E402
 from tasks.networkfile import parse_text  # noqa: E402
+from tests.require_all import pytest_runtest_makereport  # noqa: E402, F401 (a hook of every test)
 
 HACKEFORS_AS_OF = date(1999, 2, 15)
 SMALL_AS_OF = date(2025, 3, 3)
