@@ -17,4 +17,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.skipped and not hasattr(report, "wasxfail") and os.environ.get("HACKEFORS_REQUIRE_ALL") == "1":
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = f"{reason.removeprefix('Skipped: ')}; HACKEFORS_REQUIRE_ALL=1 requires every test to run"
+        report.longrepr = (f"{reason.removeprefix('Skipped: ')}; "
+                           "HACKEFORS_REQUIRE_ALL=1 requires every test to run")
