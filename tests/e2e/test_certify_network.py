@@ -126,22 +126,31 @@ def test_a_blocked_network_fails_naming_every_planted_reason(store: Path) -> Non
 
 def test_a_locked_database_is_retried_and_the_run_then_succeeds(
         store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import Engine, event
+
     from tasks.db import reset_engines
     from tasks.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_SQLITE_TIMEOUT", "0.2")
     reset_settings()
     reset_engines()
-    locked = threading.Event()
+    locked, refused = threading.Event(), threading.Event()
+
+    def on_error(context: object) -> None:  # SQLAlchemy's handle_error, on every engine
+        if "database is locked" in str(getattr(context, "original_exception", "")):
+            refused.set()
 
     def hold_write_lock() -> None:
+        # Held until a write has been refused, however long the run takes to get there (a fixed
+        # hold was released before the first write on a busy machine: nothing to retry).
         conn = sqlite3.connect(store / "data" / "hackefors.sqlite3", isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")
         locked.set()
-        time.sleep(2.5)
+        refused.wait(300)
         conn.execute("COMMIT")
         conn.close()
 
+    event.listen(Engine, "handle_error", on_error)
     holder = threading.Thread(target=hold_write_lock)
     holder.start()
     locked.wait(5)
@@ -149,16 +158,22 @@ def test_a_locked_database_is_retried_and_the_run_then_succeeds(
         state = certify_network(network="ostgota-small", as_of=SMALL_AS_OF, sign_off=APPROVED,
                                 return_state=True)
     finally:
+        refused.set()
         holder.join()
+        event.remove(Engine, "handle_error", on_error)
     assert state.is_completed(), state.message
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(task_run_filter=TaskRunFilter(
-            name=TaskRunFilterName(any_=["record-formation-ostgota-small"])))
-    run = max(runs, key=lambda r: r.created)
+    # The server records task run states from events, a moment after the run: wait for the last one.
+    deadline = time.monotonic() + 60
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(task_run_filter=TaskRunFilter(
+                name=TaskRunFilterName(any_=["record-formation-ostgota-small"])))
+        run = max(runs, key=lambda r: r.created) if runs else None
+        if (run and run.state and run.state.is_completed()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert run and run.state and run.state.is_completed()
     assert run.run_count >= 2, "the locked write should have been retried"
-    assert run.state and run.state.is_completed()
-
-
 
 
 def test_the_readiness_check_publishes_readiness_and_issues_nothing(store: Path) -> None:
