@@ -178,5 +178,14 @@ def server_log_problems(log: Path) -> list[str]:
             problems.append([line])
         elif reading and line and not line[0].isspace():
             problems[-1].append(line)  # the exception; a traceback's frames are indented
-    return [lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}" for lines in problems
-            if not (RETRIED_STATE_VALIDATION in lines[0] and SQLITE_LOCKED.search(lines[-1]))]
+    return [lines[0] if len(lines) == 1 else f"{lines[0]} ... {_exception(lines[1:])}" for lines in problems
+            if not (RETRIED_STATE_VALIDATION in lines[0] and SQLITE_LOCKED.search(_exception(lines[1:])))]
+
+
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
+def _exception(lines: list[str]) -> str:
+    """The exception a traceback ended in: its last `name: message` line, not the lines SQLAlchemy
+    prints after it ([SQL: ...], [parameters: ...], (Background on this error ...))."""
+    return next((line for line in reversed(lines) if EXCEPTION_LINE.match(line)), lines[-1])

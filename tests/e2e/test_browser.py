@@ -106,6 +106,21 @@ def wait_for_state(page: Any, wanted: str, log: Path) -> None:
             page.reload()
 
 
+def resume(page: Any, form: Any, tries: int = 5) -> None:
+    """Click the form's Resume until the server takes it. Prefect's resume endpoint reads, then writes,
+    in one transaction: when another connection wrote to its SQLite database in between, it answers
+    503 ("retry", and logs the locked database). Prefect's client retries that; the UI does not, and
+    its form stays open as if nothing happened: a person clicks again."""
+    for _ in range(tries):
+        resumed = page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/resume"))
+        with resumed as answer:
+            form.get_by_role("button", name="Resume").click()
+        if answer.value.status != 503:
+            return
+        time.sleep(1)
+    raise AssertionError(f"the server answered 503 ('retry') to all {tries} Resume clicks")
+
+
 def test_an_operator_starts_a_certification_in_the_ui_and_approves_it_in_the_resume_form(
         page: Any, shot: Callable[[str], None], prefect_home: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -165,7 +180,7 @@ def test_an_operator_starts_a_certification_in_the_ui_and_approves_it_in_the_res
         form.get_by_label("Decided By").fill(APPROVER)
         form.get_by_label("Comment (Optional)").fill("binders seen; EXT-S2-F1 followed up at surveillance")
         shot("approval")
-        form.get_by_role("button", name="Resume").click()
+        resume(page, form)
         expect(form).to_be_hidden()
 
         wait_for_state(page, "Completed", tmp_path / "serve.log")

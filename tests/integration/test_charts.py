@@ -129,6 +129,7 @@ def test_the_action_chart_is_drawn_small_and_only_with_enough_actions_to_compare
     assert not build_report("gap", network, BLOCKED_AS_OF, "MLT").has_chart("action-ageing")
 
 
+@pytest.mark.slow
 def test_the_objectives_chart_is_one_labelled_panel_per_company() -> None:
     network = example("blocked")
     chart = build_report("improvement", network, BLOCKED_AS_OF).chart("objectives")
@@ -143,6 +144,7 @@ def test_the_objectives_chart_is_one_labelled_panel_per_company() -> None:
             assert panels[company.id][o.id] == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_the_indicator_chart_sums_the_companies_and_is_left_out_without_indicators() -> None:
     network = example("blocked")
     totals = build_report("improvement", network, BLOCKED_AS_OF).chart("indicators").data
@@ -184,6 +186,7 @@ def test_the_svg_canvas_refuses_text_past_its_edge_and_counts_in_whole_steps() -
     assert whole_ticks(7) == [0, 2, 4, 6, 8]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_every_chart_of_every_example_draws_within_its_edges(name: str) -> None:
     network = example(name)
@@ -191,6 +194,7 @@ def test_every_chart_of_every_example_draws_within_its_edges(name: str) -> None:
         assert build_report(kind, network, EXAMPLES[name]).charts, kind
 
 
+@pytest.mark.slow
 def test_the_gap_report_is_drawn_without_matplotlib() -> None:
     # It is on the certification run's way to the sign-off: importing matplotlib alone took 0.6 s.
     code = ("import sys; from datetime import date; from tasks.networkfile import read_network; "

@@ -122,9 +122,19 @@ def test_import_twice_then_status_and_export(store: Path, tmp_path: Path,
     assert json.loads(exported.read_text())["id"] == "ostgota-small"
 
 
+def wide_console(monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    """The command's tables `width` columns wide, whatever the terminal: its console took its size
+    from COLUMNS and LINES once, when it was imported (pytest-xdist's workers set 80 and 24)."""
+    from rich.console import Console
+
+    from hackefors import cli
+
+    monkeypatch.setattr(cli, "console", Console(soft_wrap=True, width=width))
+
+
 def test_status_gives_each_company_a_verdict_from_the_gates(
         store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # one line per company
+    wide_console(monkeypatch, 200)  # one line per company
     assert run("import", str(EXAMPLES_DIR / "blocked.yaml"), "--as-of", "1999-02-15") == 0
     assert run("status", "--as-of", "1999-02-15") == 0
     rows = {line.split("│")[1].strip(): line.split("│")[-2].strip()
@@ -138,7 +148,7 @@ def test_status_gives_each_company_a_verdict_from_the_gates(
 
 def test_plan_shows_the_audits_and_each_sample_as_tables_in_words(
         store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "250")
+    wide_console(monkeypatch, 250)
     assert run("import", str(EXAMPLES_DIR / "hackefors.yaml"), "--as-of", "1999-02-15") == 0
     capsys.readouterr()
     assert run("plan", "--as-of", "1999-02-15") == 0

@@ -36,6 +36,7 @@ def export(tmp_path: Path, name: str = "keys.json") -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_certificate_and_the_published_key_set_verify_in_an_empty_folder(issued: Path,  # noqa: F811
                                                                             tmp_path: Path) -> None:
     keys = export(tmp_path)
@@ -69,6 +70,7 @@ def test_a_certificate_and_the_published_key_set_verify_in_an_empty_folder(issue
     assert altered.returncode == 4 and "altered or forged" in altered.stderr
 
 
+@pytest.mark.slow
 def test_without_any_key_set_verification_says_where_to_get_one(
         issued: Path, tmp_path: Path) -> None:  # noqa: F811
     empty = tmp_path / "empty"

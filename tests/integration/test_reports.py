@@ -54,6 +54,7 @@ def test_every_report_of_every_example_renders_as_html_and_a_pdf_that_opens(
         assert not list(html.parent.glob(".*")), "no temporary files left behind"
 
 
+@pytest.mark.slow
 def test_the_charts_from_the_store_plot_what_they_plot_from_the_file(store: Path) -> None:
     network = imported("blocked")
     as_of = EXAMPLES["blocked"]
@@ -82,6 +83,7 @@ def test_a_company_report_counts_only_that_companys_gaps(store: Path) -> None:
         "Formation", "Internal audits", "External audit"}
 
 
+@pytest.mark.slow
 def test_every_report_table_repeats_its_header_and_reads_as_plain_prose() -> None:
     for name, as_of in EXAMPLES.items():
         network = build(example_data(name))
@@ -113,6 +115,7 @@ def test_page_one_of_the_gap_report_is_the_verdict_and_a_ready_network_gets_a_sh
     assert len(reader.pages) <= 6  # was 28: no page per company when nothing is missing
 
 
+@pytest.mark.slow
 def test_html_in_names_is_escaped_in_every_report() -> None:
     data = example_data("small")
     data["name"] = "<script>alert('net')</script> Nät & Co"
@@ -147,6 +150,7 @@ def test_a_report_of_an_unknown_company_is_refused_before_anything_is_written(st
     assert not (store / "out" / "reports").exists()
 
 
+@pytest.mark.slow
 def test_the_report_command_writes_the_files_and_prints_their_paths(
         store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     imported("small")

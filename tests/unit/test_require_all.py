@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hackefors import PROJECT_ROOT
 
 SKIPPING = '''\
@@ -45,6 +47,7 @@ def run(tmp_path: Path, require_all: str | None) -> tuple[str, str]:
     return done.stdout, done.stdout.splitlines()[-1].split(" in ")[0]
 
 
+@pytest.mark.slow
 def test_every_skip_fails_with_its_reason_when_all_is_required(tmp_path: Path) -> None:
     output, summary = run(tmp_path, None)
     assert summary == "3 skipped, 1 xfailed", output

@@ -77,11 +77,18 @@ def test_a_state_change_retried_on_a_locked_sqlite_database_is_not_a_problem(tmp
         "The above exception was the direct cause of the following exception:",
         "",
         "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked",
+        "[SQL: INSERT INTO flow_run_state (flow_run_id, type) VALUES (:flow_run_id, :type)]",
+        "[parameters: {'flow_run_id': 'f6d28fd9-413c-4893-bdda-29f0215e3ad8', 'type': 'RUNNING'}]",
+        "(Background on this error at: https://sqlalche.me/e/20/e3q8)",
         record,
         "Traceback (most recent call last):",
-        "ValueError: no such state",
+        "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: flow_run_state",
+        "[SQL: SELECT 1]",
+        "(Background on this error at: https://sqlalche.me/e/20/e3q8)",
     ]) + "\n")
-    assert server_log_problems(log) == [f"{record} ... ValueError: no such state"]
+    assert server_log_problems(log) == [
+        f"{record} ... sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: "
+        "flow_run_state"]
 
 
 def test_prefects_home_and_database_are_private_also_when_made_0644_before(
