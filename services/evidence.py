@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from functools import partial
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.mail import say, strings
 from adapters.repositories.networks import SyncSummary
 from adapters.settings import get_settings
-from models.certification import held_certificate
 from models.dates import EARLIEST_DATE
 from models.errors import NotAllowed, RefusedChange, UnknownCompany, UnknownRecord
 from models.events import DomainEvent, HistoryEntry
@@ -42,8 +39,6 @@ from models.evidence import (
     sniff_media_type,
     training_session_id,
 )
-from models.gap import gap_analysis
-from models.gates import policy_for
 from models.network import (
     Company,
     CorrectiveAction,
@@ -53,11 +48,9 @@ from models.network import (
     Network,
     TrainingSession,
 )
-from models.programme import audit_programme
-from models.reminders import reminder_items
 from models.todo import CompanyTodo
-from models.todo import company_todo as build_todo
-from models.training import employed_on, training_status
+from models.training import employed_on
+from services.readiness import network_todos
 from services.unit_of_work import AbstractUnitOfWork
 
 
@@ -452,20 +445,15 @@ def evidence_files(uow: AbstractUnitOfWork, network_id: str, company_id: str) ->
 # --- what a company sees ----------------------------------------------------------------------
 
 
-def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date) -> CompanyTodo:
+def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date,
+                 lang: str = "en") -> CompanyTodo:
     """The company's open items as of `as_of` (the reminders' rules and the gap analysis: what, who,
-    by when, which page), its status in each certification gate, and its employees' training."""
+    by when, which page), its status in each certification gate, and its employees' training,
+    computed fresh from the network (the portal reads the kept list: services/readiness.py)."""
     with uow:
         network = uow.networks.load(network_id)
     company = find_company(network, company_id)
-    policy = policy_for(network)
-    programme = audit_programme(network, as_of, policy, held_certificate(network.certificates, as_of))
-    reminders = reminder_items(network, as_of, policy, programme).get(company_id, [])
-    gaps = gap_analysis(network, as_of, policy)
-    people = training_status(network, as_of, policy)[company_id]
-    # Worded as the reminder emails word them, in the portal's language (English; the emails
-    # follow the network's).
-    return build_todo(network, company, as_of, reminders, gaps, people, partial(say, strings("en")))
+    return network_todos(network, as_of, lang)[company.id]
 
 
 def company_records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Company:

@@ -25,6 +25,7 @@ from adapters.repositories.history import HistoryRepository
 from adapters.repositories.keys import SigningKeyRepository
 from adapters.repositories.networks import NetworkRepository
 from adapters.repositories.outbox import OutboxRepository
+from adapters.repositories.readiness import ReadinessRepository
 from models.errors import ConcurrentChange
 from models.events import DomainEvent
 
@@ -51,6 +52,7 @@ class AbstractUnitOfWork:
     evidence: EvidenceRepository
     blobs: BlobStore  # the evidence files' bytes
     accounts: AccountRepository
+    readiness: ReadinessRepository  # the kept to-do lists
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish
@@ -102,6 +104,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.evidence = EvidenceRepository(session)
         self.blobs = self._blobs or evidence_store()
         self.accounts = AccountRepository(session)
+        self.readiness = ReadinessRepository(session)
         return super().__enter__()
 
     def __exit__(self, *exc_info: Any) -> None:
