@@ -16,6 +16,7 @@ declares, CSRF tokens and the sign-in rate limit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -56,13 +57,15 @@ def secret_key(settings: Settings) -> bytes:
     path = Path(settings.data_dir) / "portal-secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(handle, "w", encoding="ascii") as out:
-                out.write(secrets.token_urlsafe(48))
+        # Written whole under another name, then linked into place: workers starting at once all
+        # read the one key that won, never an empty or half-written file.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        handle = os.open(draft, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(draft, path)
+        draft.unlink()
     return path.read_text(encoding="ascii").strip().encode("ascii")
 
 
