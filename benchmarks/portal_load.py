@@ -68,7 +68,7 @@ class Portal:
 
     def __init__(self, store: str, workers: int | None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="hackefors-bench-load-"))
-        self.port = free_port(range(8120, 8140))
+        self.port = free_port()  # an ephemeral port: fixed ranges clash with other checkouts' tests
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "HACKEFORS_DATA_DIR": str(self.folder / "data"),
                     "HACKEFORS_OUTPUT_DIR": str(self.folder / "out"), "HACKEFORS_PUBLIC_URL": self.url,
@@ -91,7 +91,8 @@ class Portal:
         self.wait_until_up()
         page = self.client.get(link.removeprefix(self.url))
         signed_in = self.client.post(link.removeprefix(self.url), data={"csrf": self.csrf(page.text)})
-        assert signed_in.url.path == self.todo, f"not signed in: {signed_in.url}"
+        assert signed_in.url.path == self.todo, f"not signed in: {signed_in.status_code} {signed_in.text[-600:]}"  # noqa: E501
+        assert self.server.poll() is None, f"the portal stopped; see {self.folder / 'portal.log'}"
 
     todo = f"/networks/{NETWORK}/companies/{COMPANY}"
 

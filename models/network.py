@@ -68,7 +68,8 @@ TRUSTED: dict[str, bool] = {"trusted": True}
 
 
 def trusted(info: ValidationInfo) -> bool:
-    return bool(info.context) and bool(info.context.get("trusted"))
+    context = info.context or {}
+    return bool(context.get("trusted"))
 
 
 def _single_line(value: str, info: ValidationInfo) -> str:

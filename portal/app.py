@@ -36,7 +36,7 @@ from portal.security import (
     local_path,
     secret_key,
 )
-from services.unit_of_work import AbstractUnitOfWork
+from services.unit_of_work import AbstractUnitOfWork, StoreBusy
 from tasks.events import recording_unit_of_work
 
 
@@ -155,6 +155,14 @@ def create_app(settings: Settings | None = None,
         return render(request, "error.html", status_code=409, title="Changed meanwhile",
                       message="Someone else recorded the same thing a moment ago: reload the page to see "
                               "what stands.")
+
+    @app.exception_handler(StoreBusy)
+    async def busy(request: Request, exc: StoreBusy) -> Response:
+        response = render(request, "error.html", status_code=503, title="Busy",
+                          message="Many people are recording at this moment and yours could not be "
+                                  "saved: nothing was written. Send the form again in a few seconds.")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(RefusedChange)
     async def refused(request: Request, exc: RefusedChange) -> Response:

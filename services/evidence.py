@@ -51,7 +51,7 @@ from models.network import (
 from models.todo import CompanyTodo
 from models.training import employed_on
 from services.readiness import network_todos
-from services.unit_of_work import AbstractUnitOfWork
+from services.unit_of_work import AbstractUnitOfWork, retry_when_busy
 
 
 class Recorded(BaseModel):
@@ -115,7 +115,15 @@ def write(uow: AbstractUnitOfWork, network_id: str, company_id: str, actor: Acto
           change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]]) -> Recorded:
     """Load the parts of the network a write needs, apply `change` (which validates and returns
     the changed network and the ids it wrote), save the tables it touches with their history and
-    announce the change after the commit; one transaction, and the network is locked for it."""
+    announce the change after the commit; one transaction, and the network is locked for it. A
+    store too busy for it (a lock held past its timeout, a lost serialization race) runs it again."""
+    return retry_when_busy(
+        lambda: _write_once(uow, network_id, company_id, actor, kind, parts, tables, change))
+
+
+def _write_once(uow: AbstractUnitOfWork, network_id: str, company_id: str, actor: Actor, kind: str,
+                parts: Iterable[str], tables: Iterable[str],
+                change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]]) -> Recorded:
     with uow:
         uow.networks.lock(network_id)
         network = uow.networks.load(network_id, parts)
