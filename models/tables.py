@@ -494,3 +494,16 @@ class KeptReadinessRow(Base):
     history_mark: Mapped[int] = mapped_column(Integer)
     todo: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RateEventRow(Base):
+    """One counted request of a rate limit (sign-in requests, public verifications), kept in the
+    store so that every portal process and machine counts the same requests."""
+
+    __tablename__ = "rate_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    limit_name: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_rate_events_limit_key_at", "limit_name", "key", "at"),)

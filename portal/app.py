@@ -99,8 +99,8 @@ def create_app(settings: Settings | None = None,
     app.state.uow = uow or recording_unit_of_work
     app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
     app.state.today = today or (lambda: settings.portal_as_of or date.today())
-    app.state.sign_in_limit = RateLimit(settings.portal_sign_in_per_minute)
-    app.state.public_limit = RateLimit(settings.portal_verify_per_minute)
+    app.state.sign_in_limit = RateLimit("sign-in", settings.portal_sign_in_per_minute, app.state.uow)
+    app.state.public_limit = RateLimit("verify", settings.portal_verify_per_minute, app.state.uow)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (sign_in.router, network.router, company.router, public.router, auditors.router):
         app.include_router(router)

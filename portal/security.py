@@ -21,9 +21,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,7 +39,8 @@ from models.accounts import (
     writes_company,
 )
 from models.links import Page
-from services import accounts
+from services import accounts, limits
+from services.unit_of_work import AbstractUnitOfWork
 
 SESSION_COOKIE = "hackefors_session"
 NEXT_COOKIE = "hackefors_next"  # the page a signed-out person asked for: where signing in leads
@@ -218,21 +216,13 @@ async def check_csrf(request: Request) -> None:
 
 
 class RateLimit:
-    """At most `per_minute` events per key in any 60 seconds (in this process)."""
+    """At most `per_minute` requests per key in any 60 seconds, counted in the store, so that every
+    portal process (and machine) behind a proxy counts the same requests."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, name: str, per_minute: int, uow: Callable[[], AbstractUnitOfWork]) -> None:
+        self.name = name
         self.per_minute = per_minute
-        self.clock = clock
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.uow = uow
 
     def allow(self, key: str) -> bool:
-        now = self.clock()
-        with self._lock:
-            seen = self._seen[key]
-            while seen and now - seen[0] >= 60:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return False
-            seen.append(now)
-            return True
+        return limits.allow(self.uow(), self.name, key, self.per_minute)

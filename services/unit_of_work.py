@@ -27,6 +27,7 @@ from adapters.repositories.history import HistoryRepository
 from adapters.repositories.keys import SigningKeyRepository
 from adapters.repositories.networks import NetworkRepository
 from adapters.repositories.outbox import OutboxRepository
+from adapters.repositories.rate_limits import RateLimitRepository
 from adapters.repositories.readiness import ReadinessRepository
 from models.errors import ConcurrentChange
 from models.events import DomainEvent
@@ -77,6 +78,7 @@ class AbstractUnitOfWork:
     blobs: BlobStore  # the evidence files' bytes
     accounts: AccountRepository
     readiness: ReadinessRepository  # the kept to-do lists
+    rate_limits: RateLimitRepository
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish
@@ -129,6 +131,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.blobs = self._blobs or evidence_store()
         self.accounts = AccountRepository(session)
         self.readiness = ReadinessRepository(session)
+        self.rate_limits = RateLimitRepository(session)
         return super().__enter__()
 
     def __exit__(self, *exc_info: Any) -> None:

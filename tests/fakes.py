@@ -291,6 +291,19 @@ class FakeReadiness:
             self.rows[(network_id, company, lang)] = (as_of, mark, todo)
 
 
+class FakeRateLimits:
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], list[datetime]] = {}
+
+    def count_and_add(self, limit_name: str, key: str, at: datetime, per_minute: int) -> bool:
+        recent = [t for t in self.seen.get((limit_name, key), []) if (at - t).total_seconds() < 60]
+        self.seen[(limit_name, key)] = recent
+        if len(recent) >= per_minute:
+            return False
+        recent.append(at)
+        return True
+
+
 class FakeBlobs:
     def __init__(self) -> None:
         self.stored: dict[str, bytes] = {}
@@ -318,6 +331,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.evidence = FakeEvidence()  # type: ignore[assignment]
         self.blobs = FakeBlobs()  # type: ignore[assignment]
         self.readiness = FakeReadiness(self.history)  # type: ignore[assignment,arg-type]
+        self.rate_limits = FakeRateLimits()  # type: ignore[assignment]
         self.commits = 0
 
     def _commit(self) -> None:
