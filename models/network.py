@@ -259,7 +259,9 @@ class TrainingSession(Strict):
 
     @field_validator("attendees")
     @classmethod
-    def _as_set(cls, attendees: tuple[str, ...]) -> tuple[str, ...]:
+    def _as_set(cls, attendees: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if trusted(info):  # the store's key holds each attendee once
+            return tuple(sorted(attendees))
         # One pass: a session can have thousands of attendees.
         repeated = sorted(a for a, n in Counter(attendees).items() if n > 1)
         if repeated:
