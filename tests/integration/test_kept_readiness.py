@@ -117,3 +117,20 @@ def test_a_kept_list_is_read_without_loading_the_network(sqlite_engine: Engine, 
     after = kept_todo(uow, SMALL.id, COMPANIES[1], AS_OF)
     assert loads == [SMALL.id], "a write makes the kept lists stale"
     assert "X-1" in {s.employee for s in after.employees}
+
+
+def test_the_network_overview_is_kept_beside_the_lists_and_follows_a_write(sqlite_engine: Engine) -> None:
+    from models.gap import gap_analysis
+    from models.gates import policy_for
+    from services.readiness import kept_overview, overview
+
+    save(SMALL, sqlite_engine)
+    uow = SqlAlchemyUnitOfWork(sqlite_engine)
+    assert kept_overview(uow, SMALL.id, AS_OF) == overview(SMALL, AS_OF, gap_analysis(SMALL, AS_OF,
+                                                                                         policy_for(SMALL)))
+    evidence.record_leaving(uow, SMALL.id, COMPANIES[0], Leaving(employee=EMPLOYEES[COMPANIES[0]][0],
+                                                                 left_on=AS_OF), OPERATOR, AS_OF)
+    with uow:
+        changed = uow.networks.load(SMALL.id)
+    assert kept_overview(uow, SMALL.id, AS_OF) == overview(changed, AS_OF,
+                                                           gap_analysis(changed, AS_OF, policy_for(changed)))
