@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from hackefors import EXAMPLES_DIR
-from models.validation import check_network
-from tasks import networkfile
-from tasks.networkfile import (
+from adapters import networkfile
+from adapters.networkfile import (
     MAX_DEPTH,
     NetworkFileError,
     examine_data,
@@ -24,7 +22,9 @@ from tasks.networkfile import (
     read_network,
     validate_data,
 )
-from tasks.settings import reset_settings
+from adapters.settings import reset_settings
+from hackefors import EXAMPLES_DIR
+from models.validation import check_network
 from tests.conftest import build, example_data
 
 YAML = """\

@@ -11,8 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError
 
-from tasks.private_files import make_private
-from tasks.settings import MIGRATIONS_DIR, get_settings
+from adapters.private_files import make_private
+from adapters.settings import MIGRATIONS_DIR, get_settings
 
 # A locked database or a dropped connection recovers; a broken constraint does not.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, DisconnectionError)
@@ -37,6 +37,23 @@ def masked(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "(an unreadable HACKEFORS_DATABASE_URL)"
+
+
+# PostgreSQL's "serialization failure" and "deadlock detected": the transaction lost a race and may
+# simply run again.
+RETRY_SQLSTATES = {"40001", "40P01"}
+
+
+def busy_store(error: BaseException) -> bool:
+    """Whether `error` is a store too busy for this transaction right now (SQLite's lock held past
+    its timeout, a PostgreSQL serialization failure or deadlock): running it again may succeed."""
+    if not isinstance(error, OperationalError):
+        return False
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in RETRY_SQLSTATES:
+        return True
+    text = str(original or error).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def unavailable_store(error: BaseException | None) -> StoreUnavailable | None:
