@@ -157,6 +157,31 @@ class EvidenceRecords(Protocol):
     def for_company(self, network_id: str, company_id: str) -> list[EvidenceFile]: ...
 
 
+class Readiness(Protocol):
+    """Kept to-do lists: read one, replace a network's at once."""
+
+    def mark(self, network_id: str) -> int:
+        """The network's history mark: every write moves it."""
+        ...
+
+    def kept(self, network_id: str, company_id: str, lang: str, as_of: date,
+             mark: int) -> dict[str, Any] | None:
+        """The kept to-do list of a company, when it was computed for `as_of` at `mark`."""
+        ...
+
+    def keep(self, network_id: str, lang: str, as_of: date, mark: int, todos: dict[str, dict[str, Any]],
+             at: datetime) -> None: ...
+
+
+class RateLimits(Protocol):
+    """Requests counted per limit and key within the last minute."""
+
+    def count_and_add(self, limit_name: str, key: str, at: datetime, per_minute: int) -> bool:
+        """Count a request when fewer than `per_minute` were counted in the minute before; whether
+        it was counted (allowed)."""
+        ...
+
+
 class Blobs(Protocol):
     """The evidence files' bytes, by sha256."""
 

@@ -283,6 +283,40 @@ class FakeEvidence:
         return [r for (n, c, _), r in self.stored.items() if (n, c) == (network_id, company_id)]
 
 
+class FakeReadiness:
+    """Kept to-do lists; the mark is the number of history entries of the network."""
+
+    def __init__(self, history: FakeHistory) -> None:
+        self.history = history
+        self.rows: dict[tuple[str, str, str], tuple[date, int, dict[str, Any]]] = {}
+
+    def mark(self, network_id: str) -> int:
+        return sum(e.network_id == network_id for e in self.history.entries)
+
+    def kept(self, network_id: str, company_id: str, lang: str, as_of: date,
+             mark: int) -> dict[str, Any] | None:
+        found = self.rows.get((network_id, company_id, lang))
+        return found[2] if found is not None and found[:2] == (as_of, mark) else None
+
+    def keep(self, network_id: str, lang: str, as_of: date, mark: int, todos: dict[str, dict[str, Any]],
+             at: datetime) -> None:
+        for company, todo in todos.items():
+            self.rows[(network_id, company, lang)] = (as_of, mark, todo)
+
+
+class FakeRateLimits:
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], list[datetime]] = {}
+
+    def count_and_add(self, limit_name: str, key: str, at: datetime, per_minute: int) -> bool:
+        recent = [t for t in self.seen.get((limit_name, key), []) if (at - t).total_seconds() < 60]
+        self.seen[(limit_name, key)] = recent
+        if len(recent) >= per_minute:
+            return False
+        recent.append(at)
+        return True
+
+
 class FakeBlobs:
     def __init__(self) -> None:
         self.stored: dict[str, bytes] = {}
@@ -377,6 +411,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     evidence: FakeEvidence
     blobs: FakeBlobs
     accounts: FakeAccounts
+    readiness: FakeReadiness
+    rate_limits: FakeRateLimits
 
     def __init__(self) -> None:
         self.published: list[DomainEvent] = []
@@ -390,12 +426,14 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.evidence = FakeEvidence()
         self.blobs = FakeBlobs()
         self.accounts = FakeAccounts()
+        self.readiness = FakeReadiness(self.history)
+        self.rate_limits = FakeRateLimits()
         self.commits = 0
         self._saved = self._state()
 
     def _repositories(self) -> list[object]:
         return [self.networks, self.gate_results, self.certificates, self.keys, self.outbox, self.history,
-                self.evidence, self.blobs, self.accounts]
+                self.evidence, self.blobs, self.accounts, self.readiness, self.rate_limits]
 
     def _state(self) -> list[dict[str, Any]]:
         """What each repository holds (not the other repositories it refers to)."""
