@@ -267,3 +267,27 @@ def test_a_sign_in_link_signs_in_once_and_a_session_ends_when_it_expires(uow: Ab
         assert uow.accounts.end_sessions(account.email) == 1
         assert uow.accounts.remove(account.email) is True
         assert uow.accounts.remove(account.email) is False
+
+
+def test_a_kept_to_do_list_holds_for_its_day_until_a_write_moves_the_mark(stored: AbstractUnitOfWork) -> None:
+    todo = {"items": [{"requirement": "training", "company": "NSM"}]}
+    with stored:
+        mark = stored.readiness.mark(NETWORK)
+        stored.readiness.keep(NETWORK, "en", SMALL_AS_OF, mark, {"NSM": todo}, AT)
+        stored.commit()
+    with stored:
+        assert stored.readiness.kept(NETWORK, "NSM", "en", SMALL_AS_OF, mark) == todo
+        assert stored.readiness.kept(NETWORK, "NSM", "sv", SMALL_AS_OF, mark) is None
+        assert stored.readiness.kept(NETWORK, "NSM", "en", SMALL_AS_OF + timedelta(days=1), mark) is None
+        stored.history.add([entry("NSM")])
+        assert stored.readiness.mark(NETWORK) != mark
+        stored.commit()
+
+
+def test_a_rate_limit_counts_a_key_within_the_last_minute(uow: AbstractUnitOfWork) -> None:
+    with uow:
+        allowed = [uow.rate_limits.count_and_add("sign-in", "10.0.0.1", AT + timedelta(seconds=s), 2)
+                   for s in (0, 10, 20)]
+        assert allowed == [True, True, False]
+        assert uow.rate_limits.count_and_add("sign-in", "10.0.0.2", AT, 2) is True
+        assert uow.rate_limits.count_and_add("sign-in", "10.0.0.1", AT + timedelta(seconds=61), 2) is True
