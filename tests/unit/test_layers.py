@@ -85,3 +85,12 @@ def test_nothing_below_the_command_line_imports_it(path: Path) -> None:
     assert not imported(path) & {"hackefors", "portal"}
 
 
+
+
+@pytest.mark.parametrize("path", python_files("portal/routes"), ids=relative)
+def test_the_portals_routes_check_no_role_inline(path: Path) -> None:
+    """Role rules live in models/accounts.py and are checked by the dependencies of portal/security.py."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    reads = sorted({node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and (
+        node.attr == "role" or isinstance(node.value, ast.Name) and node.value.id == "Role")})
+    assert not reads, f"{relative(path)} reads a role on line(s) {reads}: use a portal/security.py dependency"
