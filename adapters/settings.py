@@ -46,10 +46,6 @@ class Settings(BaseSettings):
         default=15.0, description="Seconds SQLite waits for a lock before it reports a busy database."
     )
     output_dir: Path = Field(default=PROJECT_ROOT / "out", description="Certificates and reports.")
-    retry_delay_seconds: float = Field(
-        default=2.0, description="First back-off delay of tasks that do I/O; doubles per retry."
-    )
-    retries: int = Field(default=3, description="How often a task that does I/O is retried.")
     max_file_mb: float = Field(
         default=20.0, gt=0, description="Largest network file read, in MB; larger ones are refused unread."
     )

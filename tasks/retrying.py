@@ -8,6 +8,9 @@ from typing import Any
 from adapters.db import TRANSIENT_ERRORS
 
 # Backoff of tasks that do I/O, in seconds: a locked database or a dropped connection recovers.
+# Fixed here, not a setting: Prefect takes a task's retries when it is decorated (at import), and
+# settings are read at run time only; the HACKEFORS_RETRIES and HACKEFORS_RETRY_DELAY_SECONDS that
+# were never read are gone (tests/unit/test_settings.py fails on a setting nothing reads).
 RETRY_DELAYS = [1.0, 2.0, 4.0]
 TRANSIENT: tuple[type[BaseException], ...] = (
     *TRANSIENT_ERRORS, ConnectionError, TimeoutError, smtplib.SMTPException,
