@@ -39,7 +39,7 @@ def test_every_flow_module_has_one_public_flow_of_its_name_with_a_docstring() ->
     for module, flow_ in found.items():
         assert flow_.fn.__name__ == module
         assert flow_.description and flow_.description.strip().endswith(".")
-        assert f"| `{flow_.name}` |" in OPERATING, f"flow {flow_.name} has no row in docs/operating.md's flows"
+        assert f"| `{flow_.name}` |" in OPERATING, f"flow {flow_.name}: no row in docs/operating.md"
 
 
 def test_every_flow_is_exercised_by_a_test() -> None:
