@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -234,7 +235,7 @@ def _scan_json(text: str, name: str) -> tuple[dict[Loc, int], list[FileProblem]]
         if not stack:
             return ()
         top = stack[-1]
-        return (*top.loc, top.key if top.is_object else top.index)  # type: ignore[misc]
+        return (*top.loc, top.key if top.is_object else top.index)  # type: ignore[arg-type]
 
     for match in _JSON_TOKEN.finditer(text):
         token, start = match.group(), match.start()
@@ -537,7 +538,7 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Mapping[str, Any]) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] in {"missing", "extra_forbidden"}:
         return msg.lower()

@@ -38,79 +38,110 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HACKEFORS_", extra="ignore")
 
-    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Where the SQLite store lives.")
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="where the SQLite store (and the signing key under `keys/`) lives; the folder is made"
+                    " 0700 and the store (with its `-wal` and `-shm` files) 0600, also when an earlier "
+                    "version created them 0644, since they hold people's names and email addresses")
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL of the store; SQLite under data_dir when unset."
-    )
+        default=None,
+        description="SQLAlchemy URL of the store, e.g. `postgresql+psycopg://user@host/db`; migrated on "
+                    "first use")
     sqlite_timeout: float = Field(
-        default=15.0, description="Seconds SQLite waits for a lock before it reports a busy database."
-    )
-    output_dir: Path = Field(default=PROJECT_ROOT / "out", description="Certificates and reports.")
-    retry_delay_seconds: float = Field(
-        default=2.0, description="First back-off delay of tasks that do I/O; doubles per retry."
-    )
-    retries: int = Field(default=3, description="How often a task that does I/O is retried.")
+        default=15.0,
+        description="seconds SQLite waits on a lock before a task fails (and retries)")
+    output_dir: Path = Field(
+        default=PROJECT_ROOT / "out",
+        description="certificates (and reports)")
     max_file_mb: float = Field(
-        default=20.0, gt=0, description="Largest network file read, in MB; larger ones are refused unread."
-    )
+        default=20.0, gt=0,
+        description="largest network file `validate` and `import` read; a larger one is refused unread")
 
     max_evidence_mb: float = Field(
         default=10.0, gt=0,
-        description="Largest evidence file (PDF, PNG, JPEG) and spreadsheet accepted, in MB.")
+        description="largest evidence file (PDF, PNG, JPEG) and roster or attendance spreadsheet the "
+                    "portal accepts")
 
     readiness_settle_seconds: float = Field(
         default=30.0, ge=0, le=3600,
-        description="After evidence is recorded, how long `check-readiness` waits for more before it runs "
-                    "(one run per window and network).")
+        description="after evidence is recorded, how long the triggered `check-readiness` waits for more "
+                    "writes before it runs (one run per window and network)")
 
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for reminders (sent with yagmail)")
+    smtp_port: int = Field(
+        default=587,
+        description="the SMTP server's port")
+    smtp_user: str | None = Field(
+        default=None,
+        description="credentials; the password is never logged nor stored")
+    smtp_password: SecretStr | None = Field(
+        default=None,
+        description="credentials; the password is never logged nor stored")
     smtp_security: SmtpSecurity = Field(
-        default=SmtpSecurity.STARTTLS, description="starttls, ssl or none, in any case.")
+        default=SmtpSecurity.STARTTLS,
+        description="`starttls` (TLS before anything else is said), `ssl` (TLS from the start) or `none`,"
+                    " in any case; any other value is an error. The server's certificate is verified "
+                    "against the system's certificate authorities (`SSL_CERT_FILE` names another bundle);"
+                    " a server that cannot be verified or does not offer STARTTLS gets nothing")
     smtp_allow_plaintext_login: bool = Field(
-        default=False, description="Let smtp_user log in although smtp_security is none, so that the "
-        "password crosses the network in clear text.")
-    smtp_timeout: float = Field(default=30.0, description="Seconds to wait for the SMTP server.")
-    mail_from: str = "hackefors@localhost"
+        default=False,
+        description="with `HACKEFORS_SMTP_SECURITY=none`, a login (and its password in clear text) is "
+                    "refused unless this is `true`: for a relay on the same machine")
+    smtp_timeout: float = Field(
+        default=30.0,
+        description="seconds to wait for the SMTP server")
+    mail_from: str = Field(
+        default="hackefors@localhost",
+        description="the sender address (shown as \"the operator for the network\")")
     public_url: str = Field(
-        default=DEFAULT_PUBLIC_URL, description="Where the portal is reached from outside: the base "
-        "of the links in emails and of the verification URL printed on certificates.")
+        default=DEFAULT_PUBLIC_URL,
+        description="where the portal is reached: the base of the links in emails and of the verification"
+                    " URL on certificates")
     operator_email: str | None = Field(
-        default=None, description="The operator's address: emailed when a certification run waits for its "
-                                  "sign-off (through the automation `hackefors serve` creates).")
+        default=None,
+        description="the operator's address, emailed when a run waits for its sign-off")
     reply_to: str = Field(
-        default=REPLY_TO_CENTRAL, description="Whom a reply to a reminder reaches: `central` (the network's "
-        "central coordinator, or the operator when it has none with an email), `operator` "
-        "(HACKEFORS_OPERATOR_EMAIL) or an email address.")
+        default=REPLY_TO_CENTRAL,
+        description="whom a reply to a reminder reaches (`Reply-To`): `central`, the network's central "
+                    "coordinator (the operator, `HACKEFORS_OPERATOR_EMAIL`, when the network has none "
+                    "with an email, and for the central coordinator's own emails); `operator`, the "
+                    "operator; or an email address")
     smtp_retry_delay: float = Field(
-        default=1.0, gt=0, description="Seconds before a message the server refused for now (4xx) or "
-        "cut off is tried again; doubles with each attempt, up to an hour.")
+        default=1.0, gt=0,
+        description="seconds before a message refused for now (4xx) or cut off is tried again; doubles "
+                    "per attempt, up to an hour")
     outbox_lease_seconds: float = Field(
-        default=300.0, gt=0, description="How long a claimed message is reserved for the process "
-        "sending it; a sender that died leaves it to others after this.")
+        default=300.0, gt=0,
+        description="how long a claimed message is reserved for the process sending it; a sender that "
+                    "died leaves it to others after this")
 
     portal_secret_key: SecretStr | None = Field(
-        default=None, description="Signs the portal's cookies and CSRF tokens; when unset, a random key is "
-        "made once and kept in data_dir/portal-secret-key (0600).")
+        default=None,
+        description="signs the portal's session cookies and CSRF tokens; set the same value on every "
+                    "machine that serves the portal")
     portal_secure_cookies: bool = Field(
-        default=False, description="Mark the portal's cookies Secure (sent over HTTPS only): set it behind "
-        "TLS.")
+        default=False,
+        description="mark the portal's cookies `Secure` (HTTPS only): set it behind TLS")
     portal_session_hours: float = Field(
-        default=12.0, gt=0, description="How long a portal session lasts after signing in.")
+        default=12.0, gt=0,
+        description="how long a portal session lasts after signing in")
     portal_as_of: date | None = Field(
-        default=None, description="The day the portal takes for today (its to-do lists and gate status); "
-        "unset: today. For demonstrations on the bundled networks, which are set in 1999.")
+        default=None,
+        description="the day the portal takes for today (to-do lists, gate status): for demonstrations on"
+                    " the bundled networks, set in 1999")
     portal_max_upload_mb: float = Field(
-        default=25.0, gt=0, description="Largest request the portal reads (an upload), in MB; larger "
-        "ones are refused unread.")
+        default=25.0, gt=0,
+        description="largest request (an upload) the portal reads; a larger one gets 413, unread (files "
+                    "up to `HACKEFORS_MAX_EVIDENCE_MB` are then kept)")
     portal_sign_in_per_minute: int = Field(
-        default=5, gt=0, description="Sign-in requests one client address may make per minute; more get "
-        "429 Too Many Requests.")
+        default=5, gt=0,
+        description="sign-in requests one client address may make per minute; more get 429")
     portal_verify_per_minute: int = Field(
-        default=30, ge=1, description="Requests one client address may make per minute of the public "
-        "verification page, the key set and the status list; more get 429.")
+        default=30, ge=1,
+        description="requests one client address may make per minute of the public pages without sign-in "
+                    "(`/verify/NUMBER`, the key set, the status list); more get 429")
 
     @field_validator("smtp_security", mode="before")
     @classmethod

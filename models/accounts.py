@@ -102,6 +102,22 @@ def verifies_actions(account: Account, network_id: str) -> bool:
     return account.role in {Role.OPERATOR, Role.AUDITOR} and sees_network(account, network_id)
 
 
+def lists_networks(account: Account) -> bool:
+    """Whether the account may open the list of every network: the operator only."""
+    return account.role is Role.OPERATOR
+
+
+def opens_network(account: Account, network_id: str) -> bool:
+    """Whether the account may open the network's own page: the operator, its central coordinator."""
+    return account.role in {Role.OPERATOR, Role.CENTRAL_COORDINATOR} and sees_network(account, network_id)
+
+
+def records_external_audits(account: Account, network_id: str) -> bool:
+    """Whether the account may record the network's external audits and their recommendation: its
+    certification body's auditors only."""
+    return account.role is Role.AUDITOR and account.network_id == network_id
+
+
 def sees_external_audits(account: Account, network_id: str) -> bool:
     """Whether the account may open the network's external audits (the auditors' page)."""
     return account.role in {Role.OPERATOR, Role.AUDITOR, Role.CENTRAL_COORDINATOR} \

@@ -6,9 +6,10 @@ declares, CSRF tokens and the sign-in rate limit.
   account ends its sessions. HttpOnly, SameSite=Lax, Secure when `HACKEFORS_PORTAL_SECURE_COOKIES`.
 - `current_account` is the dependency of every signed-in page: no valid session, and a GET is sent
   to the sign-in page (anything else gets 401).
-- `company_access(page)` and `network_access()` are the dependencies that check the role for the
-  object in the URL: anything the account may not see answers 404, the same as an id that does not
-  exist, so a URL reveals nothing.
+- `company_access(page)`, `verifier_access`, `operator_access`, `network_access`, `audits_access`
+  and `auditor_access` are the dependencies that check the role (the rules of models/accounts.py)
+  for the object in the URL; no route checks a role itself. Anything the account may not see
+  answers 404, the same as an id that does not exist, so a URL reveals nothing.
 - CSRF: every visitor has a random `hackefors_csrf` cookie; each form carries `csrf_token(request)`,
   an HMAC of that cookie under the portal's key, in a hidden field named `csrf`, and
   `check_csrf` (a dependency of every POST) answers 403 when the two do not match.
@@ -31,10 +32,11 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from adapters.settings import Settings
 from models.accounts import (
     Account,
-    Role,
+    lists_networks,
+    opens_network,
+    records_external_audits,
     sees_company,
     sees_external_audits,
-    sees_network,
     verifies_actions,
     writes_company,
 )
@@ -169,9 +171,16 @@ def verifier_access(network: str, company: str, account: CurrentAccount) -> Acco
     return account
 
 
+def operator_access(account: CurrentAccount) -> Account:
+    """The account, when it may open the list of every network (the operator); else 404."""
+    if not lists_networks(account):
+        raise NotFound()
+    return account
+
+
 def network_access(account: CurrentAccount, network: str) -> Account:
     """The account, when it may open the network's own page (operator, its central coordinator)."""
-    if account.role not in {Role.OPERATOR, Role.CENTRAL_COORDINATOR} or not sees_network(account, network):
+    if not opens_network(account, network):
         raise NotFound()
     return account
 
@@ -179,6 +188,14 @@ def network_access(account: CurrentAccount, network: str) -> Account:
 def audits_access(account: CurrentAccount, network: str) -> Account:
     """The account, when it may open the network's external audits; else 404."""
     if not sees_external_audits(account, network):
+        raise NotFound()
+    return account
+
+
+def auditor_access(account: CurrentAccount, network: str) -> Account:
+    """The account, when it is an auditor of the network in the URL (who records its external audits
+    and their recommendation); else 404."""
+    if not records_external_audits(account, network):
         raise NotFound()
     return account
 

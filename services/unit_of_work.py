@@ -31,6 +31,19 @@ from adapters.repositories.rate_limits import RateLimitRepository
 from adapters.repositories.readiness import ReadinessRepository
 from models.errors import ConcurrentChange
 from models.events import DomainEvent
+from services.repositories import (
+    Accounts,
+    Blobs,
+    Certificates,
+    EvidenceRecords,
+    GateResults,
+    History,
+    Networks,
+    Outbox,
+    RateLimits,
+    Readiness,
+    SigningKeys,
+)
 
 # What the entry points catch, without touching the store's driver: an outage of the store.
 __all__ = ["AbstractUnitOfWork", "SqlAlchemyUnitOfWork", "StoreBusy", "StoreUnavailable", "publish_nothing",
@@ -66,19 +79,20 @@ def publish_nothing(event: DomainEvent) -> None:
 
 
 class AbstractUnitOfWork:
-    """What services see; the SQLAlchemy one below and the fake of the unit tests implement it."""
+    """What services see: the repositories as Protocols (services/repositories.py); the SQLAlchemy
+    one below and the fake of the unit tests (tests/fakes.py) implement it."""
 
-    networks: NetworkRepository
-    gate_results: GateResultRepository
-    certificates: CertificateRepository
-    keys: SigningKeyRepository
-    outbox: OutboxRepository
-    history: HistoryRepository
-    evidence: EvidenceRepository
-    blobs: BlobStore  # the evidence files' bytes
-    accounts: AccountRepository
-    readiness: ReadinessRepository  # the kept to-do lists
-    rate_limits: RateLimitRepository
+    networks: Networks
+    gate_results: GateResults
+    certificates: Certificates
+    keys: SigningKeys
+    outbox: Outbox
+    history: History
+    evidence: EvidenceRecords
+    blobs: Blobs  # the evidence files' bytes
+    accounts: Accounts
+    readiness: Readiness  # the kept to-do lists
+    rate_limits: RateLimits
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish

@@ -5,9 +5,16 @@ from __future__ import annotations
 import smtplib
 from typing import Any
 
+from prefect import Task
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
 from adapters.db import TRANSIENT_ERRORS
 
 # Backoff of tasks that do I/O, in seconds: a locked database or a dropped connection recovers.
+# Fixed here, not a setting: Prefect takes a task's retries when it is decorated (at import), and
+# settings are read at run time only; the HACKEFORS_RETRIES and HACKEFORS_RETRY_DELAY_SECONDS that
+# were never read are gone (tests/unit/test_settings.py fails on a setting nothing reads).
 RETRY_DELAYS = [1.0, 2.0, 4.0]
 TRANSIENT: tuple[type[BaseException], ...] = (
     *TRANSIENT_ERRORS, ConnectionError, TimeoutError, smtplib.SMTPException,
@@ -18,7 +25,7 @@ def is_transient(error: BaseException | None) -> bool:
     return isinstance(error, TRANSIENT)
 
 
-def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+def retry_if_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Prefect's retry_condition_fn: retry only when the failure was a transient error."""
     return is_transient(state.data if isinstance(state.data, BaseException) else None)
 

@@ -1,13 +1,18 @@
-"""An in-memory unit of work for the services' unit tests: the repositories' contract, no database."""
+"""An in-memory unit of work for the services' unit tests: the repositories' contract
+(services/repositories.py, checked by mypy), no database."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from adapters.repositories.networks import ALL_PARTS, SyncSummary
 from adapters.repositories.outbox import OutboxEntry, OutboxRow
+from models.accounts import Account
 from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
 from models.errors import ConcurrentChange, NetworkNotFound
 from models.events import DomainEvent, HistoryEntry
@@ -94,6 +99,7 @@ class FakeCertificates:
     def __init__(self) -> None:
         self.stored: dict[str, CertificateRecord] = {}
         self.history: list[CertificateEvent] = []
+        self.added_at: dict[str, datetime] = {}
 
     def get(self, number: str) -> CertificateRecord | None:
         return self.stored.get(number)
@@ -126,6 +132,7 @@ class FakeCertificates:
         if record.number in self.stored or self.for_cycle(record.network_id, record.cycle):
             raise ConcurrentChange(f"certificate {record.number} exists")
         self.stored[record.number] = record
+        self.added_at[record.number] = at
 
     def events(self, numbers: list[str]) -> list[CertificateEvent]:
         return [e for e in self.history if e.number in numbers]
@@ -156,7 +163,8 @@ class FakeKeys:
         return True
 
     def first_signed(self, key_id: str) -> datetime | None:
-        return None
+        return min((self.certificates.added_at[r.number] for r in self.certificates.stored.values()
+                    if r.key_id == key_id), default=None)
 
 
 class FakeOutbox:
@@ -209,6 +217,11 @@ class FakeOutbox:
     def mark_delivered(self, outbox_id: int, owner: str, status: str, where: str, at: datetime) -> None:
         self.messages[outbox_id - 1].update(status=status, sent_at=at, delivered_to=where, last_error=None,
                                             claimed_by=owner, claimed_until=None, next_attempt_at=None)
+
+    def forget_delivered(self, network_id: str) -> None:
+        for m in self.messages:
+            if m["network_id"] == network_id and m["status"] in ("sent", "written"):
+                m["message"] = b""
 
     def mark_undeliverable(self, outbox_id: int, owner: str, reason: str, at: datetime) -> None:
         self.messages[outbox_id - 1].update(status="undeliverable", last_error=reason, failed_at=at,
@@ -315,27 +328,127 @@ class FakeBlobs:
         return self.stored.get(sha256)
 
 
+class FakeAccounts:
+    def __init__(self) -> None:
+        self.stored: dict[str, Account] = {}
+        self.links: dict[str, dict[str, Any]] = {}  # token hash -> email, created_at, used_at
+        self.sessions: dict[str, dict[str, Any]] = {}  # token hash -> email, expires_at
+
+    def get(self, email: str) -> Account | None:
+        return self.stored.get(email)
+
+    def all(self) -> list[Account]:
+        return [self.stored[email] for email in sorted(self.stored)]
+
+    def put(self, account: Account, at: datetime) -> None:
+        self.stored[account.email] = account
+
+    def remove(self, email: str) -> bool:
+        self.end_sessions(email)
+        self.links = {h: link for h, link in self.links.items() if link["email"] != email}
+        return self.stored.pop(email, None) is not None
+
+    def end_sessions(self, email: str) -> int:
+        ended = [h for h, session in self.sessions.items() if session["email"] == email]
+        for h in ended:
+            del self.sessions[h]
+        return len(ended)
+
+    def add_link(self, token_hash: str, email: str, at: datetime) -> None:
+        self.links[token_hash] = dict(email=email, created_at=at, used_at=None)
+
+    def links_since(self, email: str, since: datetime) -> int:
+        return sum(link["email"] == email and link["created_at"] >= since for link in self.links.values())
+
+    def use_link(self, token_hash: str, not_before: datetime, at: datetime) -> str | None:
+        link = self.links.get(token_hash)
+        if link is None or link["used_at"] is not None or link["created_at"] < not_before:
+            return None
+        link["used_at"] = at
+        return str(link["email"])
+
+    def add_session(self, token_hash: str, email: str, at: datetime, expires_at: datetime) -> None:
+        self.sessions[token_hash] = dict(email=email, expires_at=expires_at)
+
+    def session_account(self, token_hash: str, now: datetime) -> Account | None:
+        session = self.sessions.get(token_hash)
+        if session is None or session["expires_at"] <= now:
+            return None
+        return self.stored.get(session["email"])
+
+    def end_session(self, token_hash: str) -> None:
+        self.sessions.pop(token_hash, None)
+
+    def forget_expired(self, now: datetime, links_before: datetime) -> None:
+        self.sessions = {h: s for h, s in self.sessions.items() if s["expires_at"] > now}
+        self.links = {h: link for h, link in self.links.items() if link["created_at"] >= links_before}
+
+
+def _copied(value: Any) -> Any:
+    """A copy that shares what cannot change (frozen models, text, numbers) and copies the rest."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, BaseModel) and value.model_config.get("frozen"):
+        return value
+    return copy.deepcopy(value)
+
+
 class FakeUnitOfWork(AbstractUnitOfWork):
-    """Writes land at once (there is nothing to roll back to); `commits` counts the commits and
-    `published` holds the events in the order they were published."""
+    """Writes land in memory at once; leaving `with uow:` without a commit puts back what the
+    repositories held when it was entered (as the store's rollback does). Writes outside `with uow:`
+    (a test's set-up) stay. `commits` counts the commits and `published` holds the events in the
+    order they were published."""
+
+    # The fakes, as themselves: mypy holds each to the Protocol the base class declares.
+    networks: FakeNetworks
+    gate_results: FakeGateResults
+    certificates: FakeCertificates
+    keys: FakeKeys
+    outbox: FakeOutbox
+    history: FakeHistory
+    evidence: FakeEvidence
+    blobs: FakeBlobs
+    accounts: FakeAccounts
+    readiness: FakeReadiness
+    rate_limits: FakeRateLimits
 
     def __init__(self) -> None:
         self.published: list[DomainEvent] = []
         super().__init__(publish=self.published.append)
-        self.certificates = FakeCertificates()  # type: ignore[assignment]
-        self.networks = FakeNetworks(self.certificates)  # type: ignore[assignment,arg-type]
-        self.gate_results = FakeGateResults()  # type: ignore[assignment]
-        self.keys = FakeKeys(self.certificates)  # type: ignore[assignment]
-        self.outbox = FakeOutbox()  # type: ignore[assignment]
-        self.history = FakeHistory()  # type: ignore[assignment]
-        self.evidence = FakeEvidence()  # type: ignore[assignment]
-        self.blobs = FakeBlobs()  # type: ignore[assignment]
-        self.readiness = FakeReadiness(self.history)  # type: ignore[assignment,arg-type]
-        self.rate_limits = FakeRateLimits()  # type: ignore[assignment]
+        self.certificates = FakeCertificates()
+        self.networks = FakeNetworks(self.certificates)
+        self.gate_results = FakeGateResults()
+        self.keys = FakeKeys(self.certificates)
+        self.outbox = FakeOutbox()
+        self.history = FakeHistory()
+        self.evidence = FakeEvidence()
+        self.blobs = FakeBlobs()
+        self.accounts = FakeAccounts()
+        self.readiness = FakeReadiness(self.history)
+        self.rate_limits = FakeRateLimits()
         self.commits = 0
+        self._saved = self._state()
+
+    def _repositories(self) -> list[object]:
+        return [self.networks, self.gate_results, self.certificates, self.keys, self.outbox, self.history,
+                self.evidence, self.blobs, self.accounts, self.readiness, self.rate_limits]
+
+    def _state(self) -> list[dict[str, Any]]:
+        """What each repository holds (not the other repositories it refers to)."""
+        repositories = self._repositories()
+        return [{name: _copied(value) for name, value in vars(repository).items()
+                 if not any(value is other for other in repositories)} for repository in repositories]
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._saved = self._state()
+        return super().__enter__()
 
     def _commit(self) -> None:
         self.commits += 1
+        self._saved = self._state()
 
     def rollback(self) -> None:
-        pass
+        for repository, saved in zip(self._repositories(), self._saved, strict=True):
+            vars(repository).update(_copied(saved))

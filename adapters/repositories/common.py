@@ -1,11 +1,9 @@
-"""What the repositories share: a table's key and scope, values as JSON and history write them,
-rows in chunks, and datetimes in UTC."""
+"""What the repositories share: a table's key and scope, rows in chunks, and datetimes in UTC."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -28,13 +26,6 @@ def primary_key(table: Table) -> list[str]:
 def in_network(table: Table, network_id: str) -> Any:
     column = table.c.network_id if "network_id" in table.c else table.c.id
     return column == network_id
-
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):  # hours: JSON has no decimals (a deleted session's history failed)
-        return float(value)
-    return value.isoformat() if isinstance(value, date) else value
 
 
 

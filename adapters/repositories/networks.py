@@ -16,10 +16,11 @@ from sqlalchemy import Table, delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from adapters.repositories.certificates import CertificateRepository
-from adapters.repositories.common import as_utc, chunked, in_network, jsonable, primary_key, table_of, without
+from adapters.repositories.common import as_utc, chunked, in_network, primary_key, table_of, without
 from models import tables as t
 from models.errors import ImportConflicts, NetworkNotFound
 from models.events import HistoryEntry
+from models.merging import ROW, entity_key, jsonable, merge_row, orphans
 from models.network import (
     TRUSTED,
     Certificate,
@@ -159,67 +160,6 @@ def network_rows(n: Network) -> dict[type[t.Base], list[dict[str, Any]]]:
     return rows
 
 
-ROW = "*"  # in recorded_fields: the row itself was recorded outside a network file
-
-# Each table's parents: (parent table, the child's columns that hold the parent's key but for the
-# network). A kept row whose parent a file deletes is a conflict, not a silent cascade.
-PARENTS: dict[type[t.Base], tuple[tuple[type[t.Base], tuple[str, ...]], ...]] = {
-    t.EmployeeRow: ((t.CompanyRow, ("company_id",)),),
-    t.AttendanceRow: ((t.TrainingSessionRow, ("session_id",)), (t.EmployeeRow, ("employee_id",))),
-    t.AspectRow: ((t.CompanyRow, ("company_id",)),),
-    t.LegalRequirementRow: ((t.CompanyRow, ("company_id",)),),
-    t.ObjectiveRow: ((t.CompanyRow, ("company_id",)),),
-    t.IndicatorRow: ((t.CompanyRow, ("company_id",)),),
-    t.InternalAuditRow: ((t.CompanyRow, ("company_id",)),),
-    t.CorrectiveActionRow: ((t.FindingRow, ("finding_id",)),),
-    t.ManagementReviewRow: ((t.CompanyRow, ("company_id",)),),
-}
-
-
-def entity_key(key: tuple) -> str:
-    """A row's key as the history and recorded_fields write it: the primary key but for the network."""
-    return "/".join(str(k) for k in key[1:] or key)
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == [] or value == {}
-
-
-def merge_row(row: dict[str, Any], old: dict[str, Any], fields: set[str],
-              pk: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """A file's row merged with the stored one of which `fields` were recorded in the portal (ROW:
-    all of them): a field the file leaves empty keeps the portal's value, one the file gives the
-    same is fine, and one the file gives another value is a conflict. Positions follow the file."""
-    merged, clashes = dict(row), []
-    names = [k for k in row if k not in pk and k != "position"] if ROW in fields else sorted(fields)
-    for name in names:
-        if name not in row or row[name] == old[name]:
-            continue
-        if _empty(row[name]):
-            merged[name] = old[name]
-        elif not _empty(old[name]):
-            clashes.append(f"{name}: the file has {jsonable(row[name])!r}, the portal recorded "
-                           f"{jsonable(old[name])!r}")
-    return merged, clashes
-
-
-def orphans(kept: dict[type[t.Base], list[dict[str, Any]]],
-            deleted: dict[type[t.Base], set[tuple]]) -> list[str]:
-    """Rows kept for the portal whose parent the file deletes: conflicts (the cascade would delete them)."""
-    found = []
-    for orm, rows in kept.items():
-        for parent, columns in PARENTS.get(orm, ()):
-            gone = deleted.get(parent, set())
-            for row in rows:
-                key = (row["network_id"], *(row[c] for c in columns))
-                if key in gone:
-                    table: Table = orm.__table__  # type: ignore[assignment]
-                    pk = tuple(row[c] for c in primary_key(table))
-                    found.append(f"{table.name} {entity_key(pk)}: recorded in the portal, but the file "
-                                 f"leaves out its {parent.__tablename__} {entity_key(key)}")
-    return found
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -262,7 +202,7 @@ class NetworkRepository:
         Unchanged rows are not touched, so saving the same network twice changes nothing. The
         summary lists every change as a history entry under `actor` and `source`, for the caller to
         record. A write from anything but a network file remembers the fields it set
-        (`recorded_fields`); a network file then merges with them (`merge_rules`), and raises
+        (`recorded_fields`); a network file then merges with them (models/merging.py), and raises
         ImportConflicts, writing nothing, where it contradicts them, unless `replace`.
         """
         wanted = network_rows(network)
@@ -271,7 +211,7 @@ class NetworkRepository:
         recorded = self.recorded(network.id) if from_file and not replace else {}
         plans: list[tuple[type[t.Base], list[dict[str, Any]], list[dict[str, Any]], list[tuple]]] = []
         conflicts: list[str] = []
-        kept: dict[type[t.Base], list[dict[str, Any]]] = defaultdict(list)
+        kept: dict[str, list[dict[str, Any]]] = defaultdict(list)
         provenance: list[dict[str, Any]] = []
 
         def entry(table: Table, key: tuple, action: str, detail: dict[str, Any] | None) -> HistoryEntry:
@@ -313,7 +253,7 @@ class NetworkRepository:
             for key, old in existing.items():
                 fields = recorded.get((table.name, entity_key(key)), set())
                 if ROW in fields:  # recorded in the portal and not in the file (yet): kept
-                    kept[orm].append(old)
+                    kept[table.name].append(old)
                     summary.kept[table.name] = summary.kept.get(table.name, 0) + 1
                     continue
                 if fields:
@@ -327,10 +267,10 @@ class NetworkRepository:
                 if items:
                     counter[table.name] = len(items)
 
-        deleted = {orm: set(gone) for orm, _, _, gone in plans}
-        conflicts += orphans(kept, deleted)
+        deleted = {orm.__tablename__: set(gone) for orm, _, _, gone in plans}
+        conflicts += orphans(kept, deleted, {orm.__tablename__: primary_key(table_of(orm)) for orm in chosen})
         if from_file and not replace:
-            conflicts += self._evidence_orphans(network.id, deleted.get(t.CompanyRow, set()))
+            conflicts += self._evidence_orphans(network.id, deleted.get(t.CompanyRow.__tablename__, set()))
         if conflicts:
             raise ImportConflicts(network.id, conflicts)
 

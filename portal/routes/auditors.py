@@ -9,22 +9,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from models.accounts import Account, Role
+from models.accounts import Account, records_external_audits
 from models.links import external_audits_path
 from models.network import ExternalAudit, Recommendation
 from portal.pages import render
-from portal.security import CurrentAccount, NotFound, audits_access, check_csrf
+from portal.security import auditor_access, audits_access, check_csrf
 from services.auditors import Recommended, RecordedAudit, external_audits, recommend, record_external_audit
 from tasks.runs import resume_waiting_for_auditors
 
 router = APIRouter()
-
-
-def auditor_access(account: CurrentAccount, network: str) -> Account:
-    """The account, when it is an auditor of the network in the URL; else 404."""
-    if account.role is not Role.AUDITOR or account.network_id != network:
-        raise NotFound()
-    return account
 
 
 FINDING_ROWS = 3  # finding lines on the form to record an audit
@@ -36,7 +29,7 @@ def _page(request: Request, network: str, account: Account, status_code: int = 2
     page = external_audits(request.app.state.uow(), network, request.app.state.today())
     return render(request, "external_audits.html", status_code=status_code,
                   title=f"External audits · {page.network_name}", page=page, done=done, problem=problem,
-                  recorded=recorded, may_recommend=account.role is Role.AUDITOR,
+                  recorded=recorded, may_recommend=records_external_audits(account, network),
                   recommendations=list(Recommendation), finding_rows=range(1, FINDING_ROWS + 1),
                   record_path=external_audits_path(network),
                   action_of=lambda audit: f"{external_audits_path(network)}/{audit}/recommendation")

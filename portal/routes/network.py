@@ -7,18 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from models.accounts import Account, Role
+from models.accounts import Account
 from portal.pages import as_of_of, render
-from portal.security import CurrentAccount, NotFound, network_access
+from portal.security import network_access, operator_access
 from services import companies, networks
 
 router = APIRouter()
 
 
 @router.get("/networks")
-def network_list(request: Request, account: CurrentAccount) -> Response:
-    if account.role is not Role.OPERATOR:
-        raise NotFound()
+def network_list(request: Request, account: Annotated[Account, Depends(operator_access)]) -> Response:
     return render(request, "networks.html", title="Networks",
                   networks=networks.list_networks(request.app.state.uow()))
 

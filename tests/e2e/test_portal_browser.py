@@ -9,8 +9,8 @@ training gate passes for LBY. A second coordinator, of another company, cannot o
 company's pages.
 
 Chromium as in test_browser.py (Debian's, never downloaded). The screenshots are kept in the test's
-folder; with HACKEFORS_README_SCREENSHOTS=1 they are also written to docs/screenshots/, where the
-README shows them."""
+folder; with HACKEFORS_README_SCREENSHOTS=1 they are also written to docs/screenshots/, where
+docs/portal.md shows them."""
 
 from __future__ import annotations
 

@@ -62,22 +62,48 @@ ROUTES: dict[tuple[str, str], tuple[str, str | None]] = {
 }
 
 
+def api_routes(routes: list[Any] | None = None) -> Iterator[APIRoute]:
+    if routes is None:
+        from portal.app import create_app
+
+        routes = create_app().routes
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # FastAPI keeps included routers apart
+        if included is not None:
+            yield from api_routes(included.routes)
+
+
 def app_routes() -> set[tuple[str, str]]:
-    from portal.app import create_app
-
-    def walk(routes: list[Any]) -> Iterator[APIRoute]:
-        for route in routes:
-            if isinstance(route, APIRoute):
-                yield route
-            included = getattr(route, "original_router", None)  # FastAPI keeps included routers apart
-            if included is not None:
-                yield from walk(included.routes)
-
-    return {(method, route.path) for route in walk(create_app().routes) for method in route.methods}
+    return {(method, route.path) for route in api_routes() for method in route.methods}
 
 
 def test_every_route_of_the_portal_is_in_the_matrix(portal_store: Path) -> None:
     assert app_routes() == set(ROUTES)
+
+
+def test_every_route_but_the_public_ones_checks_the_role_through_a_dependency(portal_store: Path) -> None:
+    """The role is checked by a dependency of portal/security.py (its rules in models/accounts.py),
+    never inline in a route: every signed-in route depends on one of them."""
+    from fastapi.dependencies.models import Dependant
+
+    from portal import security
+
+    def calls(dependant: Dependant) -> Iterator[Any]:
+        for sub in dependant.dependencies:
+            yield sub.call
+            yield from calls(sub)
+
+    generic = {security.current_account, security.optional_account, security.check_csrf}
+
+    def checks_role(route: APIRoute) -> bool:
+        return any(getattr(call, "__module__", None) == security.__name__ and call not in generic
+                   for call in calls(route.dependant))
+
+    unchecked = sorted(f"{method} {route.path}" for route in api_routes() for method in route.methods
+                       if ROUTES[(method, route.path)][0] != "public" and not checks_role(route))
+    assert not unchecked, f"routes without a role dependency: {unchecked}"
 
 
 def expected(kind: str, page: str | None, role: str, method: str) -> int:

@@ -96,3 +96,18 @@ def test_replies_reach_the_central_coordinator_else_the_operator() -> None:
     assert operator.reply_address("cc@kmv.se", "anna@skt.se") == "op@altea.se"
     fixed = central.model_copy(update={"reply_to": "miljo@altea.se"})
     assert fixed.reply_address("cc@kmv.se", "anna@skt.se") == "miljo@altea.se"
+
+
+def test_every_setting_is_read_by_the_code() -> None:
+    """No dead knob: each field of Settings is read somewhere (`settings.<field>`), or it goes."""
+    import ast
+
+    from adapters.settings import Settings
+    from hackefors import PROJECT_ROOT
+
+    read: set[str] = set()
+    for folder in ("hackefors", "models", "adapters", "services", "tasks", "flows", "deployments", "portal"):
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            read |= {node.attr for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.Attribute)}
+    assert sorted(set(Settings.model_fields) - read) == []
