@@ -1,0 +1,202 @@
+"""Time and peak memory of the portal receiving hostile uploads.
+
+    .venv/bin/python benchmarks/hostile_uploads.py [--only LABEL]
+
+Imports the small example into a fresh SQLite store (a temporary folder), invites the coordinator
+of its first company, starts `hackefors portal` on a free port of 8120-8139 as of 2025-03-03, signs
+in and sends each upload below over HTTP. For each: the HTTP status, the time to the answer and how
+far the upload moved the portal's peak resident memory above what it held before (Linux: the
+process's high-water mark, VmHWM, reset through /proc/PID/clear_refs before each upload, so the
+peak of every upload is measured alone and none is missed between samples). The goal: no upload
+moves the peak by more than 100 MiB. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from deployments.server import free_port  # noqa: E402
+
+HACKEFORS = Path(sys.executable).parent / "hackefors"
+NETWORK, COMPANY, AS_OF = "ostgota-small", "NSM", "2025-03-03"
+LIMIT_MB = 10  # HACKEFORS_MAX_EVIDENCE_MB's default: every spreadsheet below is within it
+GOAL_MIB = 100
+
+
+def one_cell_rows() -> bytes:
+    """5 million one-cell rows: 10 MB, within the size limit, 25 times the row limit."""
+    return b"x\n" * 4_999_999
+
+
+def roster_rows(rows: int, bad: bool = False) -> bytes:
+    lines = [b"employee_id,name,hired_on,left_on"]
+    day = b"2025-02-30" if bad else b"2020-01-01"
+    lines += [b"NSM-H%06d,Anst\xc3\xa4lld %d,%s," % (i, i, day) for i in range(rows)]
+    return b"\n".join(lines) + b"\n"
+
+
+def attendance_unknown(rows: int) -> bytes:
+    lines = [b"employee_id,date,hours,topics,trainer"]
+    lines += [b"NOBODY-%06d,2025-02-01,8,waste_management,X" % i for i in range(rows)]
+    return b"\n".join(lines) + b"\n"
+
+
+def wide_row() -> bytes:
+    """One row of 2.5 million cells."""
+    return b"employee_id,name,hired_on\n" + b"a," * 2_500_000 + b"\n"
+
+
+def long_cell() -> bytes:
+    return b"employee_id,name,hired_on\nA1," + b"n" * 9_000_000 + b",2020-01-01\n"
+
+
+def xlsx_rows(rows: int) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("data")
+    sheet.append(["employee_id", "name", "hired_on", "left_on"])
+    for i in range(rows):
+        sheet.append([f"NSM-X{i:07d}", f"Anställd {i}", "2020-01-01", None])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def chunks(size: int) -> Iterator[bytes]:
+    """A multipart body of `size` bytes sent chunked: no Content-Length."""
+    boundary = b"bench"
+    yield (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+           b"Content-Type: text/csv\r\n\r\n")
+    sent = 0
+    while sent < size:
+        part = min(1 << 20, size - sent)
+        yield b"x" * part
+        sent += part
+    yield b"\r\n--" + boundary + b"--\r\n"
+
+
+UPLOADS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "roster CSV, 5 million one-cell rows (10 MB)": ("roster", one_cell_rows),
+    "roster CSV, 250,000 rows (over the 200,000 limit)": ("roster", lambda: roster_rows(250_000)),
+    "roster CSV, 200,000 rows, each an impossible date": ("roster", lambda: roster_rows(200_000, bad=True)),
+    "roster CSV, 200,000 valid new employees": ("roster", lambda: roster_rows(200_000)),
+    "attendance CSV, 200,000 unknown employees": ("attendance", lambda: attendance_unknown(200_000)),
+    "CSV, one row of 2.5 million cells": ("roster", wide_row),
+    "CSV, one cell of 9 MB": ("roster", long_cell),
+    "XLSX, 300,000 rows": ("roster", lambda: xlsx_rows(300_000)),
+}
+
+
+def rss_kib(pid: int, field: str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+    assert found, status
+    return int(found.group(1))
+
+
+def reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # 5: reset the peak RSS (VmHWM) to the current RSS
+
+
+def csrf_of(text: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', text)
+    assert found, text[:500]
+    return found.group(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", help="run the uploads whose label contains this text")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="hackefors-bench-uploads-"))
+    port = free_port(range(8120, 8140))
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "HACKEFORS_DATA_DIR": str(folder / "data"),
+           "HACKEFORS_OUTPUT_DIR": str(folder / "out"), "HACKEFORS_PUBLIC_URL": url,
+           "HACKEFORS_PORTAL_AS_OF": AS_OF, "PREFECT_HOME": str(folder / "prefect"),
+           "HACKEFORS_MAX_EVIDENCE_MB": str(LIMIT_MB)}
+    for inherited in ("HACKEFORS_DATABASE_URL", "PREFECT_API_URL", "HACKEFORS_SMTP_HOST"):
+        env.pop(inherited, None)
+
+    def run(*command: str) -> str:
+        return subprocess.run([str(HACKEFORS), *command], cwd=ROOT, env=env, check=True, capture_output=True,
+                              text=True).stdout
+
+    run("import", "examples/small.yaml", "--as-of", AS_OF)
+    link = run("invite", "coordinator@bench.example", "--role", "coordinator", "--network", NETWORK,
+               "--company", COMPANY).split()[-1]
+    server = subprocess.Popen([str(HACKEFORS), "portal", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=(folder / "portal.log").open("wb"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    rows = []
+    try:
+        with httpx.Client(base_url=url, timeout=300, follow_redirects=True) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get("/sign-in").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit(f"the portal did not start; see {folder / 'portal.log'}")
+                time.sleep(0.3)
+            page = client.get(link.removeprefix(url))
+            client.post(link.removeprefix(url), data={"csrf": csrf_of(page.text)})
+            import_path = f"/networks/{NETWORK}/companies/{COMPANY}/import"
+            csrf = csrf_of(client.get(import_path).text)
+            client.get(import_path)  # warm: the page and its imports
+            cases: list[tuple[str, Callable[[], httpx.Response]]] = []
+            for label, (kind, make) in UPLOADS.items():
+                def upload(kind: str = kind, make: Callable[[], bytes] = make) -> httpx.Response:
+                    return client.post(import_path, data={"csrf": csrf, "kind": kind},
+                                       files={"file": ("upload.csv", make(), "text/csv")})
+                cases.append((label, upload))
+            over = int(env.get("HACKEFORS_PORTAL_MAX_UPLOAD_MB", "25")) * 1_000_000 + 5_000_000
+            cases.append((f"chunked upload of {over // 1_000_000} MB, no Content-Length (over the limit)",
+                          lambda: client.post(import_path, content=chunks(over), headers={
+                              "Content-Type": "multipart/form-data; boundary=bench"})))
+            for label, send in cases:
+                if args.only and args.only not in label:
+                    continue
+                before = rss_kib(server.pid, "VmRSS")
+                reset_peak(server.pid)
+                start = time.perf_counter()
+                response = send()
+                seconds = time.perf_counter() - start
+                peak = rss_kib(server.pid, "VmHWM")
+                answer = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))
+                found = re.search(r"(row \d+|file), [^:]+: [^.;]{0,90}", answer)
+                rows.append((label, response.status_code, seconds, before / 1024, (peak - before) / 1024,
+                             found.group(0) if found else answer.strip()[:90]))
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+    print(f"The portal's peak resident memory per upload (goal: at most {GOAL_MIB} MiB above its level "
+          "before), SQLite:")
+    print("| upload | status | time | RSS before | peak above it | answer |")
+    print("|---|---|---|---|---|---|")
+    for label, status, seconds, before_mib, above_mib, answer in rows:
+        flag = "" if above_mib <= GOAL_MIB else " (over the goal)"
+        print(f"| {label} | {status} | {seconds:.2f} s | {before_mib:.0f} MiB | {above_mib:.0f} MiB{flag} "
+              f"| {answer.replace('|', '/')} |")
+
+
+if __name__ == "__main__":
+    main()
