@@ -41,11 +41,11 @@ def store(kind: str, folder: Path) -> Iterator[tuple[dict[str, str], list[str]]]
     """A fresh store holding the Hackefors networks: the processes' environment and the recipients."""
     from sqlalchemy import create_engine, text
 
+    from adapters.db import get_engine
+    from adapters.mail import Letterhead
     from services.networks import import_network
     from services.reminders import plan_reminders
     from services.unit_of_work import SqlAlchemyUnitOfWork
-    from tasks.db import get_engine
-    from tasks.mail import Letterhead
 
     env = {**os.environ, "HACKEFORS_DATA_DIR": str(folder / "data"),
            "HACKEFORS_OUTPUT_DIR": str(folder / "out"), "HACKEFORS_MAIL_FROM": "altea@hackefors.example.se"}

@@ -6,7 +6,7 @@ The example is imported into a fresh SQLite store first (not timed). Each run is
 process doing what the run's `publish-gap-report` task does (services.reports.make_report): load the
 network from the store, evaluate the gates and draw the charts, render the PDF with WeasyPrint and
 write it. The first report of a process pays for importing WeasyPrint (the gap report's charts are
-SVG drawn by tasks/svg.py; matplotlib draws only the other reports'), so that is timed too.
+SVG drawn by adapters/svg.py; matplotlib draws only the other reports'), so that is timed too.
 Importing the service layer (SQLAlchemy, pydantic, the models) is shown apart: a certification run
 or a command has it loaded before its report. It prints each phase of every run, then the best and
 the median total against the target (3 s). The machine is shared, so the best run is the fairest
@@ -41,7 +41,7 @@ def one_run(network_id: str, as_of: date) -> dict[str, float]:
     mark = time.perf_counter()
     import weasyprint  # noqa: F401  (its import is part of the first PDF's cost)
 
-    from tasks.reporting import build_report, reports_folder
+    from adapters.reporting import build_report, reports_folder
 
     times["imports"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -52,7 +52,7 @@ def one_run(network_id: str, as_of: date) -> dict[str, float]:
     report = build_report("gap", network, as_of)
     times["build"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    from tasks.rendering import html_to_pdf
+    from adapters.rendering import html_to_pdf
 
     pdf = html_to_pdf(report.html)
     times["pdf"] = time.perf_counter() - mark
@@ -83,9 +83,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hackefors-gap-bench-") as work:
         env = {**os.environ, "HACKEFORS_DATA_DIR": f"{work}/data", "HACKEFORS_OUTPUT_DIR": f"{work}/out"}
         os.environ.update(env)
+        from adapters.networkfile import read_network
         from services.networks import import_network
         from services.unit_of_work import SqlAlchemyUnitOfWork
-        from tasks.networkfile import read_network
 
         network = read_network(ROOT / "examples" / f"{args.example}.yaml")
         import_network(SqlAlchemyUnitOfWork(), network, actor="benchmark")

@@ -263,7 +263,7 @@ def run_flows(network_ids: list[str]) -> float:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from flows.certify_network import STAGES, certify_network
-    from flows.inputs import SignOff
+    from tasks.inputs import SignOff
 
     approved = SignOff(decision="approve", decided_by="benchmark")
 

@@ -54,13 +54,13 @@ def main() -> None:
     os.environ["HACKEFORS_DATA_DIR"] = str(folder)
     os.environ.pop("HACKEFORS_DATABASE_URL", None)
 
+    from adapters.networkfile import read_network
+    from adapters.spreadsheets import write_csv, write_xlsx
     from models.evidence import Actor, Role, Source
     from services.evidence import company_todo
     from services.networks import import_network
     from services.spreadsheets import commit_import, preview_import
     from services.unit_of_work import SqlAlchemyUnitOfWork
-    from tasks.networkfile import read_network
-    from tasks.spreadsheets import write_csv, write_xlsx
 
     uow = SqlAlchemyUnitOfWork()
     small = read_network(ROOT / "examples" / "small.yaml")

@@ -66,7 +66,7 @@ def build_deployments(as_of: date | None = None, settle: timedelta | None = None
     whenever evidence is recorded, debounced by `settle`: HACKEFORS_READINESS_SETTLE_SECONDS) and,
     once it is certified, its surveillance on the due date."""
     if settle is None:
-        from tasks.settings import get_settings
+        from adapters.settings import get_settings
 
         settle = timedelta(seconds=get_settings().readiness_settle_seconds)
     deployments = [

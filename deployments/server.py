@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tasks.private_files import make_private
+from adapters.private_files import make_private
 
 # A record in Prefect's log format: "19:01:50.989 | ERROR   | docket.dependencies - ...".
 LOG_RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| (?P<level>[A-Z]+) *\| ")

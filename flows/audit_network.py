@@ -9,9 +9,9 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.states import State
 
 from flows.gate import GateOutcome, run_gate, this_run_id
-from flows.inputs import AuditorInput
 from models.catalogue import Stage
 from tasks.gates import pending_recommendation, prepare_auditor_input, record_recommendation
+from tasks.inputs import AuditorInput
 
 
 @flow(name="audit-network", flow_run_name="audit-network-{network}")

@@ -14,7 +14,6 @@ from flows.audit_network import audit_network
 from flows.decide_certification import decide_certification
 from flows.form_network import form_network
 from flows.gate import stopped_by_the_store, this_run_id
-from flows.inputs import SignOff
 from flows.plan_environment import plan_environment
 from flows.review_management import review_management
 from flows.train_employees import train_employees
@@ -22,6 +21,7 @@ from models.catalogue import Stage
 from models.gates import CERTIFICATION_GATES
 from services.certificates import IssuedCertificate
 from tasks.gates import pending_recommendation, prepare_sign_off, publish_certification_summary
+from tasks.inputs import SignOff
 from tasks.reminders import remind_sign_off
 from tasks.reports import publish_gap_report
 

@@ -8,10 +8,10 @@ from prefect import flow
 from prefect.states import State
 
 from flows.gate import settle_gate, this_run_id
-from flows.inputs import SignOff
 from services.certificates import IssuedCertificate
 from tasks.certificates import issue_certificate
 from tasks.gates import evaluate_decision
+from tasks.inputs import SignOff
 
 
 @flow(name="decide-certification", flow_run_name="decide-certification-{network}")

@@ -82,7 +82,7 @@ def _counted(problems) -> str:  # type: ignore[no-untyped-def]
 
 
 def _read(file: Path, as_of: date):  # type: ignore[no-untyped-def]
-    from tasks.networkfile import NetworkFileError, read_network
+    from adapters.networkfile import NetworkFileError, read_network
 
     try:
         return read_network(file, as_of)
@@ -99,7 +99,7 @@ def validate(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .ym
                  "--as-of", help="Check dates against this day (YYYY-MM-DD; default today) and preview "
                                  "the certification gates on it.")] = None) -> None:
     """Check a network file and report every problem at once, labelled by kind; writes nothing."""
-    from tasks.networkfile import FILE, GATE, REFERENCE, STRUCTURE, examine_file
+    from adapters.networkfile import FILE, GATE, REFERENCE, STRUCTURE, examine_file
 
     day = parse_as_of(as_of)
     found = examine_file(file, day, preview_gates_on=day if as_of is not None else None)
@@ -133,7 +133,7 @@ def init(name: Annotated[str, typer.Argument(help="The new network's id (letters
     """Write a commented starter network of three companies to adapt; it certifies as it stands."""
     import re
 
-    from tasks.networkfile import STARTER_READY_ON, starter_network
+    from adapters.networkfile import STARTER_READY_ON, starter_network
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
         raise BadInput(f"{name!r} cannot be a network id: use letters, digits, '-', '_' and '.', starting "
@@ -183,8 +183,8 @@ def export(network: NetworkOpt = None,
                                                         help="File to write; default stdout.")] = None,
            ) -> None:
     """Write a network from the store back out as a network file."""
+    from adapters.networkfile import dump_network
     from services.networks import load_network
-    from tasks.networkfile import dump_network
 
     if fmt not in ("yaml", "json"):
         raise BadInput(f"--format {fmt!r}: choose yaml or json")
@@ -200,7 +200,7 @@ def export(network: NetworkOpt = None,
 @app.command()
 def schema(output: Annotated[Path | None, typer.Option("--output", "-o")] = None) -> None:
     """Print the JSON Schema of network files (generated from the models)."""
-    from tasks.networkfile import network_schema
+    from adapters.networkfile import network_schema
 
     text = json.dumps(network_schema(), indent=2, ensure_ascii=False) + "\n"
     if output is None:
@@ -334,12 +334,12 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input, 1
     internal error."""
+    from adapters.reporting import report_stem, reports_folder
+    from adapters.settings import get_settings
     from flows.certify_network import certify_network
-    from flows.inputs import Decision, SignOff
     from hackefors.progress import stage_progress
     from services.gates import results_of_run, unmet_in_run
-    from tasks.reporting import report_stem, reports_folder
-    from tasks.settings import get_settings
+    from tasks.inputs import Decision, SignOff
 
     day = parse_as_of(as_of)
     network_id = resolve_network(network)
@@ -410,9 +410,9 @@ def remind(network: NetworkOpt = None, as_of: AsOfOpt = None,
            ] = False,
            ) -> None:
     """Send coordinators their reminders (flow send-reminders); each reminder goes out once."""
+    from adapters.settings import get_settings
     from flows.send_reminders import send_reminders
     from hackefors.progress import prefect_log_to
-    from tasks.settings import get_settings
 
     day = parse_as_of(as_of)
     if network is not None:
@@ -477,9 +477,9 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from adapters.settings import get_settings
     from deployments.serve import build_deployments, sign_off_automation
     from deployments.server import portfolio_page, start_server, stop
-    from tasks.settings import get_settings
 
     # Ctrl-C stops everything, even when this process was started with SIGINT ignored (as programs
     # started in the background by a non-interactive shell are).
@@ -533,8 +533,8 @@ def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080
     """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C stops it."""
     import uvicorn
 
+    from adapters.settings import get_settings
     from portal.app import create_app
-    from tasks.settings import get_settings
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     settings = get_settings()
@@ -560,9 +560,9 @@ def invite(email: Annotated[str, typer.Argument(help="The person's email address
            company: Annotated[str | None, typer.Option("--company", "-c", help="Their company "
                                                        "(coordinator).")] = None) -> None:
     """Create (or change) a portal account and print a sign-in link for it (valid 15 minutes, once)."""
+    from adapters.settings import get_settings
     from models.accounts import Role
     from services.accounts import invite as invite_person
-    from tasks.settings import get_settings
 
     try:
         chosen = Role(role)
@@ -704,8 +704,8 @@ def report(kind: Annotated[str, typer.Argument(
            output: Annotated[Path | None, typer.Option(
                "--output", "-o", help="Folder to write to; default out/reports/<network>.")] = None) -> None:
     """Write a report of a network (or one company) as HTML or PDF and print where it is."""
+    from adapters.reporting import FORMATS, REPORT_KINDS
     from services.reports import make_report
-    from tasks.reporting import FORMATS, REPORT_KINDS
 
     if kind not in REPORT_KINDS:
         raise BadInput(f"unknown report {kind!r}; choose one of {', '.join(REPORT_KINDS)}")
@@ -755,8 +755,8 @@ def certificate_verify(target: Annotated[str, typer.Argument(help="A certificate
                        = None) -> None:
     """Verify a certificate's signature with the published public keys, and its status; exit 0 valid,
     3 not valid, 4 altered, forged or signed by an unknown key."""
+    from adapters.signing import cache_key_set, read_key_set
     from services.certificates import verify_document, verify_number
-    from tasks.signing import cache_key_set, read_key_set
 
     day = parse_as_of(as_of)
     key_set = read_key_set(keys) if keys else None
@@ -803,9 +803,9 @@ app.add_typer(keys_app, name="keys")
 def keys_export(output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the key set here; default: print it.")] = None) -> None:
     """Write the published key set (key id -> Ed25519 public key, with dates): all a verifier needs."""
+    from adapters.documents import write_atomically
+    from adapters.signing import cache_key_set, key_set_text
     from services.keys import published_keys
-    from tasks.documents import write_atomically
-    from tasks.signing import cache_key_set, key_set_text
 
     key_set = published_keys(store())
     kept = cache_key_set(key_set)
@@ -923,9 +923,9 @@ def outbox_drop(ids: Annotated[list[int], typer.Argument(help="Message ids, as `
 
 
 def main() -> None:
-    from services.errors import ServiceError
+    from adapters.settings import SettingsError, check_settings
+    from models.errors import ServiceError
     from services.unit_of_work import unavailable_store
-    from tasks.settings import SettingsError, check_settings
 
     try:
         check_settings()  # at start-up: a wrong setting is one line, not a traceback mid-run

@@ -1,5 +1,5 @@
 """Roster and attendance spreadsheets: their published columns and the checks of each row, every
-problem by row, column and message. Pure: the cells come in already read (tasks/spreadsheets.py)."""
+problem by row, column and message. Pure: the cells come in already read (adapters/spreadsheets.py)."""
 
 from __future__ import annotations
 

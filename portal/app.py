@@ -15,6 +15,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.mail import Mailer
+from adapters.settings import Settings, get_settings
+from models.errors import (
+    ConcurrentChange,
+    NetworkNotFound,
+    NotAllowed,
+    RefusedChange,
+    ServiceError,
+    UnknownCompany,
+)
 from models.links import SIGN_IN_PATH
 from portal.pages import STATIC, render
 from portal.security import (
@@ -26,18 +36,8 @@ from portal.security import (
     local_path,
     secret_key,
 )
-from services.errors import (
-    ConcurrentChange,
-    NetworkNotFound,
-    NotAllowed,
-    RefusedChange,
-    ServiceError,
-    UnknownCompany,
-)
 from services.unit_of_work import AbstractUnitOfWork
 from tasks.events import recording_unit_of_work
-from tasks.mail import Mailer
-from tasks.settings import Settings, get_settings
 
 
 class BodyLimit:

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from adapters.translations import translator
 from models import links
 from models.training import format_hours
 from portal.security import csrf_token
@@ -32,10 +33,16 @@ def environment() -> Environment:
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = reader_language(request)
     values: dict[str, Any] = dict(account=getattr(request.state, "account", None), csrf=csrf_token(request),
-                                  today=request.app.state.today(), title="")
+                                  today=request.app.state.today(), title="", lang=lang, _=translator(lang))
     values.update(context)
     return HTMLResponse(environment().get_template(template).render(values), status_code=status_code)
+
+
+def reader_language(request: Request) -> str:
+    """The language the page is written in: the one a route chose (`request.state.lang`), else English."""
+    return getattr(request.state, "lang", None) or "en"
 
 
 def as_of_of(request: Request) -> date:

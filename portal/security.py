@@ -30,6 +30,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from adapters.settings import Settings
 from models.accounts import (
     Account,
     Role,
@@ -41,7 +42,6 @@ from models.accounts import (
 )
 from models.links import Page
 from services import accounts
-from tasks.settings import Settings
 
 SESSION_COOKIE = "hackefors_session"
 NEXT_COOKIE = "hackefors_next"  # the page a signed-out person asked for: where signing in leads

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
+from adapters.mail import Mailer, compose_sign_in, wire_bytes
 from models.accounts import (
     LINK_LIFETIME,
     LINKS_PER_ADDRESS,
@@ -21,13 +22,12 @@ from models.accounts import (
     check_scope,
     hash_token,
 )
+from models.errors import RefusedChange, ServiceError, UnknownCompany
 from models.events import HistoryEntry
 from models.links import SIGN_IN_PATH, absolute
 from models.network import is_valid_email
-from services.errors import RefusedChange, ServiceError, UnknownCompany
 from services.reminders import deliver_queued
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.mail import Mailer, compose_sign_in, wire_bytes
 
 # The outbox and the history file the portal's own emails and account changes under this name
 # instead of a network's id.

@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict
 from models.accounts import Role
 from models.catalogue import ISO14001_CLAUSES
 from models.certification import check_audit_outcome, held_certificate
+from models.errors import NotAllowed, RefusedChange
 from models.evidence import Actor
 from models.gates import policy_for
 from models.network import ExternalAudit, ExternalAuditKind, Network, Recommendation
 from models.policy import Policy
 from models.programme import audit_programme
 from models.sampling import minimum_reason, sample_size
-from services.errors import NotAllowed, RefusedChange
 from services.evidence import check_date
 from services.gates import record_recommendation
 from services.unit_of_work import AbstractUnitOfWork

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from adapters.documents import export_certificate, render_certificate, verification_url
+from adapters.signing import cached_key_set, cached_key_set_path, signature_matches
 from models.certification import (
     DOCUMENT_FIELDS,
     STATUS_EVENTS,
@@ -26,6 +28,7 @@ from models.certification import (
     surveillance_dues,
     suspended_since,
 )
+from models.errors import CertificateNotFound, ConcurrentChange, RefusedChange, ServiceError
 from models.events import DomainEvent, HistoryEntry
 from models.gates import policy_for
 from models.keys import KeySet
@@ -33,11 +36,8 @@ from models.links import KEYS_PATH
 from models.network import Certificate
 from models.policy import DEFAULT_POLICY
 from models.programme import SurveillanceAction, SurveillanceVerdict, surveillance_consequence
-from services.errors import CertificateNotFound, ConcurrentChange, RefusedChange, ServiceError
 from services.keys import current_signing_key, known_keys, sign_payload
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.documents import export_certificate, render_certificate, verification_url
-from tasks.signing import cached_key_set, cached_key_set_path, signature_matches
 
 
 class IssuedCertificate(BaseModel):

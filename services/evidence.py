@@ -16,8 +16,12 @@ from functools import partial
 
 from pydantic import BaseModel, ConfigDict
 
+from adapters.mail import say, strings
+from adapters.repositories.networks import SyncSummary
+from adapters.settings import get_settings
 from models.certification import held_certificate
 from models.dates import EARLIEST_DATE
+from models.errors import NotAllowed, RefusedChange, UnknownCompany, UnknownRecord
 from models.events import DomainEvent, HistoryEntry
 from models.evidence import (
     EVIDENCE_RECORDED,
@@ -54,11 +58,7 @@ from models.reminders import reminder_items
 from models.todo import CompanyTodo
 from models.todo import company_todo as build_todo
 from models.training import employed_on, training_status
-from services.errors import NotAllowed, RefusedChange, UnknownCompany, UnknownRecord
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.mail import say, strings
-from tasks.settings import get_settings
-from tasks.store import SyncSummary
 
 
 class Recorded(BaseModel):

@@ -1,7 +1,7 @@
 """Use cases of the signing keys: the key that signs, the published key set, rotation.
 
 The store's register holds each key's public half and when it signed; the private key of the
-signing key is a file (tasks/signing.py). Verifying needs only the register or the key set made
+signing key is a file (adapters/signing.py). Verifying needs only the register or the key set made
 from it, never a private key.
 """
 
@@ -13,12 +13,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel
 
+from adapters import signing
+from adapters.settings import get_settings
+from models.errors import ConcurrentChange
 from models.events import HistoryEntry
 from models.keys import KeySet, SigningKey, key_set
-from services.errors import ConcurrentChange
 from services.unit_of_work import AbstractUnitOfWork
-from tasks import signing
-from tasks.settings import get_settings
 
 
 def _active(keys: list[SigningKey]) -> str | None:

@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from adapters.repositories.networks import ALL_PARTS, SyncSummary
 from models.certification import held_certificate, in_force
+from models.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound
 from models.events import DomainEvent
 from models.evidence import EVIDENCE_RECORDED
 from models.gates import CERTIFICATION_GATES, CompanyProgress, company_progress, evaluate_gate, policy_for
@@ -16,9 +18,7 @@ from models.policy import Policy
 from models.programme import audit_programme
 from models.results import Check, GateResult
 from services.certificates import certificate_history
-from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.store import ALL_PARTS, SyncSummary
 
 
 def resolve_network(uow: AbstractUnitOfWork, network_id: str | None) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from adapters.repositories.outbox import OutboxEntry
+from models.errors import RefusedChange, ServiceError
 from models.events import HistoryEntry
-from services.errors import RefusedChange, ServiceError
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.store import OutboxEntry
 
 # What `outbox list` shows unless asked for everything: messages not delivered yet.
 PENDING = ("queued", "sending", "undeliverable")

@@ -6,12 +6,12 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 
 from models.certification import CertificateEvent
+from models.errors import NetworkNotFound
 from models.events import DomainEvent, HistoryEntry
 from models.gates import policy_for
 from models.network import Network
 from models.portfolio import Group, Portfolio, PortfolioRow, evaluate_stages, portfolio, portfolio_row
 from models.results import GateResult
-from services.errors import NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
 
 # Networks loaded and evaluated together: one set of SELECTs and one transaction each. At the seed's

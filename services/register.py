@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from adapters.settings import get_settings
 from models.certification import (
     CertificateDraft,
     CertificateEvent,
@@ -28,7 +29,6 @@ from models.network import Certificate, Network
 from services.certificates import certificate_history
 from services.keys import sign_payload
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.settings import get_settings
 
 
 class StatusChange(BaseModel):

@@ -17,19 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from models.certification import held_certificate
-from models.gates import policy_for
-from models.network import Coordinator, Network
-from models.programme import audit_programme
-from models.reminders import (
-    ReminderItem,
-    address_reminders,
-    central_coordinator,
-    reminder_items,
-    sign_off_item,
-)
-from services.unit_of_work import AbstractUnitOfWork
-from tasks.mail import (
+from adapters.mail import (
     Envelope,
     Letterhead,
     Mailer,
@@ -43,7 +31,19 @@ from tasks.mail import (
     strings,
     wire_bytes,
 )
-from tasks.store import OutboxRow
+from adapters.repositories.outbox import OutboxRow
+from models.certification import held_certificate
+from models.gates import policy_for
+from models.network import Coordinator, Network
+from models.programme import audit_programme
+from models.reminders import (
+    ReminderItem,
+    address_reminders,
+    central_coordinator,
+    reminder_items,
+    sign_off_item,
+)
+from services.unit_of_work import AbstractUnitOfWork
 
 
 class QueuedMessage(BaseModel):

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-from services.errors import UnknownCompany
+from adapters.reporting import Report, build_report, reports_folder, write_report
+from models.errors import UnknownCompany
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.reporting import Report, build_report, reports_folder, write_report
 
 
 def make_report(uow: AbstractUnitOfWork, kind: str, network_id: str, as_of: date,

@@ -7,11 +7,12 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from adapters.spreadsheets import SpreadsheetError, read_sheet, write_csv, write_xlsx
+from models.errors import RefusedChange, ServiceError
 from models.evidence import Actor
 from models.network import Company, Network
 from models.spreadsheets import COLUMNS, Checked, Column, Kind, Problem, check_attendance, check_roster
 from models.spreadsheets import template_rows as template_header
-from services.errors import RefusedChange, ServiceError
 from services.evidence import (
     Recorded,
     find_company,
@@ -24,7 +25,6 @@ from services.evidence import (
     write,
 )
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.spreadsheets import SpreadsheetError, read_sheet, write_csv, write_xlsx
 
 FORMATS = ("csv", "xlsx")
 

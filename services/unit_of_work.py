@@ -15,11 +15,18 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.db import StoreUnavailable, get_engine, unavailable_store
+from adapters.evidence_files import BlobStore, evidence_store
+from adapters.repositories.accounts import AccountRepository
+from adapters.repositories.certificates import CertificateRepository
+from adapters.repositories.evidence import EvidenceRepository
+from adapters.repositories.gate_results import GateResultRepository
+from adapters.repositories.history import HistoryRepository
+from adapters.repositories.keys import SigningKeyRepository
+from adapters.repositories.networks import NetworkRepository
+from adapters.repositories.outbox import OutboxRepository
+from models.errors import ConcurrentChange
 from models.events import DomainEvent
-from services.errors import ConcurrentChange
-from tasks import store
-from tasks.db import StoreUnavailable, get_engine, unavailable_store
-from tasks.evidence_files import BlobStore, evidence_store
 
 # What the entry points catch, without touching the store's driver: an outage of the store.
 __all__ = ["AbstractUnitOfWork", "SqlAlchemyUnitOfWork", "StoreUnavailable", "publish_nothing",
@@ -35,15 +42,15 @@ def publish_nothing(event: DomainEvent) -> None:
 class AbstractUnitOfWork:
     """What services see; the SQLAlchemy one below and the fake of the unit tests implement it."""
 
-    networks: store.NetworkRepository
-    gate_results: store.GateResultRepository
-    certificates: store.CertificateRepository
-    keys: store.SigningKeyRepository
-    outbox: store.OutboxRepository
-    history: store.HistoryRepository
-    evidence: store.EvidenceRepository
+    networks: NetworkRepository
+    gate_results: GateResultRepository
+    certificates: CertificateRepository
+    keys: SigningKeyRepository
+    outbox: OutboxRepository
+    history: HistoryRepository
+    evidence: EvidenceRepository
     blobs: BlobStore  # the evidence files' bytes
-    accounts: store.AccountRepository
+    accounts: AccountRepository
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish
@@ -86,15 +93,15 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def __enter__(self) -> Self:
         factory = sessionmaker(self._engine or get_engine(), expire_on_commit=False)
         self._session = session = factory()
-        self.networks = store.NetworkRepository(session)
-        self.gate_results = store.GateResultRepository(session)
-        self.certificates = store.CertificateRepository(session)
-        self.keys = store.SigningKeyRepository(session)
-        self.outbox = store.OutboxRepository(session)
-        self.history = store.HistoryRepository(session)
-        self.evidence = store.EvidenceRepository(session)
+        self.networks = NetworkRepository(session)
+        self.gate_results = GateResultRepository(session)
+        self.certificates = CertificateRepository(session)
+        self.keys = SigningKeyRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.history = HistoryRepository(session)
+        self.evidence = EvidenceRepository(session)
         self.blobs = self._blobs or evidence_store()
-        self.accounts = store.AccountRepository(session)
+        self.accounts = AccountRepository(session)
         return super().__enter__()
 
     def __exit__(self, *exc_info: Any) -> None:

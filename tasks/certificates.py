@@ -8,12 +8,12 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from adapters.settings import get_settings
 from models.programme import SurveillanceVerdict
 from services import certificates
 from services.certificates import CertificateNotice, IssuedCertificate
 from tasks.events import unit_of_work
 from tasks.retrying import IO_TASK
-from tasks.settings import get_settings
 
 
 def certificates_folder() -> Path:

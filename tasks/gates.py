@@ -8,13 +8,13 @@ from datetime import date
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 
+from adapters.rendering import markdown_text
 from models.catalogue import Stage
 from models.network import Recommendation
 from models.results import GateResult
 from services import gates
 from services.gates import RunSummary, SignOffBrief
 from tasks.events import emit, unit_of_work
-from tasks.rendering import markdown_text
 from tasks.retrying import IO_TASK
 
 

@@ -8,12 +8,12 @@ from typing import Any
 from prefect import task
 from prefect.context import TaskRunContext
 
+from adapters.mail import Letterhead, Mailer
+from adapters.settings import get_settings
 from services import networks, reminders
 from services.reminders import DeliveryResult, QueueResult, sender_name
 from tasks.events import unit_of_work
-from tasks.mail import Letterhead, Mailer
 from tasks.retrying import IO_TASK
-from tasks.settings import get_settings
 
 
 def mailer() -> Mailer:

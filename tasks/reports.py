@@ -8,11 +8,11 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from adapters.rendering import markdown_text
+from adapters.reporting import FORMATS
 from services.reports import make_report
 from tasks.events import unit_of_work
 from tasks.gates import artifact_key
-from tasks.rendering import markdown_text
-from tasks.reporting import FORMATS
 from tasks.retrying import IO_TASK
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from typing import Any
 
-from tasks.db import TRANSIENT_ERRORS
+from adapters.db import TRANSIENT_ERRORS
 
 # Backoff of tasks that do I/O, in seconds: a locked database or a dropped connection recovers.
 RETRY_DELAYS = [1.0, 2.0, 4.0]

@@ -1,5 +1,5 @@
 """Certification runs paused in Prefect for the auditors: found by their network and resumed with
-the auditors' typed input (flows/inputs.py `AuditorInput`), through Prefect's API, as the Resume
+the auditors' typed input (tasks/inputs.py `AuditorInput`), through Prefect's API, as the Resume
 form of the UI would."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def resume_waiting_for_auditors(network_id: str, recommendation: Recommendation,
     from prefect.client.schemas.objects import StateType
     from prefect.flow_runs import resume_flow_run
 
-    from flows.inputs import AuditorInput
+    from tasks.inputs import AuditorInput
 
     if not api_configured():
         return []

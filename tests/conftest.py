@@ -25,9 +25,9 @@ os.environ["DO_NOT_TRACK"] = "1"
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from adapters.networkfile import parse_text  # noqa: E402
 from hackefors import EXAMPLES_DIR  # noqa: E402
 from models.network import Network  # noqa: E402
-from tasks.networkfile import parse_text  # noqa: E402
 
 HACKEFORS_AS_OF = date(1999, 2, 15)
 SMALL_AS_OF = date(2025, 3, 3)
@@ -85,8 +85,8 @@ def assert_server_log_clean(home: Path) -> None:
 def use_store(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     """Point the store and the output folder at `folder` (data/ and out/), with fresh caches; the
     store starts as a copy of the session's migrated template."""
-    from tasks.db import reset_engines
-    from tasks.settings import reset_settings
+    from adapters.db import reset_engines
+    from adapters.settings import reset_settings
 
     (folder / "data").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(sqlite_template(), folder / "data" / "hackefors.sqlite3")
@@ -108,7 +108,7 @@ def save(network: Network, engine: Engine | None = None, actor: str = "test") ->
 def _sqlite_engine(path: Path) -> Engine:
     from sqlalchemy import event
 
-    from tasks.db import _sqlite_pragmas
+    from adapters.db import _sqlite_pragmas
 
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _sqlite_pragmas)
@@ -118,7 +118,7 @@ def _sqlite_engine(path: Path) -> Engine:
 @functools.cache
 def sqlite_template() -> Path:
     """A SQLite store migrated once per test session; each store test starts from a copy."""
-    from tasks.db import upgrade
+    from adapters.db import upgrade
 
     path = Path(tempfile.mkdtemp(prefix="hackefors-template-")) / "store.sqlite3"
     engine = _sqlite_engine(path)
@@ -167,7 +167,7 @@ def postgres_database(template: str | None = None) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A PostgreSQL database migrated once per session: the template each test's database copies."""
-    from tasks.db import upgrade
+    from adapters.db import upgrade
 
     with postgres_database() as engine:
         upgrade(engine)
@@ -191,7 +191,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 @contextlib.contextmanager
 def inspect_store(engine: Engine | None = None) -> Iterator[Session]:
     """A session on the configured store (or `engine`) for a test to look at what was written."""
-    from tasks.db import get_engine
+    from adapters.db import get_engine
 
     with Session(engine or get_engine()) as session:
         yield session

@@ -6,15 +6,16 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from adapters.repositories.networks import ALL_PARTS, SyncSummary
+from adapters.repositories.outbox import OutboxEntry, OutboxRow
 from models.certification import CertificateEvent, CertificateRecord, CertificateStatus
+from models.errors import ConcurrentChange, NetworkNotFound
 from models.events import DomainEvent, HistoryEntry
 from models.evidence import EvidenceFile
 from models.keys import SigningKey
 from models.network import Certificate, Network
 from models.results import GateResult
-from services.errors import ConcurrentChange, NetworkNotFound
 from services.unit_of_work import AbstractUnitOfWork
-from tasks.store import ALL_PARTS, OutboxEntry, OutboxRow, SyncSummary
 
 
 class FakeNetworks:

@@ -61,7 +61,7 @@ def give_recommendation(request: Request, network: str, audit: str,
                         lead_auditor: Annotated[str, Form(max_length=200)],
                         note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Record the recommendation in the auditor's name; a run waiting for it resumes with it."""
-    from flows.inputs import AuditorInput
+    from tasks.inputs import AuditorInput
 
     try:  # the same typed input as the Resume form of the paused run
         answer = AuditorInput(recommendation=recommendation, lead_auditor=lead_auditor, note=note)
@@ -77,7 +77,7 @@ def give_recommendation(request: Request, network: str, audit: str,
 async def record_audit(request: Request, network: str,
                        account: Annotated[Account, Depends(auditor_access)]) -> Response:
     """Record an external audit: kind, dates, team, sites visited, graded findings."""
-    from services.errors import RefusedChange
+    from models.errors import RefusedChange
 
     form = await request.form()
     text = lambda name: str(form.get(name) or "").strip()  # noqa: E731

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from models.accounts import Account, verifies_actions, writes_company
+from models.errors import RefusedChange
 from models.evidence import (
     ActionClosure,
     ActionVerification,
@@ -34,7 +35,6 @@ from portal import uploads
 from portal.pages import as_of_of, render
 from portal.security import NotFound, check_csrf, company_access, notice, sign_notice, verifier_access
 from services import companies, evidence, spreadsheets
-from services.errors import RefusedChange
 from services.spreadsheets import SpreadsheetRefused
 
 router = APIRouter()

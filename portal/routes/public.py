@@ -9,11 +9,11 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from adapters.signing import SigningKeyLost
 from models.links import KEYS_PATH, STATUS_LIST_PATH, verify_path
 from portal.pages import render
 from services.keys import published_keys
 from services.register import public_certificate, status_list
-from tasks.signing import SigningKeyLost
 
 router = APIRouter()
 

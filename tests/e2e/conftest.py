@@ -9,8 +9,8 @@ import pytest
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from tasks.db import reset_engines
-from tasks.settings import reset_settings
+from adapters.db import reset_engines
+from adapters.settings import reset_settings
 from tests.conftest import build, example_data, save, use_store
 
 

@@ -45,8 +45,8 @@ def paused(name: str, timeout: float = 180) -> str:
 
 @pytest.fixture
 def portal(store: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    from adapters.settings import reset_settings
     from portal.app import create_app
-    from tasks.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_PUBLIC_URL", BASE_URL)
     monkeypatch.setenv("HACKEFORS_PORTAL_AS_OF", SMALL_AS_OF.isoformat())

@@ -193,7 +193,7 @@ def test_a_hostile_name_in_the_certification_artifact_is_shown_as_text_and_reach
 
     from deployments.server import send_what_is_queued, start_server, stop
     from flows.certify_network import certify_network
-    from flows.inputs import SignOff
+    from tasks.inputs import SignOff
     from tests.conftest import build, example_data, save, use_store
 
     data = example_data("blocked")

@@ -20,8 +20,8 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from flows.certify_network import certify_network
-from flows.inputs import SignOff
 from models.tables import CertificateRow, GateResultRow
+from tasks.inputs import SignOff
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, inspect_store
 
 pytestmark = pytest.mark.e2e
@@ -126,8 +126,8 @@ def test_a_blocked_network_fails_naming_every_planted_reason(store: Path) -> Non
 
 def test_a_locked_database_is_retried_and_the_run_then_succeeds(
         store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasks.db import reset_engines
-    from tasks.settings import reset_settings
+    from adapters.db import reset_engines
+    from adapters.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_SQLITE_TIMEOUT", "0.2")
     reset_settings()

@@ -60,7 +60,7 @@ def test_a_certified_run_says_so_and_verbose_leaves_prefects_log_on_the_screen(
 
 def test_the_starter_network_of_init_validates_and_certifies_through_the_flow(
         store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tasks.networkfile import STARTER_READY_ON
+    from adapters.networkfile import STARTER_READY_ON
 
     path = store / "first.yaml"
     assert run("init", "first-network", "-o", str(path)) == 0

@@ -18,12 +18,12 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 from sqlalchemy import Engine, func, select
 
+from adapters.db import reset_engines
+from adapters.mail import Letterhead
+from adapters.settings import reset_settings
 from models.tables import OutboxRow
 from services import reminders
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.db import reset_engines
-from tasks.mail import Letterhead
-from tasks.settings import reset_settings
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save, use_store
 from tests.smtp import Inbox, SmtpServer
 

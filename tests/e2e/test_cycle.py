@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from flows.certify_network import certify_network
-from flows.inputs import SignOff
 from flows.survey_network import survey_network
 from models.certification import CertificateStatus
 from services.certificates import verify_number
 from services.unit_of_work import SqlAlchemyUnitOfWork
+from tasks.inputs import SignOff
 from tests.conftest import SMALL_AS_OF, build, example_data
 from tests.conftest import save as save_network
 from tests.e2e.conftest import events_seen

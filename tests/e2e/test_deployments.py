@@ -17,8 +17,8 @@ from prefect.settings import PREFECT_API_URL
 from deployments.serve import build_deployments, surveillance_cron
 from flows.certify_network import certify_network
 from flows.check_certificates import check_certificates
-from flows.inputs import SignOff
 from hackefors import PROJECT_ROOT
+from tasks.inputs import SignOff
 from tests.conftest import SMALL_AS_OF
 
 pytestmark = pytest.mark.e2e

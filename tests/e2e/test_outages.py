@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
+from adapters.db import reset_engines
+from adapters.settings import reset_settings
 from flows import certify_network as certify_module
 from flows.certify_network import certify_network
-from flows.inputs import SignOff
 from flows.train_employees import train_employees
 from models.catalogue import Stage
 from models.tables import GateResultRow
-from tasks.db import reset_engines
-from tasks.settings import reset_settings
+from tasks.inputs import SignOff
 from tests.conftest import POSTGRES_URL, SMALL_AS_OF, build, example_data, save
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from deployments.server import portfolio_page
 from flows.certify_network import certify_network
 from flows.check_portfolio import check_portfolio
-from flows.inputs import SignOff
 from models.catalogue import Stage
 from models.certification import CertificateStatus
 from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for
@@ -22,6 +21,7 @@ from models.portfolio import Group
 from models.tables import GateResultRow
 from services.networks import load_network
 from services.unit_of_work import SqlAlchemyUnitOfWork
+from tasks.inputs import SignOff
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save
 
 pytestmark = pytest.mark.e2e

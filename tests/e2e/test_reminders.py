@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from adapters.settings import reset_settings
 from flows.send_reminders import send_reminders
 from models.tables import CompanyRow
-from tasks.settings import reset_settings
 from tests.conftest import inspect_store
 from tests.smtp import Inbox, SmtpServer, free_port
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.db import reset_engines
-from tasks.settings import reset_settings
+from adapters.db import reset_engines
+from adapters.settings import reset_settings
 from tests.conftest import use_store
 
 

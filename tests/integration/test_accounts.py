@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from models.accounts import Role
+from models.errors import NetworkNotFound, RefusedChange, UnknownCompany
 from services.accounts import invite, redeem_link, revoke, session_account
-from services.errors import NetworkNotFound, RefusedChange, UnknownCompany
 from services.unit_of_work import SqlAlchemyUnitOfWork
 from tests.conftest import build, example_data, save
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from adapters import signing
+from adapters.settings import reset_settings
+from adapters.signing import key_path
 from hackefors import PROJECT_ROOT
 from services.certificates import IssuedCertificate, issue_certificate, verify_number
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks import signing
 from tasks.certificates import certificates_folder
-from tasks.settings import reset_settings
-from tasks.signing import key_path
 from tests.conftest import SMALL_AS_OF, build, example_data, save, use_store
 from tests.integration.test_cli import run
 
@@ -152,7 +152,7 @@ def test_a_replaced_key_signs_nothing_and_genuine_certificates_are_not_called_fo
 @pytest.mark.slow  # six processes
 def test_two_processes_making_the_first_key_at_once_share_one(tmp_path: Path) -> None:
     script = ("import os, sys, time\n"
-              "from tasks import signing\n"
+              "from adapters import signing\n"
               "start = float(sys.argv[1])\n"
               "time.sleep(max(start - time.time(), 0))\n"
               "print(signing.key_id(signing.signing_key(known=()).public_key()))\n")

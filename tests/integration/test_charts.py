@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from adapters import charts
+from adapters.charts import Chart
+from adapters.reporting import REPORT_KINDS, build_report
+from adapters.svg import Canvas, whole_ticks
 from models.catalogue import Stage
 from models.dates import add_months
 from models.findings import is_open
 from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for
 from models.network import Network
 from models.progress import quarters
-from tasks import charts
-from tasks.charts import Chart
-from tasks.reporting import REPORT_KINDS, build_report
-from tasks.svg import Canvas, whole_ticks
 from tests.conftest import EXAMPLES, build, example_data
 
 BLOCKED_AS_OF = EXAMPLES["blocked"]
@@ -193,8 +193,8 @@ def test_every_chart_of_every_example_draws_within_its_edges(name: str) -> None:
 
 def test_the_gap_report_is_drawn_without_matplotlib() -> None:
     # It is on the certification run's way to the sign-off: importing matplotlib alone took 0.6 s.
-    code = ("import sys; from datetime import date; from tasks.networkfile import read_network; "
-            "from tasks.reporting import build_report; from hackefors import EXAMPLES_DIR; "
+    code = ("import sys; from datetime import date; from adapters.networkfile import read_network; "
+            "from adapters.reporting import build_report; from hackefors import EXAMPLES_DIR; "
             "build_report('gap', read_network(EXAMPLES_DIR / 'hackefors.yaml'), date(1999, 2, 15)); "
             "print('matplotlib' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

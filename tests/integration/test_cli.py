@@ -227,9 +227,9 @@ def test_a_malformed_file_never_leaves_a_partial_import(
     code = run("import", str(path))
     after = snapshot()
     if code == 0:
+        from adapters.networkfile import read_network
         from services.networks import load_network
         from services.unit_of_work import SqlAlchemyUnitOfWork
-        from tasks.networkfile import read_network
 
         assert load_network(SqlAlchemyUnitOfWork(), "ostgota-small") == read_network(path)
     else:
@@ -306,9 +306,9 @@ def test_a_hostile_file_is_refused_cleanly_or_imported_whole(
     assert checked in (0, 2, 3) and code in (0, 2)
     assert (checked == 2) == (code == 2)
     if code == 0:
+        from adapters.networkfile import read_network
         from services.networks import load_network
         from services.unit_of_work import SqlAlchemyUnitOfWork
-        from tasks.networkfile import read_network
 
         assert load_network(SqlAlchemyUnitOfWork(), "ostgota-small") == read_network(path)
     else:
@@ -344,8 +344,8 @@ def test_portfolio_lists_every_network_in_the_store_as_json_csv_or_a_table(
                                  "postgresql+psycopg://hk:s3cret@127.0.0.1:1/hackefors"])
 def test_an_unreachable_store_is_one_paragraph_with_exit_5_and_its_password_masked(
         url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from tasks.db import reset_engines
-    from tasks.settings import reset_settings
+    from adapters.db import reset_engines
+    from adapters.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_DATABASE_URL", url)  # port 1: nothing listens there
     reset_settings()
@@ -366,7 +366,7 @@ def test_an_unreachable_store_is_one_paragraph_with_exit_5_and_its_password_mask
 
 def test_a_sqlite_store_that_vanished_is_reported_not_recreated_empty(
         store: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tasks.db import get_engine
+    from adapters.db import get_engine
 
     save(build(example_data("small")))
     get_engine().dispose()  # no connection kept open on the file about to go

@@ -16,13 +16,13 @@ import pytest
 import yaml
 from sqlalchemy import Engine, select
 
+from adapters.db import reset_engines
+from adapters.networkfile import read_network
+from adapters.settings import reset_settings
 from models.network import Network
 from models.tables import HistoryRow
 from services.networks import load_network
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.db import reset_engines
-from tasks.networkfile import read_network
-from tasks.settings import reset_settings
 from tests.conftest import SMALL_AS_OF, build, example_data, inspect_store, save, use_store
 
 pytestmark = pytest.mark.slow  # separate processes, and a wait of seconds

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, select
 
+from adapters.db import reset_engines
+from adapters.mail import Letterhead, Mailer
+from adapters.settings import get_settings, reset_settings
 from models.tables import OutboxRow
 from services import reminders
 from services.reminders import DeliveryResult
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.db import reset_engines
-from tasks.mail import Letterhead, Mailer
-from tasks.settings import get_settings, reset_settings
 from tests.conftest import (
     HACKEFORS_AS_OF,
     build,

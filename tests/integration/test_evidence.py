@@ -13,16 +13,16 @@ import pytest
 import yaml
 from sqlalchemy import Engine, func, select
 
+from adapters.evidence_files import BlobStore
+from adapters.networkfile import dump_network, parse_text
 from models import tables as t
+from models.errors import ImportConflicts
 from models.evidence import ActionClosure, Actor, NewEmployee, Role, Source, TrainingRecord
 from models.network import Network
 from services import evidence, spreadsheets
-from services.errors import ImportConflicts
 from services.history import newest_history
 from services.networks import import_network, load_network
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.evidence_files import BlobStore
-from tasks.networkfile import dump_network, parse_text
 from tests.conftest import SMALL_AS_OF, build, example_data, inspect_store
 from tests.integration.test_cli import run
 
@@ -311,7 +311,7 @@ def test_migration_0007_goes_down_and_up_again_and_the_history_stays_append_only
     from sqlalchemy import inspect
     from sqlalchemy.exc import DBAPIError
 
-    from tasks.db import alembic_config, upgrade
+    from adapters.db import alembic_config, upgrade
 
     command.downgrade(alembic_config(engine), "0006")
     assert "recorded_fields" not in inspect(engine).get_table_names()

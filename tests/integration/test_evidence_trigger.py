@@ -61,10 +61,10 @@ def test_recorded_evidence_starts_one_debounced_readiness_run_for_its_network(
     from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from adapters.db import get_engine, reset_engines
+    from adapters.settings import reset_settings
     from services import evidence
-    from tasks.db import get_engine, reset_engines
     from tasks.events import recording_unit_of_work
-    from tasks.settings import reset_settings
 
     today = date.today()
     store = tmp_path / "data"

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from adapters import signing
+from adapters.signing import canonical, key_path
 from models.keys import KeySet
 from services.keys import rotate_key
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks import signing
-from tasks.signing import canonical, key_path
 from tests.integration.test_certificates import NUMBER, issued  # noqa: F401 (the fixture)
 from tests.integration.test_cli import run
 

@@ -136,7 +136,7 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
     store = tmp_path / "data"
     env_store = {"HACKEFORS_DATA_DIR": str(store), "HACKEFORS_OUTPUT_DIR": str(tmp_path / "out"),
                  "HACKEFORS_OPERATOR_EMAIL": "operator@altea.example"}
-    from tasks.db import get_engine
+    from adapters.db import get_engine
 
     engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")
     save(build(example_data("small")), engine)
@@ -172,7 +172,7 @@ def test_a_served_certification_is_triggered_and_signed_off_through_the_api(
 
 
 def test_a_process_worker_runs_a_deployment_from_prefect_yaml(prefect_home: Path, tmp_path: Path) -> None:
-    from tasks.db import get_engine
+    from adapters.db import get_engine
 
     store = tmp_path / "data"
     engine = get_engine(f"sqlite:///{store / 'hackefors.sqlite3'}")

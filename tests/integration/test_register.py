@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from adapters.signing import signature_matches
 from models.certification import CertificateStatus as S
 from services.keys import published_keys
 from services.register import public_certificate, status_list
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.signing import signature_matches
 from tests.integration.test_certificates import NUMBER, issued  # noqa: F401 (the fixture)
 from tests.integration.test_cli import run
 

@@ -11,12 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models.tables import OutboxRow
-from services import reminders
-from services.reminders import DeliveryResult, QueueResult
-from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.db import reset_engines
-from tasks.mail import (
+from adapters.db import reset_engines
+from adapters.mail import (
     Envelope,
     HeaderInjection,
     Letterhead,
@@ -25,7 +21,11 @@ from tasks.mail import (
     ServerUnavailable,
     compose_reminder,
 )
-from tasks.settings import SettingsError, check_settings, get_settings, reset_settings
+from adapters.settings import SettingsError, check_settings, get_settings, reset_settings
+from models.tables import OutboxRow
+from services import reminders
+from services.reminders import DeliveryResult, QueueResult
+from services.unit_of_work import SqlAlchemyUnitOfWork
 from tests.conftest import HACKEFORS_AS_OF, build, example_data, inspect_store, save, use_store
 from tests.smtp import Inbox, SmtpServer, free_port, parts, self_signed_certificate
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from adapters.networkfile import read_network
+from adapters.reporting import REPORT_KINDS, Report, build_report
+from models.errors import UnknownCompany
 from models.gap import STAGE_TITLES, gap_analysis
 from models.gates import policy_for
 from models.network import Network
 from services import reports
-from services.errors import UnknownCompany
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.networkfile import read_network
-from tasks.reporting import REPORT_KINDS, Report, build_report
 from tests.conftest import EXAMPLES, EXAMPLES_DIR, build, example_data, save
 from tests.integration.test_cli import run
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from adapters.db import get_engine, reset_engines, table_names, upgrade
+from adapters.networkfile import dump_network, parse_text, validate_data
+from adapters.settings import reset_settings
+from models.errors import NetworkNotFound
 from models.tables import HistoryRow, NetworkRow, TrainingSessionRow
-from services.errors import NetworkNotFound
 from services.networks import import_network, load_network
 from services.unit_of_work import SqlAlchemyUnitOfWork
-from tasks.db import get_engine, reset_engines, table_names, upgrade
-from tasks.networkfile import dump_network, parse_text, validate_data
-from tasks.settings import reset_settings
 from tests.conftest import EXAMPLES, build, example_data, inspect_store, postgres_database, save
 
 EXPECTED_TABLES = {

@@ -40,9 +40,9 @@ ROLE_PERSON = {"operator": "operator@consult.example", "central": "central@nsm.e
 @functools.cache
 def prepared_store() -> Path:
     """A migrated SQLite store with both networks imported, made once per session."""
+    from adapters.db import get_engine, reset_engines
+    from adapters.settings import reset_settings
     from services.unit_of_work import SqlAlchemyUnitOfWork
-    from tasks.db import get_engine, reset_engines
-    from tasks.settings import reset_settings
 
     folder = Path(tempfile.mkdtemp(prefix="hackefors-portal-"))
     with pytest.MonkeyPatch.context() as mp:
@@ -70,8 +70,8 @@ def prepared_store() -> Path:
 @pytest.fixture
 def portal_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """The prepared store, copied for this test; the portal's settings point at it."""
-    from tasks.db import reset_engines
-    from tasks.settings import reset_settings
+    from adapters.db import reset_engines
+    from adapters.settings import reset_settings
 
     use_store(monkeypatch, tmp_path)
     shutil.copyfile(prepared_store(), tmp_path / "data" / "hackefors.sqlite3")

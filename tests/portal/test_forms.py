@@ -139,8 +139,8 @@ def test_a_30_mb_upload_is_refused_unread(coordinator: TestClient, portal_store:
 
 def test_a_file_over_the_evidence_limit_is_refused_with_a_message(coordinator: TestClient,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.settings import reset_settings
     from portal.app import create_app
-    from tasks.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_MAX_EVIDENCE_MB", "1")
     reset_settings()

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.signing import signature_matches
 from models.keys import KeySet
 from models.links import KEYS_PATH, STATUS_LIST_PATH, verify_path
 from services.certificates import issue_certificate
 from services.unit_of_work import SqlAlchemyUnitOfWork
 from tasks.certificates import certificates_folder
-from tasks.signing import signature_matches
 from tests.integration.test_cli import run
 from tests.portal.conftest import BASE_URL, NETWORK
 
@@ -68,8 +68,8 @@ def test_the_key_set_and_the_signed_status_list_are_published(client: TestClient
 
 
 def test_the_public_pages_are_rate_limited(monkeypatch: pytest.MonkeyPatch, certificate: str) -> None:
+    from adapters.settings import reset_settings
     from portal.app import create_app
-    from tasks.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_PORTAL_VERIFY_PER_MINUTE", "3")
     reset_settings()

@@ -131,8 +131,8 @@ def test_a_tampered_session_cookie_is_no_session(client: TestClient) -> None:
 @pytest.mark.parametrize("secure", [True])
 def test_cookies_are_secure_when_the_setting_says_so(portal_store: Path, monkeypatch: pytest.MonkeyPatch,
                                                      secure: bool) -> None:
+    from adapters.settings import reset_settings
     from portal.app import create_app
-    from tasks.settings import reset_settings
 
     monkeypatch.setenv("HACKEFORS_PORTAL_SECURE_COOKIES", "true")
     reset_settings()
@@ -153,8 +153,8 @@ def test_a_reminders_link_leads_to_its_page_after_signing_in(client: TestClient)
 
 def test_with_smtp_configured_the_link_is_sent_through_the_server(portal_store: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.settings import reset_settings
     from portal.app import create_app
-    from tasks.settings import reset_settings
     from tests.smtp import Inbox, SmtpServer
 
     inbox = Inbox()

@@ -12,11 +12,11 @@ import typer.main
 from prefect import Flow
 
 import flows
+from adapters.networkfile import network_schema
+from adapters.rendering import render
 from hackefors import PROJECT_ROOT
 from hackefors.cli import app
 from models.certification import CertificateDraft
-from tasks.networkfile import network_schema
-from tasks.rendering import render
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -81,7 +81,7 @@ def test_the_certificate_renders_and_escapes_html_in_names() -> None:
 
 
 def test_every_template_is_used() -> None:
-    sources = "".join(p.read_text() for p in PROJECT_ROOT.glob("tasks/*.py"))
+    sources = "".join(p.read_text() for p in PROJECT_ROOT.glob("*/*.py"))
     for template in Path(PROJECT_ROOT / "templates").glob("*.j2"):
         stem = template.name.split(".")[0]  # reminder.html.j2 and reminder.txt.j2 are "reminder"
         assert template.name in sources or f'"{stem}"' in sources, template.name

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from models.errors import NotAllowed, RefusedChange, UnknownRecord
 from models.evidence import (
     ActionClosure,
     ActionVerification,
@@ -27,7 +28,6 @@ from models.evidence import (
 from models.links import Page
 from models.spreadsheets import Kind, Sheet, check_attendance, parse_date
 from services import evidence, networks, spreadsheets
-from services.errors import NotAllowed, RefusedChange, UnknownRecord
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
 
@@ -536,7 +536,7 @@ def test_a_malformed_file_is_one_clear_problem(content: bytes, message: str) -> 
 def test_the_templates_hold_the_published_columns_and_read_back(kind: Kind, fmt: str) -> None:
     from openpyxl import load_workbook
 
-    from tasks.spreadsheets import read_sheet
+    from adapters.spreadsheets import read_sheet
 
     content = spreadsheets.spreadsheet_template(kind, fmt)
     columns = tuple(c.name for c in spreadsheets.template_columns(kind))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.networkfile import read_network
 from examples.generate import main as generate
 from hackefors import EXAMPLES_DIR
-from tasks.networkfile import read_network
 from tests.conftest import EXAMPLES
 
 
@@ -39,7 +39,7 @@ def test_the_readmes_table_of_examples_is_true() -> None:
     and what `validate --as-of` finds on that day."""
     import re
 
-    from tasks.networkfile import GATE, examine_file
+    from adapters.networkfile import GATE, examine_file
     from tests.unit.test_consistency import README
 
     rows = re.findall(r"^\| `(\w+)\.yaml` \| `([\w-]+)`[^|]* \| (\d+) \| (en|sv) \| ([\d-]+) \| ([^|]+) \|$",

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from adapters.mail import Envelope, HeaderInjection, Letterhead, compose_digest, compose_reminder, wire_bytes
+from adapters.networkfile import NetworkFileError, read_network
 from models.network import Coordinator
 from services import networks, reminders
-from tasks.mail import Envelope, HeaderInjection, Letterhead, compose_digest, compose_reminder, wire_bytes
-from tasks.networkfile import NetworkFileError, read_network
 from tests.conftest import SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from flows.inputs import AuditorInput, Decision, SignOff
+from tasks.inputs import AuditorInput, Decision, SignOff
 
 
 @pytest.mark.parametrize("name", ["", "   ", "\t"])

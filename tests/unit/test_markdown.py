@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from adapters.rendering import markdown_text
 from models.catalogue import Stage
 from models.results import Check, GateResult
 from services.gates import RunSummary
 from tasks.gates import certification_summary_markdown, gate_table, sign_off_markdown
-from tasks.rendering import markdown_text
 from tasks.reports import gap_report_markdown
 
 HOSTILE = ("[Approve sign-off here](https://evil.example/approve) ![](https://evil.example/pixel.png) "

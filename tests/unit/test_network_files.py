@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hackefors import EXAMPLES_DIR
-from models.validation import check_network
-from tasks.networkfile import (
+from adapters.networkfile import (
     MAX_DEPTH,
     NetworkFileError,
     examine_data,
@@ -23,7 +21,9 @@ from tasks.networkfile import (
     read_network,
     validate_data,
 )
-from tasks.settings import reset_settings
+from adapters.settings import reset_settings
+from hackefors import EXAMPLES_DIR
+from models.validation import check_network
 from tests.conftest import build, example_data
 
 YAML = """\

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from adapters.mail import calendar_invitation, strings
 from models.gates import policy_for
 from models.reminders import Kind, ReminderItem, reminder_items
-from tasks.mail import calendar_invitation, strings
 from tests.conftest import build, example_data
 
 REVIEW_SEASON = date(2025, 12, 20)  # the small network's VTR review falls due on 2026-01-11

@@ -8,8 +8,8 @@ import sqlite3
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from models.errors import NetworkNotFound
 from models.policy import Policy
-from services.errors import NetworkNotFound
 from tasks.retrying import RETRY_DELAYS, is_transient
 
 

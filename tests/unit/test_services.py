@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from adapters.mail import Letterhead, Mailer, ServerUnavailable, TryLater, Undeliverable, classify
+from adapters.settings import get_settings, reset_settings
 from models.catalogue import Stage
 from models.certification import CertificateStatus
+from models.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound, RefusedChange
 from models.gates import CERTIFICATION_GATES
 from models.network import Network
 from models.portfolio import Group, portfolio_cells
 from models.results import Check, GateResult
 from services import certificates, gates, networks, outbox, portfolio, reminders
-from services.errors import NetworkIdTaken, NetworkNotChosen, NetworkNotFound, RefusedChange
-from tasks.mail import Letterhead, Mailer, ServerUnavailable, TryLater, Undeliverable, classify
-from tasks.settings import get_settings, reset_settings
 from tests.conftest import HACKEFORS_AS_OF, SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
 

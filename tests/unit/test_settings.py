@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from adapters.settings import SettingsError, SmtpSecurity, check_settings, reset_settings
 from hackefors.cli import main
-from tasks.settings import SettingsError, SmtpSecurity, check_settings, reset_settings
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +85,7 @@ def test_a_reply_to_that_is_no_address_is_refused_by_name(monkeypatch: pytest.Mo
 
 
 def test_replies_reach_the_central_coordinator_else_the_operator() -> None:
-    from tasks.mail import Letterhead
+    from adapters.mail import Letterhead
 
     central = Letterhead(mail_from="a@x.se", operator_email="op@altea.se")
     assert central.reply_address("cc@kmv.se", "anna@skt.se") == "cc@kmv.se"

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
+from adapters.mail import Envelope, Letterhead, compose_digest, compose_reminder
+from adapters.settings import PROJECT_ROOT, TEMPLATES_DIR
 from models.network import ExternalAuditKind, Grade
 from models.policy import TRAINING_TOPICS
 from models.reminders import CalendarEvent, CompanyItems, Kind, ReminderItem, Term, Text
 from services import networks, reminders
-from tasks.mail import Envelope, Letterhead, compose_digest, compose_reminder
-from tasks.settings import PROJECT_ROOT, TEMPLATES_DIR
 from tests.conftest import build, example_data
 from tests.fakes import FakeUnitOfWork
 

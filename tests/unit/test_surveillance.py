@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from adapters.settings import reset_settings
 from models.catalogue import Stage
 from models.certification import (
     CertificateStatus,
@@ -23,7 +24,6 @@ from models.network import Certificate, Network
 from models.policy import DEFAULT_POLICY
 from models.programme import SurveillanceVerdict, audit_programme
 from services import certificates, networks
-from tasks.settings import reset_settings
 from tests.conftest import SMALL_AS_OF, build, example_data
 from tests.fakes import FakeUnitOfWork
 

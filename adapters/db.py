@@ -11,8 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError
 
-from tasks.private_files import make_private
-from tasks.settings import MIGRATIONS_DIR, get_settings
+from adapters.private_files import make_private
+from adapters.settings import MIGRATIONS_DIR, get_settings
 
 # A locked database or a dropped connection recovers; a broken constraint does not.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, DisconnectionError)

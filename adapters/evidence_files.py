@@ -47,6 +47,6 @@ class BlobStore:
 
 def evidence_store() -> BlobStore:
     """The configured store's evidence folder: `<HACKEFORS_DATA_DIR>/evidence`."""
-    from tasks.settings import get_settings
+    from adapters.settings import get_settings
 
     return BlobStore(get_settings().data_dir / "evidence")

@@ -13,6 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from adapters import charts
+from adapters.charts import Chart
+from adapters.documents import write_atomically
+from adapters.rendering import html_to_pdf, render
+from adapters.settings import get_settings
 from models.catalogue import Stage
 from models.gap import GapGroup, GapItem, gap_analysis
 from models.gates import company_progress, policy_for
@@ -28,11 +33,6 @@ from models.progress import (
     readiness_over_time,
 )
 from models.statement import company_view, statement_figures
-from tasks import charts
-from tasks.charts import Chart
-from tasks.documents import write_atomically
-from tasks.rendering import html_to_pdf, render
-from tasks.settings import get_settings
 
 LAYOUT = "report.html.j2"
 TITLES: dict[str, str] = {

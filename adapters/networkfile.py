@@ -14,10 +14,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from adapters.settings import get_settings
 from models.gates import CERTIFICATION_GATES, evaluate_gate, policy_for
 from models.network import Network
 from models.validation import Loc, Problem, check_network, format_loc
-from tasks.settings import get_settings
 
 # Refused before anything is built from the file: deeper nesting than this (the format itself needs
 # about ten levels), and numbers longer than this many characters.
@@ -596,7 +596,7 @@ STARTER_READY_ON = date(2026, 3, 2)
 
 def starter_network(network_id: str, file_name: str) -> str:
     """A commented network file of three companies that certifies as of STARTER_READY_ON."""
-    from tasks.rendering import render
+    from adapters.rendering import render
 
     return render("starter-network.yaml.j2", network_id=network_id, file_name=file_name,
                   ready_on=STARTER_READY_ON.isoformat())

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from tasks.settings import TEMPLATES_DIR
+from adapters.settings import TEMPLATES_DIR
 
 
 def _escaped(name: str | None) -> bool:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import segno
 
+from adapters.rendering import html_to_pdf, render
+from adapters.settings import get_settings
 from models.certification import CertificateDraft, CertificateRecord
 from models.links import absolute, verify_path
-from tasks.rendering import html_to_pdf, render
-from tasks.settings import get_settings
 
 
 def verification_url(number: str) -> str:

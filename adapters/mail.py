@@ -16,11 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from models.links import PAGE_FOR_KIND, absolute, company_path, network_path
-from models.network import header_hazard, is_valid_email
-from models.reminders import CalendarEvent, CompanyItems, ReminderItem, Term, Text
-from tasks.rendering import render
-from tasks.settings import (
+from adapters.rendering import render
+from adapters.settings import (
     DEFAULT_PUBLIC_URL,
     REPLY_TO_CENTRAL,
     REPLY_TO_OPERATOR,
@@ -28,6 +25,9 @@ from tasks.settings import (
     Settings,
     SmtpSecurity,
 )
+from models.links import PAGE_FOR_KIND, absolute, company_path, network_path
+from models.network import header_hazard, is_valid_email
+from models.reminders import CalendarEvent, CompanyItems, ReminderItem, Term, Text
 
 
 class HeaderInjection(ValueError):

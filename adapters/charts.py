@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from adapters.svg import GRID, Canvas, text_width, whole_ticks
 from models.improvement import IndicatorTrend, ObjectiveProgress, Trend
 from models.maturity import LEVELS
 from models.network import Grade
 from models.progress import FindingCount, ReadinessPoint
-from tasks.svg import GRID, Canvas, text_width, whole_ticks
 
 GRADE_COLOURS = {Grade.MAJOR: "#b2182b", Grade.MINOR: "#ef8a62", Grade.OBSERVATION: "#67a9cf",
                  Grade.IMPROVEMENT: "#999999"}
@@ -38,7 +38,7 @@ class Chart(BaseModel):
     caption: str
     data: Any  # exactly the numbers plotted
     image: bytes
-    media_type: str  # image/png (matplotlib) or image/svg+xml (tasks/svg.py)
+    media_type: str  # image/png (matplotlib) or image/svg+xml (adapters/svg.py)
     count_ticks: tuple[float, ...] = ()  # the ticks drawn on the axes that count things
 
     @property
@@ -118,7 +118,7 @@ def _counts_axis(axis: Any) -> None:
     figure.count_axes = [*getattr(figure, "count_axes", []), axis]
 
 
-# The gap report's charts are drawn as SVG (tasks/svg.py): the report is on the certification run's
+# The gap report's charts are drawn as SVG (adapters/svg.py): the report is on the certification run's
 # way to the sign-off, and this spares it importing and running matplotlib.
 PAGE = WIDTH * 72  # points
 LABEL = 7  # font size of labels, points

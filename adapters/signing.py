@@ -23,9 +23,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from adapters.settings import get_settings
+from models.errors import ServiceError
 from models.keys import KeySet
-from services.errors import ServiceError
-from tasks.settings import get_settings
 
 BACKUP_HINT = "restore it from your backup (README: \"Keys: publishing, backing up, rotating\")"
 
