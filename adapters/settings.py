@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -111,6 +112,10 @@ class Settings(BaseSettings):
     portal_verify_per_minute: int = Field(
         default=30, ge=1, description="Requests one client address may make per minute of the public "
         "verification page, the key set and the status list; more get 429.")
+    portal_trusted_proxies: str = Field(
+        default="", description="The reverse proxies whose X-Forwarded-For the portal believes (for its "
+        "rate limits), as addresses or networks separated by commas (`127.0.0.1, 10.0.0.0/8`); empty, "
+        "the default: none, and every client is its connection's address.")
 
     @field_validator("smtp_security", mode="before")
     @classmethod
@@ -120,6 +125,22 @@ class Settings(BaseSettings):
             if value not in {s.value for s in SmtpSecurity}:
                 raise ValueError(f"{value!r} is not one of {', '.join(s.value for s in SmtpSecurity)}")
         return value
+
+    @field_validator("portal_trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                try:
+                    ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network") from None
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """HACKEFORS_PORTAL_TRUSTED_PROXIES as networks (none by default)."""
+        return tuple(ip_network(p.strip(), strict=False) for p in self.portal_trusted_proxies.split(",")
+                     if p.strip())
 
     @field_validator("reply_to")
     @classmethod

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from adapters.signing import SigningKeyLost
 from models.links import KEYS_PATH, STATUS_LIST_PATH, verify_path
 from portal.pages import render
+from portal.security import client_address
 from services.keys import published_keys
 from services.register import public_certificate, status_list
 
@@ -23,8 +24,7 @@ NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def _limited(request: Request) -> Response | None:
     """429 when this address asked too often in the last minute; else None."""
-    client = request.client.host if request.client else "unknown"
-    if request.app.state.public_limit.allow(client):
+    if request.app.state.public_limit.allow(client_address(request)):
         return None
     return render(request, "error.html", status_code=429, title="Too many requests",
                   message="Too many requests from this address: wait a minute and try again.")

@@ -545,7 +545,7 @@ def test_the_templates_hold_the_published_columns_and_read_back(kind: Kind, fmt:
         assert book.sheetnames == ["data", "columns"]
         assert [row[0].value for row in book["columns"].iter_rows(min_row=2)] == list(columns)
     sheet = read_sheet(f"t.{fmt}", content)
-    assert sheet.header == columns and sheet.rows == ()
+    assert sheet.header == columns and list(sheet.rows) == []
 
 
 def test_a_roster_adds_new_employees_updates_known_ones_and_refuses_another_companys_id() -> None:
