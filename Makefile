@@ -73,6 +73,7 @@ bench: install
 	$(BIN)/python benchmarks/portfolio.py
 	$(BIN)/python benchmarks/spreadsheet_import.py
 	$(BIN)/python benchmarks/portal_todo.py
+	$(BIN)/python benchmarks/hostile_uploads.py
 
 clean:
 	rm -rf $(VENV) .prefect data out .pytest_cache

@@ -13,7 +13,9 @@ from typing import Any
 from models.spreadsheets import Sheet
 
 XLSX_MAGIC = b"PK\x03\x04"
-MAX_ROWS = 200_000
+# Rows of one sheet: a roster of member companies of 250 people or fewer, or their attendance at
+# many trainings, fits many times over; committing this many rows takes the portal about 30 MiB.
+MAX_ROWS = 10_000
 MAX_UNPACKED_BYTES = 200_000_000  # an XLSX is a zip: its parts unpacked, at most this (zip bombs)
 # openpyxl keeps a workbook's shared strings in memory: their part unpacked, at most this.
 MAX_SHARED_STRINGS_BYTES = 20_000_000
