@@ -7,7 +7,7 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from models.spreadsheets import Sheet
@@ -153,25 +153,48 @@ def unreadable(exc: Exception) -> SpreadsheetError:
     return SpreadsheetError(f"not a readable XLSX workbook: {type(exc).__name__}: {str(exc)[:200]}")
 
 
-def write_csv(rows: Sequence[Sequence[Any]]) -> bytes:
+# What a spreadsheet program takes for the start of a formula (OWASP, CSV injection): a cell of text
+# starting so is written as text that shows, never runs.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defused(value: Any) -> Any:
+    """A CSV cell: text that starts like a formula gets a leading apostrophe, as a spreadsheet
+    program's own "this is text" mark; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Iterable[Sequence[Any]], lineterminator: str = "\r\n") -> bytes:
+    """Rows as CSV text in UTF-8, every cell defused (`defused`). Every CSV the project writes
+    goes through here."""
     out = io.StringIO(newline="")
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    csv.writer(out, lineterminator=lineterminator).writerows([defused(v) for v in row] for row in rows)
     return out.getvalue().encode("utf-8")
 
 
 def write_xlsx(rows: Sequence[Sequence[Any]], help_rows: Sequence[Sequence[str]] = ()) -> bytes:
-    """A workbook whose first sheet holds `rows`, and a second sheet "columns" the `help_rows`."""
+    """A workbook whose first sheet holds `rows`, and a second sheet "columns" the `help_rows`.
+    Text is always a text cell, never a formula: text that starts like one is stored as text with
+    the quote prefix (what Excel does with a leading apostrophe), so it shows and never runs."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "data"
-    for row in rows:
-        sheet.append(list(row))
+    _append(sheet, rows)
     if help_rows:
-        explained = workbook.create_sheet("columns")
-        for row in help_rows:
-            explained.append(list(row))
+        _append(workbook.create_sheet("columns"), help_rows)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _append(sheet: Any, rows: Iterable[Sequence[Any]]) -> None:
+    for row in rows:
+        sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                cell.data_type = "s"
+                cell.quotePrefix = True

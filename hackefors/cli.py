@@ -268,8 +268,7 @@ def portfolio(as_of: AsOfOpt = None,
               fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table") -> None:
     """Show every network in the store: gates, blockers, earliest deadline and owner, certificate, next
     audit; what needs action first (the check-portfolio flow's view, recording nothing)."""
-    import csv
-
+    from adapters.spreadsheets import write_csv
     from models.portfolio import COLUMNS, portfolio_cells
     from services.portfolio import view_portfolio
 
@@ -281,10 +280,8 @@ def portfolio(as_of: AsOfOpt = None,
         sys.stdout.write(checked.model_dump_json(indent=2) + "\n")
         return
     rows = [portfolio_cells(r, day) for r in checked.rows]
-    if fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    if fmt == "csv":  # names come from network files: a cell never runs as a formula
+        sys.stdout.write(write_csv([COLUMNS, *([r[c] for c in COLUMNS] for r in rows)], "\n").decode("utf-8"))
         return
     table = Table(title=f"Portfolio as of {day}")
     for column in COLUMNS:
