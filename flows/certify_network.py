@@ -78,7 +78,9 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
     written = report_paths(gap_report)  # before the sign-off, so that the decision maker can read it
     if attended and passed:
         publish_certification_summary(network, as_of, run_id, None)
-        form = SignOff.with_initial_data(description=prepare_sign_off(network, as_of, run_id, written))
+        # Today, not as_of: a certificate dated far back may be past its surveillance dates already.
+        brief = prepare_sign_off(network, as_of, run_id, written, date.today())
+        form = SignOff.with_initial_data(description=brief)
         try:
             sign_off = pause_flow_run(wait_for_input=form, timeout=sign_off_timeout, key="sign-off",
                                       poll_interval=2)

@@ -55,6 +55,8 @@ def sign_off_markdown(brief: SignOffBrief, gap_report: list[str]) -> str:
              f"**Member companies ({len(draft.companies)}):** "
              + ", ".join(f"{markdown_text(c.name)} ({markdown_text(c.id)})" for c in draft.companies), "",
              f"**Gates:** {brief.run.headline()}", ""]
+    if brief.lapsed:
+        lines += [lapsed_warning(brief), ""]
     lines += ["| gate | result | checks |", "|---|---|---|"]
     lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.checks)} |"
               for g in brief.run.gates]
@@ -67,10 +69,23 @@ def sign_off_markdown(brief: SignOffBrief, gap_report: list[str]) -> str:
     return "\n".join(lines)
 
 
+def lapsed_warning(brief: SignOffBrief) -> str:
+    """Said above the form when the certificate, dated `as_of`, is already past its surveillance
+    dates on the day of the sign-off."""
+    changes = "; ".join(f"{e.status.value.upper()} from {e.on} ({markdown_text(e.reason)})"
+                        for e in brief.lapsed)
+    final = brief.lapsed[-1].status.value.upper()
+    return (f"**⚠ Past its surveillance dates today ({brief.today}):** issued as of {brief.as_of}, this "
+            f"certificate would be {final} from the moment it is issued: {changes}. `certificate show`, "
+            "`certificate verify`, the portfolio and the public verification page will all say so. To "
+            "certify the network as it stands today, refuse and run again as of today.")
+
+
 @task(name="prepare-sign-off", task_run_name="prepare-sign-off-{network_id}", **IO_TASK)
-def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list[str]) -> str:
+def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list[str],
+                     today: date | None = None) -> str:
     """Write what the decision maker reads above the sign-off form, and announce that it waits."""
-    brief = gates.sign_off_brief(unit_of_work(), network_id, as_of, run_id)
+    brief = gates.sign_off_brief(unit_of_work(), network_id, as_of, run_id, today)
     emit("sign_off.awaited", network_id,
          {"network_id": network_id, "run_id": run_id, "as_of": as_of.isoformat()},
          subject=f"{brief.network_name}: sign-off awaited")
