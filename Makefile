@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT := false
 export HACKEFORS_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install browser run test test-fast ui lint typecheck bench clean
+.PHONY: install browser run test test-fast ui lint typecheck bench bench-smoke clean
 
 install: $(STAMP)
 
@@ -44,6 +44,7 @@ test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory bench-smoke
 
 ## The fast lane while working: lint, the unit tests and the quick integration tests (SQLite and
 ## PostgreSQL where reachable), no Prefect server, no PDFs.
@@ -68,12 +69,22 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+## Every benchmark, each figure printed beside its target and the load average (minutes; see
+## docs/performance.md for the last figures).
 bench: install
 	$(BIN)/python benchmarks/gap_report.py
 	$(BIN)/python benchmarks/portfolio.py
 	$(BIN)/python benchmarks/spreadsheet_import.py
 	$(BIN)/python benchmarks/portal_todo.py
 	$(BIN)/python benchmarks/hostile_uploads.py
+
+## The same benchmarks at tiny sizes, so that a broken benchmark fails `make test`; the figures
+## mean nothing.
+bench-smoke: install
+	$(BIN)/python benchmarks/gap_report.py --smoke
+	$(BIN)/python benchmarks/spreadsheet_import.py --smoke
+	$(BIN)/python benchmarks/portal_todo.py --smoke
+	$(BIN)/python benchmarks/portfolio.py --smoke
 
 clean:
 	rm -rf $(VENV) .prefect data out .pytest_cache

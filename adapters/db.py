@@ -39,6 +39,23 @@ def masked(url: str) -> str:
         return "(an unreadable HACKEFORS_DATABASE_URL)"
 
 
+# PostgreSQL's "serialization failure" and "deadlock detected": the transaction lost a race and may
+# simply run again.
+RETRY_SQLSTATES = {"40001", "40P01"}
+
+
+def busy_store(error: BaseException) -> bool:
+    """Whether `error` is a store too busy for this transaction right now (SQLite's lock held past
+    its timeout, a PostgreSQL serialization failure or deadlock): running it again may succeed."""
+    if not isinstance(error, OperationalError):
+        return False
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in RETRY_SQLSTATES:
+        return True
+    text = str(original or error).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
 def unavailable_store(error: BaseException | None) -> StoreUnavailable | None:
     """The store's unavailability behind `error` (itself, its cause or its context), else None."""
     seen: set[int] = set()

@@ -102,6 +102,9 @@ AUDITORS = ["Kjell Bergqvist (Altea)", "Monika Ahlström (Altea)", "Rolf Sundin 
 STREETS = ["Roxtorpsgatan", "Bergslagsgatan", "Hackeforsvägen", "Industrigatan", "Gjuterigatan",
            "Järnvägsgatan", "Tornbyvägen", "Mjärdevivägen", "Verkstadsgatan", "Kallerstadsgatan"]
 TOWNS = {"hackefors": ("Linköping", 58273), "ostgota-small": ("Norrköping", 60223)}
+# Other networks (the benchmarks' generated portfolios) take a town of their own from this list.
+MORE_TOWNS = [("Motala", 59130), ("Mjölby", 59530), ("Finspång", 61230), ("Vadstena", 59230),
+              ("Söderköping", 61430), ("Åtvidaberg", 59730)]
 CERTIFICATION_BODY = {"name": "Nordisk Certifiering AB", "accreditation_body": "Swedac",
                       "accreditation_number": "1567",
                       "address": "Box 5104, 402 22 Göteborg, Sweden"}
@@ -121,7 +124,7 @@ def registration(net_id: str, cid: str) -> dict[str, str]:
     own random stream, so the rest of the example does not change with them."""
     rng = random.Random(f"{net_id}/{cid}/registration")
     digits = f"556{rng.randint(0, 999999):06d}"
-    town, first_postcode = TOWNS[net_id]
+    town, first_postcode = TOWNS.get(net_id) or MORE_TOWNS[sum(map(ord, net_id)) % len(MORE_TOWNS)]
     street, number, postcode = rng.choice(STREETS), rng.randint(1, 60), first_postcode + rng.randint(0, 40)
     return {"organisation_number": f"{digits[:6]}-{digits[6:]}{luhn_digit(digits)}",
             "site_address": f"{street} {number}, {postcode // 100} {postcode % 100:02d} {town}"}

@@ -526,7 +526,9 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
 
 @app.command()
 def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080,
-           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1") -> None:
+           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+           workers: Annotated[int | None, typer.Option(
+               min=1, help="Worker processes (default: one per core, at most 4).")] = None) -> None:
     """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C stops it."""
     import uvicorn
 
@@ -542,8 +544,18 @@ def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080
 
         console.print("No SMTP server configured: sign-in emails are written to "
                       f"{settings.output_dir / 'outbox' / PORTAL}", markup=False)
+    workers = workers or default_workers()
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        if workers == 1:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        else:  # each worker process builds its own app from the same environment
+            uvicorn.run("portal.app:create_app", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning")
+
+
+def default_workers() -> int:
+    """One portal worker per core, at most 4: the pages are CPU-bound, the store is shared."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 RoleOpt = Annotated[str, typer.Option("--role",

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -61,23 +62,35 @@ def header_hazard(value: str) -> str | None:
     return None
 
 
-def _single_line(value: str) -> str:
+# Context of a model read back from our own store: it was validated on its way in, so the validators
+# that look at every character of every string (a third of loading a network) are not run again.
+TRUSTED: dict[str, bool] = {"trusted": True}
+
+
+def trusted(info: ValidationInfo) -> bool:
+    context = info.context or {}
+    return bool(context.get("trusted"))
+
+
+def _single_line(value: str, info: ValidationInfo) -> str:
     # Names, addresses and subjects end up in email headers and one-line displays.
+    if trusted(info):
+        return value
     found = header_hazard(value)
     if found:
         raise ValueError(f"must be a single line of text without control characters; it contains {found}")
     return value
 
 
-def _no_control_characters(value: str) -> str:
+def _no_control_characters(value: str, info: ValidationInfo) -> str:
     # Line breaks and tabs are text; the other control characters rewrite a terminal or a document.
-    if control_character(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+    if not trusted(info) and control_character(value.replace("\n", "").replace("\r", "").replace("\t", "")):
         raise ValueError("must not contain control characters")
     return value
 
 
-def _email(value: str) -> str:
-    if not is_valid_email(value):
+def _email(value: str, info: ValidationInfo) -> str:
+    if not trusted(info) and not is_valid_email(value):
         raise ValueError(f"{value!r} is not a valid email address")
     return value
 
@@ -246,7 +259,9 @@ class TrainingSession(Strict):
 
     @field_validator("attendees")
     @classmethod
-    def _as_set(cls, attendees: tuple[str, ...]) -> tuple[str, ...]:
+    def _as_set(cls, attendees: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if trusted(info):  # the store's key holds each attendee once
+            return tuple(sorted(attendees))
         # One pass: a session can have thousands of attendees.
         repeated = sorted(a for a, n in Counter(attendees).items() if n > 1)
         if repeated:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
@@ -351,6 +352,8 @@ class HistoryRow(Base):
     """Append-only record of every change to the store (triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "history"
+    # A network's newest entry (the kept readiness's mark) in one index lookup.
+    __table_args__ = (Index("ix_history_network_id_id", "network_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -475,3 +478,32 @@ class PortalSessionRow(Base):
                                        index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KeptReadinessRow(Base):
+    """A company's to-do list and gates as last computed (services/readiness.py): valid for the day
+    it was computed for and while the network's newest history entry is still `history_mark` (every
+    write appends to the history, so any write makes it stale)."""
+
+    __tablename__ = "kept_readiness"
+
+    network_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    history_mark: Mapped[int] = mapped_column(Integer)
+    todo: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RateEventRow(Base):
+    """One counted request of a rate limit (sign-in requests, public verifications), kept in the
+    store so that every portal process and machine counts the same requests."""
+
+    __tablename__ = "rate_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    limit_name: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_rate_events_limit_key_at", "limit_name", "key", "at"),)

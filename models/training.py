@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from models.memo import per_network
 from models.network import Company, Employee, Network
 from models.policy import Policy
 from models.results import Check, check, name_some
@@ -42,10 +43,13 @@ def active_employees(company: Company, as_of: date) -> list[Employee]:
     return [e for e in company.employees if employed_on(e, as_of)]
 
 
+@per_network
 def training_status(network: Network, as_of: date, policy: Policy) -> dict[str, list[TrainingStatus]]:
     """Per company, each active employee's hours, hours short and missing topics as of `as_of`.
 
-    Hours are summed and compared as decimals, so the sum is exact."""
+    Hours are summed and compared as decimals, so the sum is exact. Computed once per network,
+    day and policy however many gates, reports and programmes ask (the result is shared: read it,
+    never change it)."""
     hours: dict[str, Decimal] = defaultdict(Decimal)
     topics: dict[str, set[str]] = defaultdict(set)
     for session in network.training_sessions:

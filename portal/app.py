@@ -39,7 +39,7 @@ from portal.security import (
     secret_key,
 )
 from portal.sign_in_mail import SignInMail
-from services.unit_of_work import AbstractUnitOfWork
+from services.unit_of_work import AbstractUnitOfWork, StoreBusy
 from tasks.events import recording_unit_of_work
 
 
@@ -151,9 +151,9 @@ def create_app(settings: Settings | None = None,
     app.state.uow = uow or recording_unit_of_work
     app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
     app.state.today = today or (lambda: settings.portal_as_of or date.today())
-    app.state.sign_in_limit = RateLimit(settings.portal_sign_in_per_minute)
+    app.state.sign_in_limit = RateLimit("sign-in", settings.portal_sign_in_per_minute, app.state.uow)
     app.state.sign_in_mail = SignInMail(partial(sign_in.send_link, app.state))
-    app.state.public_limit = RateLimit(settings.portal_verify_per_minute)
+    app.state.public_limit = RateLimit("verify", settings.portal_verify_per_minute, app.state.uow)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (sign_in.router, network.router, company.router, public.router, auditors.router):
         app.include_router(router)
@@ -204,6 +204,14 @@ def create_app(settings: Settings | None = None,
         return render(request, "error.html", status_code=409, title="Changed meanwhile",
                       message="Someone else recorded the same thing a moment ago: reload the page to see "
                               "what stands.")
+
+    @app.exception_handler(StoreBusy)
+    async def busy(request: Request, exc: StoreBusy) -> Response:
+        response = render(request, "error.html", status_code=503, title="Busy",
+                          message="Many people are recording at this moment and yours could not be "
+                                  "saved: nothing was written. Send the form again in a few seconds.")
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(RefusedChange)
     async def refused(request: Request, exc: RefusedChange) -> Response:

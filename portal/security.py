@@ -19,13 +19,11 @@ declares, CSRF tokens and the sign-in rate limit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
@@ -46,7 +44,8 @@ from models.accounts import (
     writes_company,
 )
 from models.links import Page
-from services import accounts
+from services import accounts, limits
+from services.unit_of_work import AbstractUnitOfWork
 
 SESSION_COOKIE = "hackefors_session"
 NEXT_COOKIE = "hackefors_next"  # the page a signed-out person asked for: where signing in leads
@@ -61,13 +60,15 @@ def secret_key(settings: Settings) -> bytes:
     path = Path(settings.data_dir) / "portal-secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(handle, "w", encoding="ascii") as out:
-                out.write(secrets.token_urlsafe(48))
+        # Written whole under another name, then linked into place: workers starting at once all
+        # read the one key that won, never an empty or half-written file.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        handle = os.open(draft, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            os.link(draft, path)
+        draft.unlink()
     return path.read_text(encoding="ascii").strip().encode("ascii")
 
 
@@ -275,21 +276,13 @@ def _within(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bo
 
 
 class RateLimit:
-    """At most `per_minute` events per key in any 60 seconds (in this process)."""
+    """At most `per_minute` requests per key in any 60 seconds, counted in the store, so that every
+    portal process (and machine) behind a proxy counts the same requests."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, name: str, per_minute: int, uow: Callable[[], AbstractUnitOfWork]) -> None:
+        self.name = name
         self.per_minute = per_minute
-        self.clock = clock
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.uow = uow
 
     def allow(self, key: str) -> bool:
-        now = self.clock()
-        with self._lock:
-            seen = self._seen[key]
-            while seen and now - seen[0] >= 60:
-                seen.popleft()
-            if len(seen) >= self.per_minute:
-                return False
-            seen.append(now)
-            return True
+        return limits.allow(self.uow(), self.name, key, self.per_minute)

@@ -9,12 +9,12 @@ from datetime import date
 from pydantic import BaseModel
 
 from models.evidence import EvidenceFile
-from models.gap import CompanyGaps, Status, gap_analysis
 from models.gates import policy_for
 from models.network import CorrectiveAction, Employee, LegalRequirement, ManagementReview
 from models.policy import MANAGEMENT_REVIEW_INPUTS
 from models.training import TrainingStatus, format_hours, training_status
 from services.evidence import find_company
+from services.readiness import NetworkOverview, kept_overview
 from services.unit_of_work import AbstractUnitOfWork
 
 
@@ -45,23 +45,10 @@ def people(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: dat
                          training_hours=format_hours(policy.training_hours), topics=policy.training_topics)
 
 
-class NetworkOverview(BaseModel):
-    network_id: str
-    network_name: str
-    as_of: date
-    companies: tuple[CompanyGaps, ...]  # each active company: its coordinator, requirements met and not
-    network_gaps: int  # the network's own unmet requirements
-
-
 def network_overview(uow: AbstractUnitOfWork, network_id: str, as_of: date) -> NetworkOverview:
     """The network's page: each active company with its met and unmet requirements (the gap
-    analysis as of `as_of`), and the network's own unmet ones."""
-    with uow:
-        network = uow.networks.load(network_id)
-    gaps = gap_analysis(network, as_of, policy_for(network))
-    return NetworkOverview(network_id=network_id, network_name=network.name, as_of=as_of,
-                           companies=gaps.companies,
-                           network_gaps=sum(i.company is None and i.status is Status.GAP for i in gaps.items))
+    analysis as of `as_of`), and the network's own unmet ones; kept beside the to-do lists."""
+    return kept_overview(uow, network_id, as_of)
 
 
 class ActionLine(BaseModel):

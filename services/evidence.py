@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from functools import partial
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters.mail import say, strings
 from adapters.repositories.networks import SyncSummary
 from adapters.settings import get_settings
-from models.certification import held_certificate
 from models.dates import EARLIEST_DATE
 from models.errors import NotAllowed, RefusedChange, UnknownCompany, UnknownRecord
 from models.events import DomainEvent, HistoryEntry
@@ -42,8 +39,6 @@ from models.evidence import (
     sniff_media_type,
     training_session_id,
 )
-from models.gap import gap_analysis
-from models.gates import policy_for
 from models.network import (
     Company,
     CorrectiveAction,
@@ -53,12 +48,10 @@ from models.network import (
     Network,
     TrainingSession,
 )
-from models.programme import audit_programme
-from models.reminders import reminder_items
 from models.todo import CompanyTodo
-from models.todo import company_todo as build_todo
-from models.training import employed_on, training_status
-from services.unit_of_work import AbstractUnitOfWork
+from models.training import employed_on
+from services.readiness import network_todos
+from services.unit_of_work import AbstractUnitOfWork, retry_when_busy
 
 
 class Recorded(BaseModel):
@@ -122,7 +115,15 @@ def write(uow: AbstractUnitOfWork, network_id: str, company_id: str, actor: Acto
           change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]]) -> Recorded:
     """Load the parts of the network a write needs, apply `change` (which validates and returns
     the changed network and the ids it wrote), save the tables it touches with their history and
-    announce the change after the commit; one transaction, and the network is locked for it."""
+    announce the change after the commit; one transaction, and the network is locked for it. A
+    store too busy for it (a lock held past its timeout, a lost serialization race) runs it again."""
+    return retry_when_busy(
+        lambda: _write_once(uow, network_id, company_id, actor, kind, parts, tables, change))
+
+
+def _write_once(uow: AbstractUnitOfWork, network_id: str, company_id: str, actor: Actor, kind: str,
+                parts: Iterable[str], tables: Iterable[str],
+                change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]]) -> Recorded:
     with uow:
         uow.networks.lock(network_id)
         network = uow.networks.load(network_id, parts)
@@ -452,20 +453,15 @@ def evidence_files(uow: AbstractUnitOfWork, network_id: str, company_id: str) ->
 # --- what a company sees ----------------------------------------------------------------------
 
 
-def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date) -> CompanyTodo:
+def company_todo(uow: AbstractUnitOfWork, network_id: str, company_id: str, as_of: date,
+                 lang: str = "en") -> CompanyTodo:
     """The company's open items as of `as_of` (the reminders' rules and the gap analysis: what, who,
-    by when, which page), its status in each certification gate, and its employees' training."""
+    by when, which page), its status in each certification gate, and its employees' training,
+    computed fresh from the network (the portal reads the kept list: services/readiness.py)."""
     with uow:
         network = uow.networks.load(network_id)
     company = find_company(network, company_id)
-    policy = policy_for(network)
-    programme = audit_programme(network, as_of, policy, held_certificate(network.certificates, as_of))
-    reminders = reminder_items(network, as_of, policy, programme).get(company_id, [])
-    gaps = gap_analysis(network, as_of, policy)
-    people = training_status(network, as_of, policy)[company_id]
-    # Worded as the reminder emails word them, in the portal's language (English; the emails
-    # follow the network's).
-    return build_todo(network, company, as_of, reminders, gaps, people, partial(say, strings("en")))
+    return network_todos(network, as_of, lang)[company.id]
 
 
 def company_records(uow: AbstractUnitOfWork, network_id: str, company_id: str) -> Company:

@@ -8,14 +8,16 @@ A unit of work can be entered again after it was left: each time is a new transa
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.db import StoreUnavailable, get_engine, unavailable_store
+from adapters.db import StoreUnavailable, busy_store, get_engine, unavailable_store
 from adapters.evidence_files import BlobStore, evidence_store
 from adapters.repositories.accounts import AccountRepository
 from adapters.repositories.certificates import CertificateRepository
@@ -25,14 +27,38 @@ from adapters.repositories.history import HistoryRepository
 from adapters.repositories.keys import SigningKeyRepository
 from adapters.repositories.networks import NetworkRepository
 from adapters.repositories.outbox import OutboxRepository
+from adapters.repositories.rate_limits import RateLimitRepository
+from adapters.repositories.readiness import ReadinessRepository
 from models.errors import ConcurrentChange
 from models.events import DomainEvent
 
 # What the entry points catch, without touching the store's driver: an outage of the store.
-__all__ = ["AbstractUnitOfWork", "SqlAlchemyUnitOfWork", "StoreUnavailable", "publish_nothing",
-           "unavailable_store"]
+__all__ = ["AbstractUnitOfWork", "SqlAlchemyUnitOfWork", "StoreBusy", "StoreUnavailable", "publish_nothing",
+           "retry_when_busy", "unavailable_store"]
 
 Publisher = Callable[[DomainEvent], None]
+T = TypeVar("T")
+# A write that found the store busy runs again after these pauses (seconds); then it is refused.
+BUSY_PAUSES = (0.05, 0.2, 0.5)
+
+
+class StoreBusy(Exception):
+    """The store stayed too busy for a write, however often it was tried: nothing was written."""
+
+
+def retry_when_busy(work: Callable[[], T], pauses: tuple[float, ...] = BUSY_PAUSES) -> T:
+    """Run `work` (a whole transaction), again after each pause while the store is too busy for it
+    (a lock held too long, a serialization failure); StoreBusy when it never got through."""
+    for pause in (*pauses, None):
+        try:
+            return work()
+        except Exception as exc:
+            if not busy_store(exc):
+                raise
+            if pause is None:
+                raise StoreBusy(str(exc)) from exc
+            time.sleep(pause * (1 + random.random()))  # jittered: the writers that collided part
+    raise AssertionError("unreachable")
 
 
 def publish_nothing(event: DomainEvent) -> None:
@@ -51,6 +77,8 @@ class AbstractUnitOfWork:
     evidence: EvidenceRepository
     blobs: BlobStore  # the evidence files' bytes
     accounts: AccountRepository
+    readiness: ReadinessRepository  # the kept to-do lists
+    rate_limits: RateLimitRepository
 
     def __init__(self, publish: Publisher = publish_nothing) -> None:
         self.publish = publish
@@ -102,6 +130,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.evidence = EvidenceRepository(session)
         self.blobs = self._blobs or evidence_store()
         self.accounts = AccountRepository(session)
+        self.readiness = ReadinessRepository(session)
+        self.rate_limits = RateLimitRepository(session)
         return super().__enter__()
 
     def __exit__(self, *exc_info: Any) -> None:

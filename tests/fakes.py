@@ -270,6 +270,40 @@ class FakeEvidence:
         return [r for (n, c, _), r in self.stored.items() if (n, c) == (network_id, company_id)]
 
 
+class FakeReadiness:
+    """Kept to-do lists; the mark is the number of history entries of the network."""
+
+    def __init__(self, history: FakeHistory) -> None:
+        self.history = history
+        self.rows: dict[tuple[str, str, str], tuple[date, int, dict[str, Any]]] = {}
+
+    def mark(self, network_id: str) -> int:
+        return sum(e.network_id == network_id for e in self.history.entries)
+
+    def kept(self, network_id: str, company_id: str, lang: str, as_of: date,
+             mark: int) -> dict[str, Any] | None:
+        found = self.rows.get((network_id, company_id, lang))
+        return found[2] if found is not None and found[:2] == (as_of, mark) else None
+
+    def keep(self, network_id: str, lang: str, as_of: date, mark: int, todos: dict[str, dict[str, Any]],
+             at: datetime) -> None:
+        for company, todo in todos.items():
+            self.rows[(network_id, company, lang)] = (as_of, mark, todo)
+
+
+class FakeRateLimits:
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], list[datetime]] = {}
+
+    def count_and_add(self, limit_name: str, key: str, at: datetime, per_minute: int) -> bool:
+        recent = [t for t in self.seen.get((limit_name, key), []) if (at - t).total_seconds() < 60]
+        self.seen[(limit_name, key)] = recent
+        if len(recent) >= per_minute:
+            return False
+        recent.append(at)
+        return True
+
+
 class FakeBlobs:
     def __init__(self) -> None:
         self.stored: dict[str, bytes] = {}
@@ -296,6 +330,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.history = FakeHistory()  # type: ignore[assignment]
         self.evidence = FakeEvidence()  # type: ignore[assignment]
         self.blobs = FakeBlobs()  # type: ignore[assignment]
+        self.readiness = FakeReadiness(self.history)  # type: ignore[assignment,arg-type]
+        self.rate_limits = FakeRateLimits()  # type: ignore[assignment]
         self.commits = 0
 
     def _commit(self) -> None:

@@ -9,7 +9,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Table, delete, func, insert, select, tuple_, update
@@ -21,6 +21,7 @@ from models import tables as t
 from models.errors import ImportConflicts, NetworkNotFound
 from models.events import HistoryEntry
 from models.network import (
+    TRUSTED,
     Certificate,
     Company,
     CorrectiveAction,
@@ -217,6 +218,15 @@ def orphans(kept: dict[type[t.Base], list[dict[str, Any]]],
                     found.append(f"{table.name} {entity_key(pk)}: recorded in the portal, but the file "
                                  f"leaves out its {parent.__tablename__} {entity_key(key)}")
     return found
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def stored(model: type[M], data: dict[str, Any]) -> M:
+    """A model from rows of our own store: validated on the way in, so the per-character checks of
+    its strings are not run again (they were a third of loading a network)."""
+    return model.model_validate(data, context=TRUSTED)
 
 
 class NetworkRepository:
@@ -433,17 +443,18 @@ class NetworkRepository:
 
         actions: dict[str, list[CorrectiveAction]] = defaultdict(list)
         for a in data[t.CorrectiveActionRow]:
-            actions[a["finding_id"]].append(CorrectiveAction.model_validate(
-                {**without(a, "finding_id"), "evidence": a["evidence"] or ()}))
+            actions[a["finding_id"]].append(stored(
+                CorrectiveAction, {**without(a, "finding_id"), "evidence": a["evidence"] or ()}))
         internal: dict[str, list[Finding]] = defaultdict(list)
         external: dict[str, list[ExternalFinding]] = defaultdict(list)
         for f in data[t.FindingRow]:
             fields = without(f, "audit_id", "external", "company_id")
             fields["actions"] = actions[f["id"]]
             if f["external"]:
-                external[f["audit_id"]].append(ExternalFinding(company=f["company_id"], **fields))
+                fields["company"] = f["company_id"]
+                external[f["audit_id"]].append(stored(ExternalFinding, fields))
             else:
-                internal[f["audit_id"]].append(Finding(**fields))
+                internal[f["audit_id"]].append(stored(Finding, fields))
 
         evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for f in sorted(files, key=lambda f: (f["stored_at"], f["sha256"])):
@@ -453,7 +464,7 @@ class NetworkRepository:
         companies = []
         for c in data[t.CompanyRow]:
             cid = c["id"]
-            companies.append(Company.model_validate({
+            companies.append(stored(Company, {
                 **without(c),
                 "employees": [without(e, "company_id") for e in by_company[t.EmployeeRow][cid]],
                 "aspects": [without(a, "company_id") for a in by_company[t.AspectRow][cid]],
@@ -461,7 +472,8 @@ class NetworkRepository:
                                    for r in by_company[t.LegalRequirementRow][cid]],
                 "objectives": [without(o, "company_id") for o in by_company[t.ObjectiveRow][cid]],
                 "indicators": [without(k, "company_id") for k in by_company[t.IndicatorRow][cid]],
-                "internal_audits": [InternalAudit(**without(a, "company_id"), findings=internal[a["id"]])
+                "internal_audits": [stored(InternalAudit, {**without(a, "company_id"),
+                                                                "findings": internal[a["id"]]})
                                     for a in by_company[t.InternalAuditRow][cid]],
                 "management_reviews": [without(r, "company_id")
                                        for r in by_company[t.ManagementReviewRow][cid]],
@@ -470,12 +482,12 @@ class NetworkRepository:
         attendees: dict[str, list[str]] = defaultdict(list)
         for a in data[t.AttendanceRow]:
             attendees[a["session_id"]].append(a["employee_id"])
-        sessions = [TrainingSession(**without(s), attendees=attendees[s["id"]])
+        sessions = [stored(TrainingSession, {**without(s), "attendees": attendees[s["id"]]})
                     for s in data[t.TrainingSessionRow]]
-        audits = [ExternalAudit(**without(x), findings=external[x["id"]])
+        audits = [stored(ExternalAudit, {**without(x), "findings": external[x["id"]]})
                   for x in data[t.ExternalAuditRow]]
-        return Network.model_validate({**head, "companies": companies, "training_sessions": sessions,
-                                       "external_audits": audits, "certificates": certificates})
+        return stored(Network, {**head, "companies": companies, "training_sessions": sessions,
+                                "external_audits": audits, "certificates": certificates})
 
     def policy_overrides(self) -> dict[str, dict[str, Any]]:
         """Each network's policy overrides, in one query."""

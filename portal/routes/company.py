@@ -34,7 +34,7 @@ from models.spreadsheets import Kind as SheetKind
 from portal import uploads
 from portal.pages import as_of_of, render
 from portal.security import NotFound, check_csrf, company_access, notice, sign_notice, verifier_access
-from services import companies, evidence, spreadsheets
+from services import companies, evidence, readiness, spreadsheets
 from services.spreadsheets import SpreadsheetRefused
 
 router = APIRouter()
@@ -92,7 +92,7 @@ def _context(request: Request, network: str, company: str, page: Page, account: 
                        columns={kind.value: spreadsheets.template_columns(kind) for kind in SheetKind},
                        preview=None, token="", max_mb=request.app.state.settings.max_evidence_mb)
     elif page is Page.TODO:
-        todo = evidence.company_todo(uow(), network, company, as_of)
+        todo = readiness.kept_todo(uow(), network, company, as_of)
         context.update(todo=todo, company_name=todo.company_name, title="What we must do")
     else:
         records = companies.records(uow(), network, company)

@@ -16,6 +16,7 @@ from adapters.db import get_engine, reset_engines, table_names, upgrade
 from adapters.networkfile import dump_network, parse_text, validate_data
 from adapters.settings import reset_settings
 from models.errors import NetworkNotFound
+from models.network import Network
 from models.tables import HistoryRow, NetworkRow, TrainingSessionRow
 from services.networks import import_network, load_network
 from services.unit_of_work import SqlAlchemyUnitOfWork
@@ -49,6 +50,14 @@ def test_migrations_upgrade_an_empty_postgresql_database() -> None:
         assert table_names(engine) >= EXPECTED_TABLES
         upgrade(engine)  # a second upgrade is a no-op
         assert table_names(engine) >= EXPECTED_TABLES
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_a_network_loaded_without_the_input_checks_equals_the_same_data_fully_validated(
+        engine: Engine, name: str) -> None:
+    save(build(example_data(name)), engine)
+    stored = load_network(SqlAlchemyUnitOfWork(engine), build(example_data(name)).id)
+    assert stored == Network.model_validate(stored.model_dump())
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

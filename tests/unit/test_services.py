@@ -529,3 +529,34 @@ def test_a_network_with_an_undeliverable_reminder_needs_action_in_the_portfolio(
     assert row.undeliverable == 1 and row.group is Group.ACT_NOW
     assert "1 reminder(s) undeliverable: hackefors outbox list --network ostgota-small" in row.reasons
     assert portfolio_cells(row, REVIEW_SEASON)["undeliverable"] == "1"
+
+
+def test_a_write_the_store_is_too_busy_for_runs_again_then_is_refused_whole() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from services.unit_of_work import StoreBusy, retry_when_busy
+
+    locked = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+    tries: list[int] = []
+
+    def flaky() -> str:
+        tries.append(1)
+        if len(tries) < 3:
+            raise locked
+        return "written"
+
+    assert retry_when_busy(flaky, pauses=(0, 0, 0)) == "written" and len(tries) == 3
+    tries.clear()
+
+    def always() -> str:
+        tries.append(1)
+        raise locked
+
+    with pytest.raises(StoreBusy):
+        retry_when_busy(always, pauses=(0, 0))
+    assert len(tries) == 3
+    broken = OperationalError("INSERT", {}, sqlite3.OperationalError("no such table: x"))
+    with pytest.raises(OperationalError):  # not a busy store: never run again
+        retry_when_busy(lambda: (_ for _ in ()).throw(broken), pauses=(0,))
