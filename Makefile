@@ -85,6 +85,7 @@ bench-smoke: install
 	$(BIN)/python benchmarks/spreadsheet_import.py --smoke
 	$(BIN)/python benchmarks/portal_todo.py --smoke
 	$(BIN)/python benchmarks/portfolio.py --smoke
+	$(BIN)/python benchmarks/hostile_uploads.py --smoke
 
 clean:
 	rm -rf $(VENV) .prefect data out .pytest_cache
