@@ -184,6 +184,7 @@ def export(network: NetworkOpt = None,
            ) -> None:
     """Write a network from the store back out as a network file."""
     from adapters.networkfile import dump_network
+    from adapters.private_files import write_private
     from services.networks import load_network
 
     if fmt not in ("yaml", "json"):
@@ -192,8 +193,8 @@ def export(network: NetworkOpt = None,
     text = dump_network(loaded, fmt)
     if output is None:
         sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    else:  # people's names and addresses: owner-only
+        write_private(output, text.encode("utf-8"))
         console.print(f"Wrote {output}")
 
 
@@ -812,7 +813,7 @@ app.add_typer(keys_app, name="keys")
 def keys_export(output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the key set here; default: print it.")] = None) -> None:
     """Write the published key set (key id -> Ed25519 public key, with dates): all a verifier needs."""
-    from adapters.documents import write_atomically
+    from adapters.private_files import write_private
     from adapters.signing import cache_key_set, key_set_text
     from services.keys import published_keys
 
@@ -821,7 +822,7 @@ def keys_export(output: Annotated[Path | None, typer.Option(
     if output is None:
         sys.stdout.write(key_set_text(key_set))
         return
-    write_atomically(output, key_set_text(key_set).encode("utf-8"))
+    write_private(output, key_set_text(key_set).encode("utf-8"))
     console.print(f"Wrote the key set ({len(key_set.keys)} key(s), signing with {key_set.signing_key_id}) "
                   f"to {output}; kept a copy at {kept}.", markup=False, highlight=False)
 

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from adapters.private_files import private_folder
 from adapters.settings import Settings
 from models.accounts import (
     Account,
@@ -59,7 +60,7 @@ def secret_key(settings: Settings) -> bytes:
         return settings.portal_secret_key.get_secret_value().encode("utf-8")
     path = Path(settings.data_dir) / "portal-secret-key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent, tighten=True)  # the data folder: 0700, as the store makes it
         # Written whole under another name, then linked into place: workers starting at once all
         # read the one key that won, never an empty or half-written file.
         draft = path.with_name(f".{path.name}.{os.getpid()}")
