@@ -160,9 +160,10 @@ def import_(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml
     from services.networks import import_network
     from tasks.events import recording_unit_of_work
 
-    network = _read(file, parse_as_of(as_of))
+    day = parse_as_of(as_of)
+    network = _read(file, day)
     summary = import_network(recording_unit_of_work(), network, actor=getpass.getuser(), source="file",
-                             replace=replace)
+                             replace=replace, as_of=day)
     kept = ""
     if summary.kept:
         kept = ("; kept " + ", ".join(f"{n} {table}" for table, n in summary.kept.items())

@@ -49,7 +49,7 @@ def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] 
 
 
 def import_network(uow: AbstractUnitOfWork, network: Network, actor: str, source: str = "file",
-                   replace: bool = False) -> SyncSummary:
+                   replace: bool = False, as_of: date | None = None) -> SyncSummary:
     """Write a validated network in one transaction, each change in the history under `actor` and
     `source`; a network that is already stored as given changes nothing. An id that another network
     has but for case is refused.
@@ -71,7 +71,8 @@ def import_network(uow: AbstractUnitOfWork, network: Network, actor: str, source
         if summary.changed:
             uow.collect(DomainEvent(name=EVIDENCE_RECORDED, network_id=network.id, subject=network.name,
                                     payload={"network_id": network.id, "kind": "network-file", "actor": actor,
-                                             "source": source, "changes": len(summary.changes)}))
+                                             "source": source, "changes": len(summary.changes),
+                                             "as_of": (as_of or datetime.now(UTC).date()).isoformat()}))
         uow.commit()
     return summary
 

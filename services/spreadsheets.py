@@ -133,5 +133,6 @@ def commit_import(uow: AbstractUnitOfWork, network_id: str, company_id: str, kin
 
     if kind is Kind.ATTENDANCE:
         return write(uow, network_id, company_id, actor, "attendance-import", {"training"},
-                     ["training_sessions", "training_attendance"], change)
-    return write(uow, network_id, company_id, actor, "roster-import", {"employees"}, ["employees"], change)
+                     ["training_sessions", "training_attendance"], change, day)
+    return write(uow, network_id, company_id, actor, "roster-import", {"employees"}, ["employees"], change,
+                 day)
