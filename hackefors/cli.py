@@ -330,6 +330,8 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         verbose: Annotated[bool, typer.Option(
             "--verbose", "-v", help="Show Prefect's log on the screen instead of the stages' progress "
                                     "(it goes to out/logs/ otherwise).")] = False,
+        allow_future: Annotated[bool, typer.Option(
+            "--allow-future", help="Let --as-of be a day still to come (what the gates would say).")] = False,
         ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input, 1
     internal error."""
@@ -341,6 +343,9 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
     from tasks.inputs import Decision, SignOff
 
     day = parse_as_of(as_of)
+    if day > date.today() and not allow_future:
+        raise BadInput(f"--as-of {day} is after today: a run records what has happened; --allow-future "
+                       "looks ahead")
     network_id = resolve_network(network)
     log = None if verbose else get_settings().output_dir / "logs" / f"run-{network_id}-{day}.log"
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
@@ -350,7 +355,7 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         sign_off = SignOff(decision=Decision.APPROVE, decided_by=who,
                            comment="signed off on the command line")
         state = certify_network(network=network_id, as_of=day, sign_off=sign_off, report=report,
-                                return_state=True)
+                                allow_future=allow_future, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     if log is not None:
         console.print(f"Prefect's log: {log} (--verbose shows it here)", markup=False, highlight=False)

@@ -12,7 +12,7 @@ from adapters.rendering import markdown_text
 from models.catalogue import Stage
 from models.network import Recommendation
 from models.results import GateResult
-from services import gates
+from services import gates, networks
 from services.gates import RunSummary, SignOffBrief
 from tasks.events import emit, unit_of_work
 from tasks.retrying import IO_TASK
@@ -21,6 +21,12 @@ from tasks.retrying import IO_TASK
 def artifact_key(*parts: str) -> str:
     """Prefect artifact keys hold only lowercase letters, digits and dashes."""
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+
+
+@task(name="check-parameters", **IO_TASK)
+def check_run_parameters(network_ids: list[str], as_of: date, today: date, allow_future: bool) -> str | None:
+    """Why the run must not start with its parameters (an unknown network, a day to come), or None."""
+    return networks.run_refusal(unit_of_work(), network_ids, as_of, today, allow_future)
 
 
 @task(name="evaluate-gate", task_run_name="evaluate-{stage}-{network_id}", **IO_TASK)
