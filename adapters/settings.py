@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     mail_from: str = "hackefors@localhost"
     public_url: str = Field(
         default=DEFAULT_PUBLIC_URL, description="Where the portal is reached from outside: the base "
-        "of the links in emails and of the verification URL printed on certificates.")
+        "of the links in emails and of the verification URL printed on certificates. Unset: the address "
+        "the last `hackefors portal` on this data folder serves (data_dir/portal-address), else "
+        f"{DEFAULT_PUBLIC_URL}.")
     operator_email: str | None = Field(
         default=None, description="The operator's address: emailed when a certification run waits for its "
                                   "sign-off (through the automation `hackefors serve` creates).")
@@ -163,11 +165,40 @@ class Settings(BaseSettings):
                              "starttls or ssl, or set HACKEFORS_SMTP_ALLOW_PLAINTEXT_LOGIN=true")
         return self
 
+    @model_validator(mode="after")
+    def _public_url_of_the_portal_served(self) -> Settings:
+        if "public_url" not in self.model_fields_set:
+            served = served_portal_address(self.data_dir)
+            if served is not None:
+                self.public_url = served
+        return self
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'hackefors.sqlite3'}"
+
+
+# Where `hackefors portal` notes the address it serves, so that the links made by other commands
+# (`invite`, a certification run's certificate) lead to it when HACKEFORS_PUBLIC_URL is unset.
+PORTAL_ADDRESS = "portal-address"
+
+
+def served_portal_address(data_dir: Path) -> str | None:
+    """The address the last portal started on this data folder without HACKEFORS_PUBLIC_URL serves."""
+    try:
+        text = (Path(data_dir) / PORTAL_ADDRESS).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    usable = text.startswith(("http://", "https://")) and text.isprintable() and len(text) < 300
+    return text if usable else None
+
+
+def record_portal_address(data_dir: Path, address: str) -> None:
+    from adapters.private_files import write_private
+
+    write_private(Path(data_dir) / PORTAL_ADDRESS, (address + "\n").encode("ascii"))
 
 
 @lru_cache(maxsize=1)

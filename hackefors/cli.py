@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -477,7 +477,8 @@ def _print_unbuildable(lines: list[str]) -> None:
 @app.command()
 def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1") -> None:
-    """Start the Prefect server and UI, then register and serve the deployments; Ctrl-C stops all."""
+    """Start the Prefect server and UI, then register and serve the deployments; Ctrl-C or SIGTERM stops
+    all, the server included."""
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -486,14 +487,18 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
     from deployments.server import portfolio_page, start_server, stop
 
     # Ctrl-C stops everything, even when this process was started with SIGINT ignored (as programs
-    # started in the background by a non-interactive shell are).
+    # started in the background by a non-interactive shell are); so does SIGTERM (systemd, docker
+    # stop, make ui), at any moment: Prefect's runner takes it over once it serves, to the same end.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     home = Path(os.environ.get("PREFECT_HOME", Path.cwd() / ".prefect"))
     where = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL", "SQLite under PREFECT_HOME")
     console.print(f"Starting the Prefect server on {host}:{port} (database: "
                   f"{where.split('@')[-1] if '@' in where else where})…")
     try:
-        server, api = start_server(home, host, port)
+        # The server ends with this process however it ends, kill -9 included; its own session keeps
+        # Ctrl-C and a signal to our process group from reaching it before the runner has stopped.
+        server, api = start_server(home, host, port, with_us=True)
     except RuntimeError as exc:
         raise BadInput(str(exc)) from None
     try:
@@ -514,7 +519,9 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
             operator = get_settings().operator_email
             whom = operator or "the operator (set HACKEFORS_OPERATOR_EMAIL; none is set)"
             console.print(f"Automation: emails {whom} when a certification run waits for its sign-off.")
-            console.print("Ctrl-C stops the deployments and the server.")
+            console.print(f"Links in reminders and on certificates: {get_settings().public_url} "
+                          "(HACKEFORS_PUBLIC_URL, else the address the portal last served)", markup=False)
+            console.print("Ctrl-C (or SIGTERM) stops the deployments and the server.")
             from prefect import serve as prefect_serve
 
             prefect_serve(*deployments)
@@ -525,10 +532,17 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
         from prefect.events.worker import EventsWorker
         from prefect.logging.handlers import APILogWorker
 
-        for worker in (APILogWorker, EventsWorker):
-            worker.drain_all(timeout=10)
-        stop(server)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the stop short
+        for worker in (APILogWorker, EventsWorker):  # within the 10 s a service manager waits
+            with contextlib.suppress(Exception):
+                worker.drain_all(timeout=2)
+        stop(server, grace=4)
         console.print("Stopped.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: the `finally` blocks run, and the servers started are stopped."""
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -536,28 +550,54 @@ def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080
            host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
            workers: Annotated[int | None, typer.Option(
                min=1, help="Worker processes (default: one per core, at most 4).")] = None) -> None:
-    """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C stops it."""
+    """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C or SIGTERM stops it."""
     import uvicorn
 
-    from adapters.settings import get_settings
+    from adapters.settings import get_settings, record_portal_address, reset_settings
     from portal.app import create_app
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    served = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+    if not os.environ.get("HACKEFORS_PUBLIC_URL"):  # links lead here, in this process and its workers
+        os.environ["HACKEFORS_PUBLIC_URL"] = served
+        reset_settings()
     settings = get_settings()
-    console.print(f"[bold]Portal: http://{host}:{port}[/]  (links in emails use {settings.public_url}, "
-                  "HACKEFORS_PUBLIC_URL)", highlight=False)
+    # ...and in the commands of other shells without HACKEFORS_PUBLIC_URL (`hackefors invite`, the
+    # certification runs of `hackefors serve`): they read it from the data folder.
+    record_portal_address(settings.data_dir, settings.public_url)
+    console.print(f"[bold]Portal: {served}[/]  (links in emails and on certificates use "
+                  f"{settings.public_url}, HACKEFORS_PUBLIC_URL)", highlight=False)
+    if origin(settings.public_url) != origin(served):
+        errors.print(f"WARNING: HACKEFORS_PUBLIC_URL is {settings.public_url}, but this portal serves "
+                     f"{served}: every sign-in link, reminder link and certificate URL leads to "
+                     f"{settings.public_url}. Right only behind a proxy that forwards that address here; "
+                     "otherwise unset HACKEFORS_PUBLIC_URL (links then follow --port) or correct it.",
+                     style="bold red", markup=False, highlight=False)
     if not settings.smtp_host:
         from services.accounts import PORTAL
 
         console.print("No SMTP server configured: sign-in emails are written to "
                       f"{settings.output_dir / 'outbox' / PORTAL}", markup=False)
     workers = workers or default_workers()
+    # X-Forwarded-For is the portal's to judge (HACKEFORS_PORTAL_TRUSTED_PROXIES), not uvicorn's; on
+    # SIGTERM open connections get a few seconds, then the portal stops.
+    options: dict[str, Any] = dict(host=host, port=port, log_level="warning", proxy_headers=False,
+                                   timeout_graceful_shutdown=3)
     with contextlib.suppress(KeyboardInterrupt):
         if workers == 1:
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(settings), **options)
         else:  # each worker process builds its own app from the same environment
-            uvicorn.run("portal.app:create_app", factory=True, workers=workers, host=host, port=port,
-                        log_level="warning")
+            uvicorn.run("portal.app:create_app", factory=True, workers=workers, **options)
+
+
+def origin(url: str) -> str:
+    """scheme://host:port of a URL, the port written out, for comparing addresses."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme, 0)
+    host = (parts.hostname or "").lower()
+    return f"{parts.scheme}://{'127.0.0.1' if host == 'localhost' else host}:{parts.port or default}"
 
 
 def default_workers() -> int:
