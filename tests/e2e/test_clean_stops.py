@@ -156,23 +156,24 @@ def sign_in_link(url: str, env: dict[str, str], outbox: Path) -> str:
     return re.search(rb"https?://[^/\s]+/sign-in/", eml.read_bytes()).group(0).decode()  # type: ignore[union-attr]
 
 
+def portal_started(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    portal_port = port()
+    command = [str(HACKEFORS), "portal", "--port", str(portal_port)]
+    return started(command, env, tmp_path / "portal.log", "Portal: http://"), portal_port
+
+
+def assert_links_lead_to(served: str, env: dict[str, str], tmp_path: Path) -> None:
+    assert sign_in_link(served, env, tmp_path / "out" / "outbox" / "(portal)") == f"{served}/sign-in/"
+
+
 @pytest.mark.parametrize("group", [False, True], ids=["process", "group"])
 def test_the_portal_links_to_its_own_port_and_stops_on_sigterm(
     environment: dict[str, str], tmp_path: Path, group: bool
 ) -> None:
-    portal_port = port()
-    portal = started(
-        [str(HACKEFORS), "portal", "--port", str(portal_port)],
-        environment,
-        tmp_path / "portal.log",
-        "Portal: http://",
-    )
+    portal, portal_port = portal_started(environment, tmp_path)
     served = f"http://127.0.0.1:{portal_port}"
     try:
-        assert (
-            sign_in_link(served, environment, tmp_path / "out" / "outbox" / "(portal)")
-            == f"{served}/sign-in/"
-        )
+        assert_links_lead_to(served, environment, tmp_path)
         invited = subprocess.run(
             [str(HACKEFORS), "invite", "c@consult.example", "--role", "operator"],
             cwd=PROJECT_ROOT,
@@ -190,14 +191,8 @@ def test_the_portal_links_to_its_own_port_and_stops_on_sigterm(
 def test_the_portal_warns_loudly_when_the_public_url_is_another_address(
     environment: dict[str, str], tmp_path: Path
 ) -> None:
-    portal_port = port()
     env = {**environment, "HACKEFORS_PUBLIC_URL": "http://127.0.0.1:8080"}
-    portal = started(
-        [str(HACKEFORS), "portal", "--port", str(portal_port)],
-        env,
-        tmp_path / "portal.log",
-        "Portal: http://",
-    )
+    portal, portal_port = portal_started(env, tmp_path)
     took, left = stop_and_time(portal, group=False)
     said = (tmp_path / "portal.log").read_text()
     assert (
@@ -232,12 +227,8 @@ def test_make_ui_links_to_its_portal_port_and_stops_on_sigterm(
         tmp_path / "ui.log",
         "Serving ",
     )
-    served = f"http://127.0.0.1:{portal_port}"
     try:
-        assert (
-            sign_in_link(served, environment, tmp_path / "out" / "outbox" / "(portal)")
-            == f"{served}/sign-in/"
-        )
+        assert_links_lead_to(f"http://127.0.0.1:{portal_port}", environment, tmp_path)
     finally:
         took, left = stop_and_time(make, group)
     assert not left, f"left running: {left}: {(tmp_path / 'ui.log').read_text()[-1500:]}"
