@@ -182,6 +182,8 @@ def _parse_yaml(text: str, name: str) -> tuple[Any, dict[Loc, int], list[FilePro
     except _Refused as exc:
         raise _refuse(name, str(exc), exc.line) from None
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in _yaml_problem(exc):  # libyaml 0.2.5 stops at 1,000 levels first
+            raise _refuse(name, f"nested more than {MAX_DEPTH} levels deep", _yaml_line(exc, text)) from None
         raise _refuse(name, f"not valid YAML: {_yaml_problem(exc)}", _yaml_line(exc, text)) from None
     finally:
         loader.dispose()
