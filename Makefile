@@ -82,13 +82,18 @@ test-fast: install
 
 ## The Prefect server and UI on http://127.0.0.1:4200, serving every deployment, and beside it the
 ## coordinators' portal on http://127.0.0.1:8080, which announces what it records to that server (so
-## the readiness trigger runs); each prints its address; Ctrl-C stops both.
+## the readiness trigger runs); each prints its address. Links in emails and on certificates lead to
+## the portal's port (HACKEFORS_PUBLIC_URL, unless set). Ctrl-C, or SIGTERM to make or to its process
+## group, stops both (and the Prefect server) within seconds: both run in the background and the
+## shell, waiting on them, hands the signal on at once.
 UI_PORT ?= 4200
 PORTAL_PORT ?= 8080
 ui: install
-	@PREFECT_API_URL=http://127.0.0.1:$(UI_PORT)/api $(BIN)/hackefors portal --port $(PORTAL_PORT) & portal=$$!; \
-	trap 'kill $$portal 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/hackefors serve --port $(UI_PORT)
+	@trap 'kill -TERM $$serve $$portal 2>/dev/null; wait; exit 143' INT TERM; \
+	export HACKEFORS_PUBLIC_URL="$${HACKEFORS_PUBLIC_URL:-http://127.0.0.1:$(PORTAL_PORT)}"; \
+	PREFECT_API_URL=http://127.0.0.1:$(UI_PORT)/api $(BIN)/hackefors portal --port $(PORTAL_PORT) & portal=$$!; \
+	$(BIN)/hackefors serve --port $(UI_PORT) & serve=$$!; \
+	wait $$serve; status=$$?; kill -TERM $$portal 2>/dev/null; wait; exit $$status
 
 lint: install
 	$(BIN)/ruff check .
@@ -104,6 +109,7 @@ bench: install
 	$(BIN)/python benchmarks/portfolio.py
 	$(BIN)/python benchmarks/spreadsheet_import.py
 	$(BIN)/python benchmarks/portal_todo.py
+	$(BIN)/python benchmarks/hostile_uploads.py
 
 ## The same benchmarks at tiny sizes, so that a broken benchmark fails `make test`; the figures
 ## mean nothing.
@@ -112,6 +118,7 @@ bench-smoke: install
 	$(BIN)/python benchmarks/spreadsheet_import.py --smoke
 	$(BIN)/python benchmarks/portal_todo.py --smoke
 	$(BIN)/python benchmarks/portfolio.py --smoke
+	$(BIN)/python benchmarks/hostile_uploads.py --smoke
 
 clean:
 	rm -rf $(VENV) .prefect data out .pytest_cache

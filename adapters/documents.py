@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import segno
 
+from adapters.private_files import write_private
 from adapters.rendering import html_to_pdf, render
 from adapters.settings import get_settings
 from models.certification import CertificateDraft, CertificateRecord
@@ -32,19 +31,11 @@ def render_certificate(draft: CertificateDraft, number: str, url: str) -> tuple[
     return html, html_to_pdf(html)
 
 
-def write_atomically(path: Path, content: bytes) -> None:
-    """Replace `path` with `content` in one step: a reader sees the old file or the new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(content)
-    os.replace(tmp.name, path)
-
-
 def export_certificate(record: CertificateRecord, folder: Path) -> tuple[Path, Path, Path]:
     """Write the stored HTML, PDF and signed JSON where operators find them (again, if removed)."""
     html, pdf, data = (folder / f"{record.number}.{ext}" for ext in ("html", "pdf", "json"))
     document = json.dumps(record.document(), indent=2, ensure_ascii=False).encode("utf-8")
     for path, content in ((html, record.html.encode("utf-8")), (pdf, record.pdf), (data, document)):
         if not path.exists() or path.read_bytes() != content:
-            write_atomically(path, content)
+            write_private(path, content)
     return html, pdf, data

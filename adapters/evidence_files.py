@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from adapters.private_files import private_folder
+
 
 class BlobStore:
     """Content-addressed files: `<root>/<first two hex digits>/<sha256>`, 0600 in 0700 folders.
@@ -25,9 +27,8 @@ class BlobStore:
         target = self.path(sha256)
         if target.exists():
             return
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         for folder in (self.root, target.parent):
-            os.chmod(folder, 0o700)
+            private_folder(folder, tighten=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             with os.fdopen(handle, "wb") as out:

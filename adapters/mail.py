@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from adapters.private_files import private_folder, write_private
 from adapters.rendering import render
 from adapters.settings import (
     DEFAULT_PUBLIC_URL,
@@ -392,10 +393,9 @@ class Mailer:
         or SenderRefused when nothing can be sent now; OSError when the file cannot be written.
         """
         if not self.smtp:
-            folder = self.outbox / network_id
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{message_id:06d}.eml"
-            path.write_bytes(raw)
+            # A sign-in email holds a live link: owner-only, like every message written here.
+            private_folder(self.outbox, tighten=True)
+            path = write_private(self.outbox / network_id / f"{message_id:06d}.eml", raw, tighten=True)
             return str(path)
         if self._client is None:
             self._client = self._connect()

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from adapters import charts
 from adapters.charts import Chart
-from adapters.documents import write_atomically
+from adapters.private_files import private_folder, write_private
 from adapters.rendering import html_to_pdf, render
 from adapters.settings import get_settings
 from models.catalogue import Stage
@@ -193,11 +193,11 @@ def write_report(report: Report, folder: Path, formats: Iterable[str] = ("html",
     if unknown:
         raise ValueError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
     content = {f: report.html.encode("utf-8") if f == "html" else html_to_pdf(report.html) for f in formats}
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     paths = []
     for fmt, data in content.items():
         path = folder / f"{report.stem}.{fmt}"
-        write_atomically(path, data)
+        write_private(path, data)
         paths.append(path)
     return paths
 

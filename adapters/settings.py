@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -96,9 +97,10 @@ class Settings(BaseSettings):
         default="hackefors@localhost",
         description="the sender address (shown as \"the operator for the network\")")
     public_url: str = Field(
-        default=DEFAULT_PUBLIC_URL,
-        description="where the portal is reached: the base of the links in emails and of the verification"
-                    " URL on certificates")
+        default=DEFAULT_PUBLIC_URL, description="Where the portal is reached from outside: the base "
+        "of the links in emails and of the verification URL printed on certificates. Unset: the address "
+        "the last `hackefors portal` on this data folder serves (data_dir/portal-address), else "
+        f"{DEFAULT_PUBLIC_URL}.")
     operator_email: str | None = Field(
         default=None,
         description="the operator's address, emailed when a run waits for its sign-off")
@@ -139,9 +141,12 @@ class Settings(BaseSettings):
         default=5, gt=0,
         description="sign-in requests one client address may make per minute; more get 429")
     portal_verify_per_minute: int = Field(
-        default=30, ge=1,
-        description="requests one client address may make per minute of the public pages without sign-in "
-                    "(`/verify/NUMBER`, the key set, the status list); more get 429")
+        default=30, ge=1, description="Requests one client address may make per minute of the public "
+        "verification page, the key set and the status list; more get 429.")
+    portal_trusted_proxies: str = Field(
+        default="", description="The reverse proxies whose X-Forwarded-For the portal believes (for its "
+        "rate limits), as addresses or networks separated by commas (`127.0.0.1, 10.0.0.0/8`); empty, "
+        "the default: none, and every client is its connection's address.")
 
     @field_validator("smtp_security", mode="before")
     @classmethod
@@ -151,6 +156,22 @@ class Settings(BaseSettings):
             if value not in {s.value for s in SmtpSecurity}:
                 raise ValueError(f"{value!r} is not one of {', '.join(s.value for s in SmtpSecurity)}")
         return value
+
+    @field_validator("portal_trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                try:
+                    ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an IP address or network") from None
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """HACKEFORS_PORTAL_TRUSTED_PROXIES as networks (none by default)."""
+        return tuple(ip_network(p.strip(), strict=False) for p in self.portal_trusted_proxies.split(",")
+                     if p.strip())
 
     @field_validator("reply_to")
     @classmethod
@@ -173,11 +194,40 @@ class Settings(BaseSettings):
                              "starttls or ssl, or set HACKEFORS_SMTP_ALLOW_PLAINTEXT_LOGIN=true")
         return self
 
+    @model_validator(mode="after")
+    def _public_url_of_the_portal_served(self) -> Settings:
+        if "public_url" not in self.model_fields_set:
+            served = served_portal_address(self.data_dir)
+            if served is not None:
+                self.public_url = served
+        return self
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'hackefors.sqlite3'}"
+
+
+# Where `hackefors portal` notes the address it serves, so that the links made by other commands
+# (`invite`, a certification run's certificate) lead to it when HACKEFORS_PUBLIC_URL is unset.
+PORTAL_ADDRESS = "portal-address"
+
+
+def served_portal_address(data_dir: Path) -> str | None:
+    """The address the last portal started on this data folder without HACKEFORS_PUBLIC_URL serves."""
+    try:
+        text = (Path(data_dir) / PORTAL_ADDRESS).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    usable = text.startswith(("http://", "https://")) and text.isprintable() and len(text) < 300
+    return text if usable else None
+
+
+def record_portal_address(data_dir: Path, address: str) -> None:
+    from adapters.private_files import write_private
+
+    write_private(Path(data_dir) / PORTAL_ADDRESS, (address + "\n").encode("ascii"))
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from adapters.private_files import private_folder
 from adapters.settings import get_settings
 from models.errors import ServiceError
 from models.keys import KeySet
@@ -73,8 +74,7 @@ def _load(path: Path) -> Ed25519PrivateKey:
 
 def _write_temporary(folder: Path, key: Ed25519PrivateKey) -> str:
     """`key` written whole to a new private file in `folder` (mode 0600 from the start)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    private_folder(folder, tighten=True)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".new-key-")
@@ -214,7 +214,7 @@ def key_set_text(keys: KeySet) -> str:
 def cache_key_set(keys: KeySet) -> Path:
     """Keep `keys` for verifications that name no key set."""
     path = cached_key_set_path()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(path.parent, tighten=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keys-")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(key_set_text(keys))

@@ -45,7 +45,9 @@ def evidence_trigger(network_id: str, settle: timedelta) -> DeploymentEventTrigg
                     "readiness again.",
         expect={EVIDENCE_RECORDED}, match={"prefect.resource.id": f"hackefors.network.{network_id}"},
         posture=Posture.Reactive, threshold=1, within=settle, schedule_after=settle,
-        parameters={"network": network_id})
+        # The day the write was evaluated on (the portal's HACKEFORS_PORTAL_AS_OF, or the import's
+        # --as-of): the run and the page that triggered it judge the network on the same day.
+        parameters={"network": network_id, "as_of": "{{ event.payload.as_of }}"})
 
 
 def surveillance_cron(due: date) -> str:

@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.private_files import make_private
+from adapters.private_files import make_private, open_private_log, private_folder
 
 # A record in Prefect's log format: "19:01:50.989 | ERROR   | docket.dependencies - ...".
 LOG_RECORD = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| (?P<level>[A-Z]+) *\| ")
@@ -50,7 +50,7 @@ def private_home(home: Path) -> None:
     database's mode), made so before the server first opens it, and tightened if an earlier
     version created them 0644. A server on PostgreSQL keeps no database here."""
     if os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL"):
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(home, tighten=True)
         return
     make_private(home / "prefect.db", own_folder=True)
     for part in (home / "prefect.db-wal", home / "prefect.db-shm"):  # left 0644 by an earlier version
@@ -71,7 +71,7 @@ def start_server(home: Path, host: str = "127.0.0.1", port: int | None = None, t
     `with_us`: the server ends when this process does, however it ends."""
     port = port or free_port()
     private_home(home)
-    log = (home / "server.log").open("ab")
+    log = open_private_log(home / "server.log")
     env = server_environment(home, host, port)
     if not ui:
         env["PREFECT_UI_ENABLED"] = "false"

@@ -13,7 +13,7 @@ from flows.audit_companies import audit_companies
 from flows.audit_network import audit_network
 from flows.decide_certification import decide_certification
 from flows.form_network import form_network
-from flows.gate import stopped_by_the_store, this_run_id
+from flows.gate import refused_run, stopped_by_the_store, this_run_id
 from flows.plan_environment import plan_environment
 from flows.review_management import review_management
 from flows.train_employees import train_employees
@@ -44,11 +44,14 @@ def report_paths(gap_report: PrefectFuture[list[str]] | None) -> list[str]:
 
 @flow(name="certify-network", flow_run_name="certify-network-{network}")
 def certify_network(network: str, as_of: date | None = None, sign_off: SignOff | None = None,
-                    sign_off_timeout: int = 7 * DAY, report: bool = True) -> IssuedCertificate | State:
+                    sign_off_timeout: int = 7 * DAY, report: bool = True,
+                    allow_future: bool = False) -> IssuedCertificate | State:
     """Run every lifecycle gate for a network and publish its gap analysis; when all gates pass, take
     the decision maker's sign-off (a form in the UI; only an unattended run started from the command
     line brings its own) and issue the certificate."""
     as_of = as_of or date.today()
+    if (refused := refused_run([network], as_of, allow_future)) is not None:
+        return refused  # before any stage: nothing runs, nothing is published
     run_id = this_run_id(None)
     if sign_off is not None and runtime.deployment.id:
         get_run_logger().warning("A sign-off given as a parameter is ignored in a deployment run: "
@@ -78,7 +81,9 @@ def certify_network(network: str, as_of: date | None = None, sign_off: SignOff |
     written = report_paths(gap_report)  # before the sign-off, so that the decision maker can read it
     if attended and passed:
         publish_certification_summary(network, as_of, run_id, None)
-        form = SignOff.with_initial_data(description=prepare_sign_off(network, as_of, run_id, written))
+        # Today, not as_of: a certificate dated far back may be past its surveillance dates already.
+        brief = prepare_sign_off(network, as_of, run_id, written, date.today())
+        form = SignOff.with_initial_data(description=brief)
         try:
             sign_off = pause_flow_run(wait_for_input=form, timeout=sign_off_timeout, key="sign-off",
                                       poll_interval=2)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from models.catalogue import Stage
 from models.results import GateResult
 from services.unit_of_work import unavailable_store
-from tasks.gates import evaluate_gate, record_gate, void_run
+from tasks.gates import check_run_parameters, evaluate_gate, record_gate, void_run
 
 
 class GateOutcome(BaseModel):
@@ -41,6 +41,17 @@ def run_gate(stage: Stage, network: str, as_of: date | None, run_id: str | None)
     blocked = settle_gate(result, this_run_id(run_id))
     return blocked or GateOutcome(network_id=network, stage=stage, passed=True,
                                   checks=len(result.checks), unmet=0)
+
+
+def refused_run(network_ids: list[str], as_of: date, allow_future: bool = False) -> State | None:
+    """Before the first stage: a Failed state in one line when a parameter is wrong (a network the
+    store does not hold, named beside those it does; a day still to come without `allow_future`),
+    so that nothing runs and nothing is published; else None."""
+    problem = check_run_parameters(network_ids, as_of, date.today(), allow_future)
+    if problem is None:
+        return None
+    get_run_logger().error(problem)
+    return Failed(message=problem)
 
 
 def stopped_by_the_store(network: str, run_id: str, stage: State) -> State | None:

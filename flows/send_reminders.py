@@ -7,6 +7,7 @@ from datetime import date
 from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
+from flows.gate import refused_run
 from tasks.reminders import (
     DeliveryResult,
     QueueResult,
@@ -17,11 +18,13 @@ from tasks.reminders import (
 
 
 @flow(name="send-reminders", flow_run_name="send-reminders-{as_of}")
-def send_reminders(as_of: date | None = None, network: str | None = None,
-                   dry_run: bool = False) -> list[QueueResult] | DeliveryResult | State:
+def send_reminders(as_of: date | None = None, network: str | None = None, dry_run: bool = False,
+                   allow_future: bool = False) -> list[QueueResult] | DeliveryResult | State:
     """Queue every coordinator's reminders once per cadence, then deliver what is queued."""
     logger = get_run_logger()
     as_of = as_of or date.today()
+    if (refused := refused_run([network] if network else [], as_of, allow_future)) is not None:
+        return refused
     networks = [network] if network else list_networks()
     # A network whose reminders cannot be queued holds up no other network's.
     states = {n: queue_reminders(n, as_of, dry_run, return_state=True) for n in networks}

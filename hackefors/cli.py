@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -160,9 +160,10 @@ def import_(file: Annotated[Path, typer.Argument(help="Network file (.yaml, .yml
     from services.networks import import_network
     from tasks.events import recording_unit_of_work
 
-    network = _read(file, parse_as_of(as_of))
+    day = parse_as_of(as_of)
+    network = _read(file, day)
     summary = import_network(recording_unit_of_work(), network, actor=getpass.getuser(), source="file",
-                             replace=replace)
+                             replace=replace, as_of=day)
     kept = ""
     if summary.kept:
         kept = ("; kept " + ", ".join(f"{n} {table}" for table, n in summary.kept.items())
@@ -184,6 +185,7 @@ def export(network: NetworkOpt = None,
            ) -> None:
     """Write a network from the store back out as a network file."""
     from adapters.networkfile import dump_network
+    from adapters.private_files import write_private
     from services.networks import load_network
 
     if fmt not in ("yaml", "json"):
@@ -192,8 +194,8 @@ def export(network: NetworkOpt = None,
     text = dump_network(loaded, fmt)
     if output is None:
         sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    else:  # people's names and addresses: owner-only
+        write_private(output, text.encode("utf-8"))
         console.print(f"Wrote {output}")
 
 
@@ -268,8 +270,7 @@ def portfolio(as_of: AsOfOpt = None,
               fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table") -> None:
     """Show every network in the store: gates, blockers, earliest deadline and owner, certificate, next
     audit; what needs action first (the check-portfolio flow's view, recording nothing)."""
-    import csv
-
+    from adapters.spreadsheets import write_csv
     from models.portfolio import COLUMNS, portfolio_cells
     from services.portfolio import view_portfolio
 
@@ -281,10 +282,8 @@ def portfolio(as_of: AsOfOpt = None,
         sys.stdout.write(checked.model_dump_json(indent=2) + "\n")
         return
     rows = [portfolio_cells(r, day) for r in checked.rows]
-    if fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    if fmt == "csv":  # names come from network files: a cell never runs as a formula
+        sys.stdout.write(write_csv([COLUMNS, *([r[c] for c in COLUMNS] for r in rows)], "\n").decode("utf-8"))
         return
     table = Table(title=f"Portfolio as of {day}")
     for column in COLUMNS:
@@ -331,6 +330,8 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         verbose: Annotated[bool, typer.Option(
             "--verbose", "-v", help="Show Prefect's log on the screen instead of the stages' progress "
                                     "(it goes to out/logs/ otherwise).")] = False,
+        allow_future: Annotated[bool, typer.Option(
+            "--allow-future", help="Let --as-of be a day still to come (what the gates would say).")] = False,
         ) -> None:
     """Run the certification lifecycle (certify_network); exit 0 certified, 3 blocked, 2 bad input, 1
     internal error."""
@@ -342,6 +343,9 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
     from tasks.inputs import Decision, SignOff
 
     day = parse_as_of(as_of)
+    if day > date.today() and not allow_future:
+        raise BadInput(f"--as-of {day} is after today: a run records what has happened; --allow-future "
+                       "looks ahead")
     network_id = resolve_network(network)
     log = None if verbose else get_settings().output_dir / "logs" / f"run-{network_id}-{day}.log"
     console.print(f"Certifying {network_id!r} as of {day} (Prefect flow certify-network)…")
@@ -351,7 +355,7 @@ def run(network: NetworkOpt = None, as_of: AsOfOpt = None,
         sign_off = SignOff(decision=Decision.APPROVE, decided_by=who,
                            comment="signed off on the command line")
         state = certify_network(network=network_id, as_of=day, sign_off=sign_off, report=report,
-                                return_state=True)
+                                allow_future=allow_future, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     if log is not None:
         console.print(f"Prefect's log: {log} (--verbose shows it here)", markup=False, highlight=False)
@@ -473,7 +477,8 @@ def _print_unbuildable(lines: list[str]) -> None:
 @app.command()
 def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and UI.")] = 4200,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1") -> None:
-    """Start the Prefect server and UI, then register and serve the deployments; Ctrl-C stops all."""
+    """Start the Prefect server and UI, then register and serve the deployments; Ctrl-C or SIGTERM stops
+    all, the server included."""
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -482,14 +487,18 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
     from deployments.server import portfolio_page, start_server, stop
 
     # Ctrl-C stops everything, even when this process was started with SIGINT ignored (as programs
-    # started in the background by a non-interactive shell are).
+    # started in the background by a non-interactive shell are); so does SIGTERM (systemd, docker
+    # stop, make ui), at any moment: Prefect's runner takes it over once it serves, to the same end.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     home = Path(os.environ.get("PREFECT_HOME", Path.cwd() / ".prefect"))
     where = os.environ.get("PREFECT_SERVER_DATABASE_CONNECTION_URL", "SQLite under PREFECT_HOME")
     console.print(f"Starting the Prefect server on {host}:{port} (database: "
                   f"{where.split('@')[-1] if '@' in where else where})…")
     try:
-        server, api = start_server(home, host, port)
+        # The server ends with this process however it ends, kill -9 included; its own session keeps
+        # Ctrl-C and a signal to our process group from reaching it before the runner has stopped.
+        server, api = start_server(home, host, port, with_us=True)
     except RuntimeError as exc:
         raise BadInput(str(exc)) from None
     try:
@@ -510,7 +519,9 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
             operator = get_settings().operator_email
             whom = operator or "the operator (set HACKEFORS_OPERATOR_EMAIL; none is set)"
             console.print(f"Automation: emails {whom} when a certification run waits for its sign-off.")
-            console.print("Ctrl-C stops the deployments and the server.")
+            console.print(f"Links in reminders and on certificates: {get_settings().public_url} "
+                          "(HACKEFORS_PUBLIC_URL, else the address the portal last served)", markup=False)
+            console.print("Ctrl-C (or SIGTERM) stops the deployments and the server.")
             from prefect import serve as prefect_serve
 
             prefect_serve(*deployments)
@@ -521,10 +532,17 @@ def serve(port: Annotated[int, typer.Option(help="Port of the Prefect server and
         from prefect.events.worker import EventsWorker
         from prefect.logging.handlers import APILogWorker
 
-        for worker in (APILogWorker, EventsWorker):
-            worker.drain_all(timeout=10)
-        stop(server)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the stop short
+        for worker in (APILogWorker, EventsWorker):  # within the 10 s a service manager waits
+            with contextlib.suppress(Exception):
+                worker.drain_all(timeout=2)
+        stop(server, grace=4)
         console.print("Stopped.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: the `finally` blocks run, and the servers started are stopped."""
+    raise KeyboardInterrupt
 
 
 @app.command()
@@ -532,28 +550,54 @@ def portal(port: Annotated[int, typer.Option(help="Port of the portal.")] = 8080
            host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
            workers: Annotated[int | None, typer.Option(
                min=1, help="Worker processes (default: one per core, at most 4).")] = None) -> None:
-    """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C stops it."""
+    """Serve the coordinators' portal (sign-in links, each company's pages); Ctrl-C or SIGTERM stops it."""
     import uvicorn
 
-    from adapters.settings import get_settings
+    from adapters.settings import get_settings, record_portal_address, reset_settings
     from portal.app import create_app
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    served = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+    if not os.environ.get("HACKEFORS_PUBLIC_URL"):  # links lead here, in this process and its workers
+        os.environ["HACKEFORS_PUBLIC_URL"] = served
+        reset_settings()
     settings = get_settings()
-    console.print(f"[bold]Portal: http://{host}:{port}[/]  (links in emails use {settings.public_url}, "
-                  "HACKEFORS_PUBLIC_URL)", highlight=False)
+    # ...and in the commands of other shells without HACKEFORS_PUBLIC_URL (`hackefors invite`, the
+    # certification runs of `hackefors serve`): they read it from the data folder.
+    record_portal_address(settings.data_dir, settings.public_url)
+    console.print(f"[bold]Portal: {served}[/]  (links in emails and on certificates use "
+                  f"{settings.public_url}, HACKEFORS_PUBLIC_URL)", highlight=False)
+    if origin(settings.public_url) != origin(served):
+        errors.print(f"WARNING: HACKEFORS_PUBLIC_URL is {settings.public_url}, but this portal serves "
+                     f"{served}: every sign-in link, reminder link and certificate URL leads to "
+                     f"{settings.public_url}. Right only behind a proxy that forwards that address here; "
+                     "otherwise unset HACKEFORS_PUBLIC_URL (links then follow --port) or correct it.",
+                     style="bold red", markup=False, highlight=False)
     if not settings.smtp_host:
         from services.accounts import PORTAL
 
         console.print("No SMTP server configured: sign-in emails are written to "
                       f"{settings.output_dir / 'outbox' / PORTAL}", markup=False)
     workers = workers or default_workers()
+    # X-Forwarded-For is the portal's to judge (HACKEFORS_PORTAL_TRUSTED_PROXIES), not uvicorn's; on
+    # SIGTERM open connections get a few seconds, then the portal stops.
+    options: dict[str, Any] = dict(host=host, port=port, log_level="warning", proxy_headers=False,
+                                   timeout_graceful_shutdown=3)
     with contextlib.suppress(KeyboardInterrupt):
         if workers == 1:
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(settings), **options)
         else:  # each worker process builds its own app from the same environment
-            uvicorn.run("portal.app:create_app", factory=True, workers=workers, host=host, port=port,
-                        log_level="warning")
+            uvicorn.run("portal.app:create_app", factory=True, workers=workers, **options)
+
+
+def origin(url: str) -> str:
+    """scheme://host:port of a URL, the port written out, for comparing addresses."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme, 0)
+    host = (parts.hostname or "").lower()
+    return f"{parts.scheme}://{'127.0.0.1' if host == 'localhost' else host}:{parts.port or default}"
 
 
 def default_workers() -> int:
@@ -815,7 +859,7 @@ app.add_typer(keys_app, name="keys")
 def keys_export(output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the key set here; default: print it.")] = None) -> None:
     """Write the published key set (key id -> Ed25519 public key, with dates): all a verifier needs."""
-    from adapters.documents import write_atomically
+    from adapters.private_files import write_private
     from adapters.signing import cache_key_set, key_set_text
     from services.keys import published_keys
 
@@ -824,7 +868,7 @@ def keys_export(output: Annotated[Path | None, typer.Option(
     if output is None:
         sys.stdout.write(key_set_text(key_set))
         return
-    write_atomically(output, key_set_text(key_set).encode("utf-8"))
+    write_private(output, key_set_text(key_set).encode("utf-8"))
     console.print(f"Wrote the key set ({len(key_set.keys)} key(s), signing with {key_set.signing_key_id}) "
                   f"to {output}; kept a copy at {kept}.", markup=False, highlight=False)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from adapters.private_files import open_private_log
+
 GAP_REPORT = "publish-gap-report"
 # The steps of certify-network in the order it takes them: its stage flows, the gap analysis (a
 # task), the decision; each named as Prefect names it, and described for the reader.
@@ -102,7 +104,7 @@ def prefect_log_to(path: Path) -> Iterator[None]:
     """Prefect's console log (and any library's warnings) written to `path` while the block runs."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    open_private_log(path).close()  # names and findings: 0600, in a 0700 folder
     file = logging.FileHandler(path, mode="a", encoding="utf-8")  # runs at once may share a file
     file.setFormatter(logging.Formatter("%(asctime)s | %(levelname)-7s | %(name)s - %(message)s"))
     names = list(logging.root.manager.loggerDict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -416,6 +417,36 @@ def status_history(recorded: list[CertificateEvent],
     """The recorded status changes and those the surveillance record implies, by date; on one day
     the implied change comes first, so that what someone recorded that day stands."""
     return sorted([*derived, *recorded], key=lambda e: e.on)
+
+
+def certificate_events(network: Network, certificate: Certificate, recorded: Sequence[CertificateEvent],
+                       as_of: date, policy: Policy) -> list[CertificateEvent]:
+    """The one rule for a certificate's status changes up to `as_of`: those recorded (`recorded` may
+    hold other certificates' too) and those its network's surveillance record implies (a late audit
+    suspends it from the due date until it passes), whether or not anyone has looked since. Every
+    view of a certificate's status (the register, `certificate show` and `verify`, the public page,
+    the portfolio) takes it from here, through `certificate_status`."""
+    derived = lapse_events(certificate, surveillance_dues(network, certificate, as_of, policy))
+    return status_history([e for e in recorded if e.number == certificate.number], derived)
+
+
+def certificate_status(network: Network, certificate: Certificate, recorded: Sequence[CertificateEvent],
+                       as_of: date, policy: Policy) -> CertificateStatus:
+    """A certificate's status on `as_of` by the one rule (`certificate_events`)."""
+    return status_as_of(certificate, certificate_events(network, certificate, recorded, as_of, policy), as_of)
+
+
+def lapsed_on_issue(network: Network, draft: CertificateDraft, today: date,
+                    policy: Policy) -> list[CertificateEvent]:
+    """The status changes a certificate issued as of its draft's day has already gone through by
+    `today`, by the one rule: a certificate dated far back is past its surveillance dates the moment
+    it is issued (suspended from the first one missed, withdrawn 6 months later). Empty when it
+    would be valid today."""
+    certificate = Certificate(number="(to be issued)", issued_on=draft.issued_on,
+                              valid_until=draft.valid_until, scope=draft.scope,
+                              companies=tuple(c.id for c in draft.companies), cycle=draft.cycle)
+    events = [e for e in certificate_events(network, certificate, [], today, policy) if e.on <= today]
+    return events if status_as_of(certificate, events, today) != CertificateStatus.VALID else []
 
 
 def check_surveillance(network: Network, as_of: date, policy: Policy) -> list[Check]:

@@ -10,10 +10,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from models.catalogue import Stage
-from models.certification import CertificateEvent, CertificateStatus, held_certificate, status_as_of
+from models.certification import CertificateEvent, CertificateStatus, certificate_status, held_certificate
 from models.gap import ACTION_REQUIREMENTS, GapItem, Status, gap_analysis, gap_stages
 from models.gates import CERTIFICATION_GATES, evaluate_gate
-from models.network import Certificate, ExternalAuditKind, Network
+from models.network import ExternalAuditKind, Network
 from models.policy import Policy
 from models.programme import audit_programme
 from models.results import GateResult
@@ -98,14 +98,15 @@ def earliest_deadline(items: Iterable[GapItem]) -> Deadline | None:
                     met=first.status is not Status.GAP)
 
 
-def shown_certificate(certificates: Sequence[Certificate], events: Sequence[CertificateEvent],
-                      as_of: date) -> HeldCertificate | None:
+def shown_certificate(network: Network, events: Sequence[CertificateEvent], as_of: date,
+                      policy: Policy) -> HeldCertificate | None:
     """The certificate to show on `as_of`: the newest one issued by then that is valid or suspended,
-    else the newest one issued by then (expired, withdrawn or superseded)."""
-    issued = [c for c in certificates if c.issued_on <= as_of]
+    else the newest one issued by then (expired, withdrawn or superseded); its status by the one
+    rule (`certificate_status`: the recorded `events` and those the audit records imply)."""
+    issued = [c for c in network.certificates if c.issued_on <= as_of]
     if not issued:
         return None
-    status = {c.number: status_as_of(c, list(events), as_of) for c in issued}
+    status = {c.number: certificate_status(network, c, events, as_of, policy) for c in issued}
     live = (CertificateStatus.VALID, CertificateStatus.SUSPENDED)
     chosen = max(issued, key=lambda c: (status[c.number] in live, c.issued_on, c.number))
     return HeldCertificate(number=chosen.number, status=status[chosen.number], valid_until=chosen.valid_until)
@@ -167,7 +168,7 @@ def portfolio_row(network: Network, as_of: date, policy: Policy, results: Mappin
     gaps = gap_analysis(network, as_of, policy, results)
     evaluated = {stage: results.get(stage) or evaluate_gate(stage, network, as_of, policy)
                  for stage in gaps.stages}
-    certificate = shown_certificate(network.certificates, events, as_of)
+    certificate = shown_certificate(network, events, as_of, policy)
     next_audit = next_external_audit(network, as_of, policy)
     reasons = action_reasons(gaps.items, certificate, next_audit, as_of, policy)
     if undeliverable:

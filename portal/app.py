@@ -5,8 +5,10 @@ portal/templates/ (portal/pages.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,13 +38,16 @@ from portal.security import (
     local_path,
     secret_key,
 )
+from portal.sign_in_mail import SignInMail
 from services.unit_of_work import AbstractUnitOfWork, StoreBusy
 from tasks.events import recording_unit_of_work
 
 
 class BodyLimit:
     """Refuse a request body larger than `limit` bytes with 413, before the route reads it: by its
-    Content-Length, or, without one, once the bytes streamed pass the limit."""
+    Content-Length, or, without one (a chunked upload), as soon as the bytes streamed pass the
+    limit: the 413 goes out at once, the route sees the client gone and whatever it answers is
+    dropped."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -56,32 +61,73 @@ class BodyLimit:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await self._refuse(scope, receive, send)
             return
-        seen = 0
+        seen, refused, started = 0, False, False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise TooLarge()
+            if seen > self.limit and not started:
+                refused = True
+                await self._refuse(scope, receive, send)
+                return {"type": "http.disconnect"}
             return message
 
+        async def answer(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 is the answer
+            started = True
+            await send(message)
+
         try:
-            await self.app(scope, counted, send)
-        except TooLarge:
-            await self._refuse(scope, receive, send)
+            await self.app(scope, counted, answer)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         mb = self.limit / 1_000_000
         response = HTMLResponse(f"<!DOCTYPE html><title>Too large</title><p>The upload is larger than the "
                                 f"limit of {mb:g} MB (HACKEFORS_PORTAL_MAX_UPLOAD_MB): nothing was saved."
                                 "</p>",
-                                status_code=413)
+                                status_code=413, headers={"Connection": "close"})
         await response(scope, receive, send)
 
 
-class TooLarge(Exception):
-    pass
+# Every answer carries these; an answer that names its own Cache-Control (the public key set, an
+# evidence file) keeps it, and the stylesheet may be cached.
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:"))
+
+
+class SecurityHeaders:
+    """The security headers on every answer, the portal's own refusals (413) included, and
+    `Cache-Control: no-store` on every page: signed-in pages and sign-in links are nobody's to keep."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = scope.get("path", "").startswith("/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                if b"cache-control" not in present and not cacheable:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(settings: Settings | None = None,
@@ -92,7 +138,13 @@ def create_app(settings: Settings | None = None,
     from portal.routes import auditors, company, network, public, sign_in
 
     settings = settings or get_settings()
-    app = FastAPI(title="hackefors portal", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.sign_in_mail.stop()  # the links asked for before the portal stops still go out
+
+    app = FastAPI(title="hackefors portal", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.settings = settings
     app.state.secret = secret_key(settings)
     # Writes announce hackefors.evidence.recorded to the Prefect API of PREFECT_API_URL, if any.
@@ -100,22 +152,19 @@ def create_app(settings: Settings | None = None,
     app.state.mailer = mailer or (lambda: Mailer(settings, settings.output_dir / "outbox"))
     app.state.today = today or (lambda: settings.portal_as_of or date.today())
     app.state.sign_in_limit = RateLimit("sign-in", settings.portal_sign_in_per_minute, app.state.uow)
+    app.state.sign_in_mail = SignInMail(partial(sign_in.send_link, app.state))
     app.state.public_limit = RateLimit("verify", settings.portal_verify_per_minute, app.state.uow)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (sign_in.router, network.router, company.router, public.router, auditors.router):
         app.include_router(router)
 
     @app.middleware("http")
-    async def csrf_cookie_and_headers(request: Request, call_next: Any) -> Response:
+    async def csrf_cookie(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
         new = getattr(request.state, "new_csrf", None)
         if new:
             response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict",
                                 secure=settings.portal_secure_cookies, path="/")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
         return response
 
     @app.exception_handler(SignInRequired)
@@ -175,4 +224,5 @@ def create_app(settings: Settings | None = None,
         return render(request, "error.html", status_code=400, message="; ".join(problems))
 
     app.add_middleware(BodyLimit, limit=int(settings.portal_max_upload_mb * 1_000_000))
+    app.add_middleware(SecurityHeaders)  # the outermost: its headers reach every answer
     return app

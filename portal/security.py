@@ -11,8 +11,11 @@ declares, CSRF tokens and the sign-in rate limit.
   for the object in the URL; no route checks a role itself. Anything the account may not see
   answers 404, the same as an id that does not exist, so a URL reveals nothing.
 - CSRF: every visitor has a random `hackefors_csrf` cookie; each form carries `csrf_token(request)`,
-  an HMAC of that cookie under the portal's key, in a hidden field named `csrf`, and
-  `check_csrf` (a dependency of every POST) answers 403 when the two do not match.
+  an HMAC of that cookie and of the session (once signed in) under the portal's key, in a hidden
+  field named `csrf`, and `check_csrf` (a dependency of every POST) answers 403 when they do not
+  match, or when the browser says the form came from another site (`Origin`, `Sec-Fetch-Site`).
+- `client_address`: who the rate limits count, X-Forwarded-For believed only from the trusted
+  proxies of HACKEFORS_PORTAL_TRUSTED_PROXIES (none by default).
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ import hmac
 import os
 import secrets
 from collections.abc import Callable
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from adapters.private_files import private_folder
 from adapters.settings import Settings
 from models.accounts import (
     Account,
@@ -56,7 +62,7 @@ def secret_key(settings: Settings) -> bytes:
         return settings.portal_secret_key.get_secret_value().encode("utf-8")
     path = Path(settings.data_dir) / "portal-secret-key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent, tighten=True)  # the data folder: 0700, as the store makes it
         # Written whole under another name, then linked into place: workers starting at once all
         # read the one key that won, never an empty or half-written file.
         draft = path.with_name(f".{path.name}.{os.getpid()}")
@@ -211,22 +217,77 @@ def csrf_cookie(request: Request) -> str:
     return value
 
 
+def _token(request: Request, cookie: str) -> str:
+    """An HMAC of the CSRF cookie and of the session the request carries (none before signing in):
+    a token is good for one visitor's cookie and one session, so a cookie planted by someone else
+    or a token seen before signing in forges nothing for the signed-in person."""
+    session = session_secret(request) or ""
+    return hmac.new(request.app.state.secret, f"csrf:{cookie}:{session}".encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: Request) -> str:
     """The token a form of this page carries."""
-    return hmac.new(request.app.state.secret, b"csrf:" + csrf_cookie(request).encode(),
-                    hashlib.sha256).hexdigest()
+    return _token(request, csrf_cookie(request))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the browser says the form came from this site: `Sec-Fetch-Site` same-origin (or none:
+    typed or bookmarked) and an `Origin` that is this site's address (the one asked, or
+    HACKEFORS_PUBLIC_URL behind a proxy). A client that sends neither header (not a browser) is
+    judged by the token alone."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.lower() not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    ours = {_origin(str(request.base_url)), _origin(request.app.state.settings.public_url)}
+    return origin.lower() != "null" and origin.lower().rstrip("/") in ours
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse (403) a form whose CSRF token does not match the visitor's cookie."""
+    """Refuse (403) a form sent from another site (Origin, Sec-Fetch-Site) or whose CSRF token does
+    not match the visitor's cookie and session."""
+    if not same_origin(request):
+        raise HTTPException(status_code=403, detail="This form was sent from another site: open the page "
+                                                    "in the portal and send it from there.")
     cookie = request.cookies.get(CSRF_COOKIE)
     form = await request.form()
     sent = form.get(CSRF_FIELD)
-    expected = hmac.new(request.app.state.secret, b"csrf:" + (cookie or "").encode(),
-                        hashlib.sha256).hexdigest()
-    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, _token(request, cookie)):
         raise HTTPException(status_code=403, detail="The form's security token is missing or wrong: "
                                                     "reload the page and try again.")
+
+
+# --- who is asking --------------------------------------------------------------------------------
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connection's, or, when that is one of the trusted proxies
+    (HACKEFORS_PORTAL_TRUSTED_PROXIES; none by default), the nearest address in X-Forwarded-For that
+    is not itself a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_proxy_networks()
+    if not trusted or not _within(peer, trusted):
+        return peer
+    forwarded = [a.strip() for h in request.headers.getlist("x-forwarded-for") for a in h.split(",")]
+    for address in reversed([a for a in forwarded if a]):
+        if not _within(address, trusted):
+            return address
+    return peer
+
+
+def _within(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 # --- rate limit ----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from adapters.private_files import private_folder
+
 # A preview not committed within this time is forgotten.
 KEEP_SECONDS = 3600
 
@@ -27,8 +29,7 @@ class Pending(BaseModel):
 
 def _folder(data_dir: Path) -> Path:
     folder = Path(data_dir) / "portal-uploads"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return private_folder(folder, tighten=True)
 
 
 def keep(data_dir: Path, pending: Pending, content: bytes) -> None:

@@ -17,15 +17,13 @@ from models.certification import (
     CertificateEvent,
     CertificateRecord,
     CertificateStatus,
+    certificate_events,
     certificate_payload,
     check_transition,
     draft_certificate,
     held_certificate,
-    lapse_events,
     reduced_draft,
     status_as_of,
-    status_history,
-    surveillance_dues,
     suspended_since,
 )
 from models.errors import CertificateNotFound, ConcurrentChange, RefusedChange, ServiceError
@@ -65,8 +63,8 @@ def certificate_history(uow: AbstractUnitOfWork, network_id: str, certificate: C
     surveillance record implies (a late audit suspends it from the due date until it passes),
     whether or not a surveillance run has looked since. Call inside `with uow:`."""
     network = uow.networks.load(network_id, parts={"external_audits"})
-    derived = lapse_events(certificate, surveillance_dues(network, certificate, as_of, policy_for(network)))
-    return status_history(uow.certificates.events([certificate.number]), derived)
+    return certificate_events(network, certificate, uow.certificates.events([certificate.number]), as_of,
+                              policy_for(network))
 
 
 def _get(uow: AbstractUnitOfWork, number: str) -> CertificateRecord:

@@ -112,18 +112,20 @@ def may_record_or_refuse(actor: Actor, network_id: str, company_id: str) -> None
 
 def write(uow: AbstractUnitOfWork, network_id: str, company_id: str, actor: Actor, kind: str,
           parts: Iterable[str], tables: Iterable[str],
-          change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]]) -> Recorded:
+          change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]], as_of: date) -> Recorded:
     """Load the parts of the network a write needs, apply `change` (which validates and returns
     the changed network and the ids it wrote), save the tables it touches with their history and
-    announce the change after the commit; one transaction, and the network is locked for it. A
-    store too busy for it (a lock held past its timeout, a lost serialization race) runs it again."""
+    announce the change, evaluated `as_of`, after the commit; one transaction, and the network is
+    locked for it. A store too busy for it (a lock held past its timeout, a lost serialization
+    race) runs it again."""
     return retry_when_busy(
-        lambda: _write_once(uow, network_id, company_id, actor, kind, parts, tables, change))
+        lambda: _write_once(uow, network_id, company_id, actor, kind, parts, tables, change, as_of))
 
 
 def _write_once(uow: AbstractUnitOfWork, network_id: str, company_id: str, actor: Actor, kind: str,
                 parts: Iterable[str], tables: Iterable[str],
-                change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]]) -> Recorded:
+                change: Callable[[Network, Company], tuple[Network, tuple[str, ...]]],
+                as_of: date) -> Recorded:
     with uow:
         uow.networks.lock(network_id)
         network = uow.networks.load(network_id, parts)
@@ -131,22 +133,25 @@ def _write_once(uow: AbstractUnitOfWork, network_id: str, company_id: str, actor
         changed, ids = change(network, company)
         summary = uow.networks.save(changed, actor.who, datetime.now(UTC), source=actor.source.value,
                                     tables=tables)
-        announce(uow, network, company, actor, kind, ids, summary)
+        announce(uow, network, company, actor, kind, ids, summary, as_of)
         uow.commit()
     return Recorded(kind=kind, network_id=network_id, company_id=company_id, ids=ids,
                     changes=len(summary.changes))
 
 
 def announce(uow: AbstractUnitOfWork, network: Network, company: Company, actor: Actor, kind: str,
-             ids: tuple[str, ...], summary: SyncSummary) -> None:
-    """Record the summary's changes in the history and, when anything changed, the event."""
+             ids: tuple[str, ...], summary: SyncSummary, as_of: date) -> None:
+    """Record the summary's changes in the history and, when anything changed, the event. The event
+    carries the day the write was evaluated on (`as_of`: the portal's day), so that the readiness
+    check it triggers evaluates the network on that day too."""
     uow.history.add(summary.changes)
     if summary.changed:
         uow.collect(DomainEvent(
             name=EVIDENCE_RECORDED, network_id=network.id, subject=f"{network.name}: {company.name}",
             labels={"hackefors.company": company.id},
             payload={"network_id": network.id, "company_id": company.id, "kind": kind, "ids": list(ids),
-                     "actor": actor.who, "source": actor.source.value, "changes": len(summary.changes)}))
+                     "actor": actor.who, "source": actor.source.value, "changes": len(summary.changes),
+                     "as_of": as_of.isoformat()}))
 
 
 # --- employees --------------------------------------------------------------------------------
@@ -168,7 +173,8 @@ def add_employee(uow: AbstractUnitOfWork, network_id: str, company_id: str, empl
         return with_company(network, company.model_copy(update={"employees": (*company.employees, added)})), \
             (employee.id,)
 
-    return write(uow, network_id, company_id, actor, "employee", {"employees"}, ["employees"], change)
+    return write(uow, network_id, company_id, actor, "employee", {"employees"}, ["employees"], change,
+                 today_or_clock(today))
 
 
 def find_employee(company: Company, employee_id: str) -> Employee:
@@ -194,7 +200,8 @@ def record_leaving(uow: AbstractUnitOfWork, network_id: str, company_id: str, le
     # The date may lie ahead: a notice of leaving is known before the last day.
     if leaving.left_on < EARLIEST_DATE:
         raise RefusedChange(f"left_on {leaving.left_on} is before {EARLIEST_DATE}")
-    return write(uow, network_id, company_id, actor, "leaving", {"employees"}, ["employees"], change)
+    return write(uow, network_id, company_id, actor, "leaving", {"employees"}, ["employees"], change,
+                 today_or_clock(today))
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -238,7 +245,8 @@ def record_training(uow: AbstractUnitOfWork, network_id: str, company_id: str, t
     check_date("date", training.date, today_or_clock(today))
     return write(uow, network_id, company_id, actor, "training", {"training"},
                  ["training_sessions", "training_attendance"],
-                 lambda network, company: training_sessions_with(network, company, [training]))
+                 lambda network, company: training_sessions_with(network, company, [training]),
+                 today_or_clock(today))
 
 
 # --- corrective actions -----------------------------------------------------------------------
@@ -294,7 +302,7 @@ def close_action(uow: AbstractUnitOfWork, network_id: str, company_id: str, clos
 
     return write(uow, network_id, company_id, actor, "action-closed", ACTION_PARTS, ["corrective_actions"],
                  lambda network, company: (with_action(network, company, closure.action, close),
-                                           (closure.action,)))
+                                           (closure.action,)), today_or_clock(today))
 
 
 def verify_action(uow: AbstractUnitOfWork, network_id: str, company_id: str, verification: ActionVerification,
@@ -320,7 +328,7 @@ def verify_action(uow: AbstractUnitOfWork, network_id: str, company_id: str, ver
 
     return write(uow, network_id, company_id, actor, "action-verified", ACTION_PARTS, ["corrective_actions"],
                  lambda network, company: (with_action(network, company, verification.action, verify),
-                                           (verification.action,)))
+                                           (verification.action,)), today_or_clock(today))
 
 
 # --- management review and legal register -----------------------------------------------------
@@ -347,7 +355,7 @@ def record_management_review(uow: AbstractUnitOfWork, network_id: str, company_i
         return with_company(network, company.model_copy(update={"management_reviews": reviews})), (rid,)
 
     return write(uow, network_id, company_id, actor, "management-review", {"reviews"}, ["management_reviews"],
-                 change)
+                 change, today_or_clock(today))
 
 
 def record_legal_evaluation(uow: AbstractUnitOfWork, network_id: str, company_id: str,
@@ -374,14 +382,15 @@ def record_legal_evaluation(uow: AbstractUnitOfWork, network_id: str, company_id
         return with_company(network, company.model_copy(update={"legal_register": register})), (found.id,)
 
     return write(uow, network_id, company_id, actor, "legal-evaluation", {"registers"},
-                 ["legal_requirements"], change)
+                 ["legal_requirements"], change, today_or_clock(today))
 
 
 # --- evidence files ---------------------------------------------------------------------------
 
 
 def store_evidence_file(uow: AbstractUnitOfWork, network_id: str, company_id: str, filename: str,
-                        content: bytes, actor: Actor, max_bytes: int | None = None) -> EvidenceFile:
+                        content: bytes, actor: Actor, max_bytes: int | None = None,
+                        today: date | None = None) -> EvidenceFile:
     """Store a PDF, PNG or JPEG file as the company's evidence, named by its sha256; the type is read
     from the content, never from the name. The same content stored again is the same file."""
     may_record_or_refuse(actor, network_id, company_id)
@@ -408,7 +417,7 @@ def store_evidence_file(uow: AbstractUnitOfWork, network_id: str, company_id: st
         if not uow.evidence.add(record):  # stored by another request meanwhile
             return uow.evidence.get(network_id, company_id, sha) or record
         summary = SyncSummary(inserted={"evidence_files": 1}, changes=[_file_entry(record, at)])
-        announce(uow, network, company, actor, "evidence-file", (sha,), summary)
+        announce(uow, network, company, actor, "evidence-file", (sha,), summary, today_or_clock(today))
         uow.commit()
     return record
 

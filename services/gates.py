@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict
 from models.catalogue import Stage
 from models.certification import (
     CertificateDraft,
+    CertificateEvent,
     certification_audit,
     check_decision,
     check_sign_off,
     draft_certificate,
+    lapsed_on_issue,
 )
 from models.events import DomainEvent, HistoryEntry
 from models.findings import is_open
@@ -166,10 +168,14 @@ class SignOffBrief(BaseModel):
     certificate: CertificateDraft  # what would be issued: scope, validity, members
     open_minors: list[str]  # minor findings of the certification audit still open, with their plans
     run: RunSummary
+    today: date | None = None  # the day the decision maker reads this
+    lapsed: list[CertificateEvent] = []  # what the certificate would already have gone through by today
 
 
-def sign_off_brief(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str) -> SignOffBrief:
-    """The certificate a sign-off would issue and what is still open, for a run whose gates passed."""
+def sign_off_brief(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id: str,
+                   today: date | None = None) -> SignOffBrief:
+    """The certificate a sign-off would issue and what is still open, for a run whose gates passed;
+    with `today`, whether that certificate, dated `as_of`, is already past its surveillance dates."""
     with uow:
         network = uow.networks.load(network_id, parts={"external_audits"})
     audit = certification_audit(network, as_of)
@@ -177,6 +183,7 @@ def sign_off_brief(uow: AbstractUnitOfWork, network_id: str, as_of: date, run_id
               + (f"; plan accepted on {f.plan_accepted_on}" if f.plan_accepted_on else "")
               for f in (audit.findings if audit else ())
               if f.grade == Grade.MINOR and is_open(f.closed_on, as_of)]
-    return SignOffBrief(network_name=network.name, as_of=as_of,
-                        certificate=draft_certificate(network, as_of, policy_for(network)),
-                        open_minors=minors, run=summarise_run(uow, network_id, as_of, run_id))
+    draft = draft_certificate(network, as_of, policy_for(network))
+    return SignOffBrief(network_name=network.name, as_of=as_of, certificate=draft, open_minors=minors,
+                        run=summarise_run(uow, network_id, as_of, run_id), today=today,
+                        lapsed=lapsed_on_issue(network, draft, today, policy_for(network)) if today else [])

@@ -48,8 +48,25 @@ def load_network(uow: AbstractUnitOfWork, network_id: str, parts: Iterable[str] 
         return uow.networks.load(network_id, parts)
 
 
+def run_refusal(uow: AbstractUnitOfWork, network_ids: Iterable[str], as_of: date, today: date,
+                allow_future: bool = False) -> str | None:
+    """Why a run with these parameters must not start, in one line (None: it may): a network the
+    store does not hold (naming those it does), or a day after `today` unless `allow_future`."""
+    if as_of > today and not allow_future:
+        return (f"as_of {as_of} is after today ({today}): a run judges what has happened by a day that has "
+                "come; set allow_future to look ahead")
+    wanted = list(network_ids)
+    if wanted:
+        with uow:
+            known = uow.networks.ids()
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            return str(NetworkNotFound(unknown[0], known))
+    return None
+
+
 def import_network(uow: AbstractUnitOfWork, network: Network, actor: str, source: str = "file",
-                   replace: bool = False) -> SyncSummary:
+                   replace: bool = False, as_of: date | None = None) -> SyncSummary:
     """Write a validated network in one transaction, each change in the history under `actor` and
     `source`; a network that is already stored as given changes nothing. An id that another network
     has but for case is refused.
@@ -71,7 +88,8 @@ def import_network(uow: AbstractUnitOfWork, network: Network, actor: str, source
         if summary.changed:
             uow.collect(DomainEvent(name=EVIDENCE_RECORDED, network_id=network.id, subject=network.name,
                                     payload={"network_id": network.id, "kind": "network-file", "actor": actor,
-                                             "source": source, "changes": len(summary.changes)}))
+                                             "source": source, "changes": len(summary.changes),
+                                             "as_of": (as_of or datetime.now(UTC).date()).isoformat()}))
         uow.commit()
     return summary
 

@@ -19,10 +19,8 @@ from models.certification import (
     CertificateStatus,
     CertifiedCompany,
     CertifyingBody,
-    lapse_events,
+    certificate_events,
     status_as_of,
-    status_history,
-    surveillance_dues,
 )
 from models.gates import policy_for
 from models.network import Certificate, Network
@@ -77,13 +75,18 @@ class PublicCertificate(BaseModel):
     changes: list[StatusChange]
 
 
-def public_certificate(uow: AbstractUnitOfWork, number: str, as_of: date) -> PublicCertificate | None:
+def public_certificate(uow: AbstractUnitOfWork, number: str, as_of: date,
+                       today: date | None = None) -> PublicCertificate | None:
     """What the verification page shows of certificate `number` on `as_of`; None when the register
-    holds no certificate of that number (or holds it only as issued after `as_of`)."""
+    holds no certificate of that number. A certificate issued after `as_of` (a portal set to an
+    earlier day, HACKEFORS_PORTAL_AS_OF) is real all the same: it is shown as of `today` (the
+    calendar's day), or of its issue day when that is later still, and `as_of` says which day."""
     with uow:
         record = uow.certificates.get(number)
-        if record is None or record.payload is None or record.issued_on > as_of:
+        if record is None or record.payload is None:
             return None
+        if record.issued_on > as_of:
+            as_of = max(today or record.issued_on, record.issued_on)
         certificate = record.certificate()
         events = certificate_history(uow, record.network_id, certificate, as_of)
     shown = CertificateDraft.model_validate(record.payload)
@@ -100,8 +103,7 @@ STATUS_LIST_FORMAT = "hackefors-status-list/1"
 
 def _entry(certificate: Certificate, network: Network, recorded: list[CertificateEvent],
            as_of: date) -> dict[str, Any]:
-    derived = lapse_events(certificate, surveillance_dues(network, certificate, as_of, policy_for(network)))
-    events = status_history(recorded, derived)
+    events = certificate_events(network, certificate, recorded, as_of, policy_for(network))
     return {"number": certificate.number, "network": network.name,
             "status": status_as_of(certificate, events, as_of).value,
             "issued_on": certificate.issued_on.isoformat(),

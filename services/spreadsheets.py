@@ -78,19 +78,19 @@ def spreadsheet_template(kind: Kind | str, fmt: str) -> bytes:
 
 
 def _check(kind: Kind, filename: str, content: bytes, network: Network, company: Company, today: date,
-           max_bytes: int) -> Checked:
+           max_bytes: int, keep: bool = True) -> Checked:
     def refused(message: str) -> Checked:
         return Checked(kind=kind, rows=0, problems=(Problem(row=0, column="", message=message),))
 
     if len(content) > max_bytes:
         return refused(too_large(len(content), max_bytes))
-    try:
+    try:  # the rows are read as they are checked: a file past a limit stops there
         sheet = read_sheet(filename, content)
+        if kind is Kind.ROSTER:
+            return check_roster(sheet, network, company, today, keep=keep)
+        return check_attendance(sheet, company, today, keep=keep)
     except SpreadsheetError as exc:
         return refused(str(exc))
-    if kind is Kind.ROSTER:
-        return check_roster(sheet, network, company, today)
-    return check_attendance(sheet, company, today)
 
 
 def preview_import(uow: AbstractUnitOfWork, network_id: str, company_id: str, kind: Kind | str, filename: str,
@@ -102,12 +102,10 @@ def preview_import(uow: AbstractUnitOfWork, network_id: str, company_id: str, ki
         network = uow.networks.load(network_id, {"employees"})
     company = find_company(network, company_id)
     checked = _check(kind, filename, content, network, company, today_or_clock(today),
-                     max_upload_bytes(max_bytes))
-    known = {e.id for e in company.employees}
+                     max_upload_bytes(max_bytes), keep=False)
     return ImportPreview(kind=kind, filename=filename, rows=checked.rows, problems=checked.problems,
-                         new_employees=checked.new_employees,
-                         changed_employees=sum(e.id in known for e in checked.employees),
-                         sessions=len(checked.training), attendances=checked.attendances)
+                         new_employees=checked.new_employees, changed_employees=checked.changed_employees,
+                         sessions=checked.sessions, attendances=checked.attendances)
 
 
 def commit_import(uow: AbstractUnitOfWork, network_id: str, company_id: str, kind: Kind | str, filename: str,
@@ -135,5 +133,6 @@ def commit_import(uow: AbstractUnitOfWork, network_id: str, company_id: str, kin
 
     if kind is Kind.ATTENDANCE:
         return write(uow, network_id, company_id, actor, "attendance-import", {"training"},
-                     ["training_sessions", "training_attendance"], change)
-    return write(uow, network_id, company_id, actor, "roster-import", {"employees"}, ["employees"], change)
+                     ["training_sessions", "training_attendance"], change, day)
+    return write(uow, network_id, company_id, actor, "roster-import", {"employees"}, ["employees"], change,
+                 day)

@@ -12,7 +12,7 @@ from adapters.rendering import markdown_text
 from models.catalogue import Stage
 from models.network import Recommendation
 from models.results import GateResult
-from services import gates
+from services import gates, networks
 from services.gates import RunSummary, SignOffBrief
 from tasks.events import emit, unit_of_work
 from tasks.retrying import IO_TASK
@@ -21,6 +21,12 @@ from tasks.retrying import IO_TASK
 def artifact_key(*parts: str) -> str:
     """Prefect artifact keys hold only lowercase letters, digits and dashes."""
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+
+
+@task(name="check-parameters", **IO_TASK)
+def check_run_parameters(network_ids: list[str], as_of: date, today: date, allow_future: bool) -> str | None:
+    """Why the run must not start with its parameters (an unknown network, a day to come), or None."""
+    return networks.run_refusal(unit_of_work(), network_ids, as_of, today, allow_future)
 
 
 @task(name="evaluate-gate", task_run_name="evaluate-{stage}-{network_id}", **IO_TASK)
@@ -55,6 +61,8 @@ def sign_off_markdown(brief: SignOffBrief, gap_report: list[str]) -> str:
              f"**Member companies ({len(draft.companies)}):** "
              + ", ".join(f"{markdown_text(c.name)} ({markdown_text(c.id)})" for c in draft.companies), "",
              f"**Gates:** {brief.run.headline()}", ""]
+    if brief.lapsed:
+        lines += [lapsed_warning(brief), ""]
     lines += ["| gate | result | checks |", "|---|---|---|"]
     lines += [f"| {g.stage.value} | {'pass' if g.passed else 'FAIL'} | {len(g.checks)} |"
               for g in brief.run.gates]
@@ -67,10 +75,23 @@ def sign_off_markdown(brief: SignOffBrief, gap_report: list[str]) -> str:
     return "\n".join(lines)
 
 
+def lapsed_warning(brief: SignOffBrief) -> str:
+    """Said above the form when the certificate, dated `as_of`, is already past its surveillance
+    dates on the day of the sign-off."""
+    changes = "; ".join(f"{e.status.value.upper()} from {e.on} ({markdown_text(e.reason)})"
+                        for e in brief.lapsed)
+    final = brief.lapsed[-1].status.value.upper()
+    return (f"**⚠ Past its surveillance dates today ({brief.today}):** issued as of {brief.as_of}, this "
+            f"certificate would be {final} from the moment it is issued: {changes}. `certificate show`, "
+            "`certificate verify`, the portfolio and the public verification page will all say so. To "
+            "certify the network as it stands today, refuse and run again as of today.")
+
+
 @task(name="prepare-sign-off", task_run_name="prepare-sign-off-{network_id}", **IO_TASK)
-def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list[str]) -> str:
+def prepare_sign_off(network_id: str, as_of: date, run_id: str, gap_report: list[str],
+                     today: date | None = None) -> str:
     """Write what the decision maker reads above the sign-off form, and announce that it waits."""
-    brief = gates.sign_off_brief(unit_of_work(), network_id, as_of, run_id)
+    brief = gates.sign_off_brief(unit_of_work(), network_id, as_of, run_id, today)
     emit("sign_off.awaited", network_id,
          {"network_id": network_id, "run_id": run_id, "as_of": as_of.isoformat()},
          subject=f"{brief.network_name}: sign-off awaited")

@@ -297,7 +297,8 @@ def upload_evidence(request: Request, network: str, company: str, account: Evide
     limit = int(request.app.state.settings.max_evidence_mb * 1_000_000)
     return record(request, network, company, Page.EVIDENCE, account,
                   lambda: evidence.store_evidence_file(request.app.state.uow(), network, company,
-                                                       file.filename or "", content, account.actor(), limit),
+                                                       file.filename or "", content, account.actor(), limit,
+                                                       as_of_of(request)),
                   f"Stored {file.filename}.")
 
 

@@ -6,8 +6,9 @@ import logging
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import State
 
 from models.accounts import LINK_LIFETIME, home_path
 from models.links import SIGN_IN_PATH
@@ -16,6 +17,7 @@ from portal.security import (
     NEXT_COOKIE,
     SESSION_COOKIE,
     check_csrf,
+    client_address,
     local_path,
     optional_account,
     session_cookie_options,
@@ -39,27 +41,22 @@ def sign_in_form(request: Request) -> Response:
     return render(request, "sign_in.html", title="Sign in")
 
 
-def _send_link(request: Request, email: str) -> None:
-    state = request.app.state
-    try:
-        outcome = accounts.request_sign_in(state.uow(), state.mailer(), email, state.settings.public_url,
-                                           state.settings.mail_from)
-    except Exception:  # the answer is already given; the operator reads the log
-        log.exception("could not send a sign-in link")
-        return
+def send_link(state: State, email: str) -> None:
+    """What the sign-in emails' worker does with a request: the link, queued in the outbox, delivered."""
+    outcome = accounts.request_sign_in(state.uow(), state.mailer(), email, state.settings.public_url,
+                                       state.settings.mail_from)
     if not outcome.sent:
         log.info("no sign-in link sent: %s", outcome.reason)
 
 
 @router.post(SIGN_IN_PATH, dependencies=[Depends(check_csrf)])
-def request_link(request: Request, email: Annotated[str, Form(max_length=320)],
-                 background: BackgroundTasks) -> Response:
-    """The same answer whether or not the address has an account; the email goes out after it."""
-    client = request.client.host if request.client else "unknown"
-    if not request.app.state.sign_in_limit.allow(client):
+def request_link(request: Request, email: Annotated[str, Form(max_length=320)]) -> Response:
+    """The same answer whether or not the address has an account: the request is handed to the
+    sign-in emails' own worker, which does the rest after the answer and apart from it."""
+    if not request.app.state.sign_in_limit.allow(client_address(request)):
         return render(request, "error.html", status_code=429, title="Too many requests",
                       message="Too many sign-in requests from this address: wait a minute and try again.")
-    background.add_task(_send_link, request, email)
+    request.app.state.sign_in_mail.submit(email)
     return render(request, "sign_in_sent.html", title="Check your email", email=email,
                   minutes=int(LINK_LIFETIME.total_seconds() // 60))
 

@@ -2,15 +2,15 @@
 served (`python -m deployments.serve`), two writes through the evidence services in quick
 succession (their `hackefors.evidence.recorded` events go to the server), and the readiness
 deployment's event trigger starts one debounced `check-readiness` run for that network only, which
-completes. The server's log is checked for errors (the `prefect_home` fixture)."""
+completes, evaluated on the day the writes were (the portal's HACKEFORS_PORTAL_AS_OF: the example's
+own day, not today). The server's log is checked for errors (the `prefect_home` fixture)."""
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +37,6 @@ def free_prefect_port() -> int:
         pytest.skip(str(exc))
 SETTLE = 20  # seconds: HACKEFORS_READINESS_SETTLE_SECONDS for this test
 NETWORK = "ostgota-small"
-ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def shifted(value: Any, days: int) -> Any:
-    """The example's data with every date moved by `days`: the small network, ready on 2025-03-03,
-    becomes ready today (a triggered run checks readiness as of its own day)."""
-    if isinstance(value, date):
-        return value + timedelta(days=days)
-    if isinstance(value, str) and ISO_DAY.match(value):
-        return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
-    if isinstance(value, dict):
-        return {k: shifted(v, days) for k, v in value.items()}
-    if isinstance(value, list):
-        return [shifted(v, days) for v in value]
-    return value
 
 
 def test_recorded_evidence_starts_one_debounced_readiness_run_for_its_network(
@@ -66,7 +51,7 @@ def test_recorded_evidence_starts_one_debounced_readiness_run_for_its_network(
     from services import evidence
     from tasks.events import recording_unit_of_work
 
-    today = date.today()
+    today = SMALL_AS_OF  # the portal's day, as HACKEFORS_PORTAL_AS_OF sets it for the example
     store = tmp_path / "data"
     store.mkdir()
     monkeypatch.setenv("HACKEFORS_DATA_DIR", str(store))
@@ -75,7 +60,7 @@ def test_recorded_evidence_starts_one_debounced_readiness_run_for_its_network(
     reset_settings()
     reset_engines()
     engine = get_engine()
-    save(build(shifted(example_data("small"), (today - SMALL_AS_OF).days)), engine)
+    save(build(example_data("small")), engine)
     save(build(example_data("blocked")), engine)
 
     server, api = start_server(prefect_home, port=free_prefect_port())
@@ -178,7 +163,7 @@ def test_recorded_evidence_starts_one_debounced_readiness_run_for_its_network(
 
             run = wait_for("the triggered readiness run to finish", finished, timeout=300)
             assert run["state_type"] == "COMPLETED", run["state"]
-            assert run["parameters"]["network"] == NETWORK
+            assert run["parameters"] == {"network": NETWORK, "as_of": SMALL_AS_OF.isoformat()}
             assert run["created_by"]["type"] == "AUTOMATION", run["created_by"]
             # Debounced: two writes within the window start one run (on a machine so busy that the second
             # came after the window, it opens the next window: two runs); nothing for the other network.

@@ -21,6 +21,7 @@ def ask_for_link(client: TestClient, address: str) -> str:
     page = client.get("/sign-in")
     response = client.post("/sign-in", data={"csrf": csrf_of(page.text), "email": address})
     assert response.status_code == 200
+    assert client.app.state.sign_in_mail.drain()  # type: ignore[attr-defined]  # the email's own worker
     return response.text
 
 

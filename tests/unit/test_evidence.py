@@ -89,6 +89,21 @@ def test_adding_an_employee_records_person_and_source_and_announces_it_after_the
     assert event.payload["actor"] == "coordinator@nsm.example.se" and event.labels == {
         "hackefors.company": "NSM"
     }
+    # The day the write was evaluated on: the readiness run it triggers evaluates that day too.
+    assert event.payload["as_of"] == TODAY.isoformat()
+
+
+def test_every_evidence_event_names_the_day_it_was_recorded_on() -> None:
+    uow = stored()
+    evidence.store_evidence_file(
+        uow, NETWORK, "NSM", "a.png", PNG, coordinator(), max_bytes=10_000, today=TODAY
+    )
+    roster = b"employee_id,name,hired_on\nNSM-E15,Ny Person,2025-02-01\n"
+    spreadsheets.commit_import(uow, NETWORK, "NSM", "roster", "r.csv", roster, coordinator(), today=TODAY)
+    networks.import_network(
+        uow, build(example_data("small")).model_copy(update={"name": "Renamed"}), "op", as_of=TODAY
+    )
+    assert [e.payload["as_of"] for e in uow.published] == [TODAY.isoformat()] * 3
 
 
 def test_an_employee_id_taken_in_the_network_in_any_case_is_refused_and_nothing_is_written() -> None:
@@ -545,7 +560,7 @@ def test_the_templates_hold_the_published_columns_and_read_back(kind: Kind, fmt:
         assert book.sheetnames == ["data", "columns"]
         assert [row[0].value for row in book["columns"].iter_rows(min_row=2)] == list(columns)
     sheet = read_sheet(f"t.{fmt}", content)
-    assert sheet.header == columns and sheet.rows == ()
+    assert sheet.header == columns and list(sheet.rows) == []
 
 
 def test_a_roster_adds_new_employees_updates_known_ones_and_refuses_another_companys_id() -> None:

@@ -4,6 +4,7 @@ password never crosses the network in clear text unless a setting says so."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,20 @@ def test_every_setting_is_read_by_the_code() -> None:
             read |= {node.attr for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                      if isinstance(node, ast.Attribute)}
     assert sorted(set(Settings.model_fields) - read) == []
+
+
+def test_links_follow_the_portal_served_unless_the_public_url_is_set(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    from adapters.settings import DEFAULT_PUBLIC_URL, get_settings, record_portal_address
+
+    monkeypatch.setenv("HACKEFORS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("HACKEFORS_PUBLIC_URL", raising=False)
+    reset_settings()
+    assert get_settings().public_url == DEFAULT_PUBLIC_URL  # no portal has served from this folder
+    record_portal_address(tmp_path, "http://127.0.0.1:8100")  # what `hackefors portal --port 8100` does
+    assert oct((tmp_path / "portal-address").stat().st_mode & 0o777) == "0o600"
+    reset_settings()
+    assert get_settings().public_url == "http://127.0.0.1:8100"  # `hackefors invite` in another shell
+    monkeypatch.setenv("HACKEFORS_PUBLIC_URL", "https://portal.example.se")
+    reset_settings()
+    assert get_settings().public_url == "https://portal.example.se"
