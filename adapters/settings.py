@@ -97,10 +97,11 @@ class Settings(BaseSettings):
         default="hackefors@localhost",
         description="the sender address (shown as \"the operator for the network\")")
     public_url: str = Field(
-        default=DEFAULT_PUBLIC_URL, description="Where the portal is reached from outside: the base "
-        "of the links in emails and of the verification URL printed on certificates. Unset: the address "
-        "the last `hackefors portal` on this data folder serves (data_dir/portal-address), else "
-        f"{DEFAULT_PUBLIC_URL}.")
+        default=DEFAULT_PUBLIC_URL,
+        description="where the portal is reached from outside: the base of the links in emails and of the "
+                    "verification URL on certificates; unset, the address the last `hackefors portal` on "
+                    "this data folder serves (`data/portal-address`); `hackefors portal` warns when it "
+                    "differs from the address it serves")
     operator_email: str | None = Field(
         default=None,
         description="the operator's address, emailed when a run waits for its sign-off")
@@ -141,12 +142,14 @@ class Settings(BaseSettings):
         default=5, gt=0,
         description="sign-in requests one client address may make per minute; more get 429")
     portal_verify_per_minute: int = Field(
-        default=30, ge=1, description="Requests one client address may make per minute of the public "
-        "verification page, the key set and the status list; more get 429.")
+        default=30, ge=1,
+        description="requests one client address may make per minute of the public pages without sign-in "
+                    "(`/verify/NUMBER`, the key set, the status list); more get 429")
     portal_trusted_proxies: str = Field(
-        default="", description="The reverse proxies whose X-Forwarded-For the portal believes (for its "
-        "rate limits), as addresses or networks separated by commas (`127.0.0.1, 10.0.0.0/8`); empty, "
-        "the default: none, and every client is its connection's address.")
+        default="",
+        description="the reverse proxies whose `X-Forwarded-For` names the client for the rate limits, as "
+                    "addresses or networks separated by commas (`127.0.0.1, 10.0.0.0/8`); empty, the "
+                    "default: none, and every client is its connection's address")
 
     @field_validator("smtp_security", mode="before")
     @classmethod
