@@ -263,7 +263,8 @@ def test_a_coordinator_signs_in_from_the_eml_imports_the_missing_training_and_th
 
         run = wait_for("the triggered check-readiness run", triggered_run, timeout=RUN_SECONDS)
         assert run["created_by"]["type"] == "AUTOMATION", run["created_by"]
-        assert run["parameters"] == {"network": NETWORK}
+        # The run judges the day the portal showed when the training was recorded (issue 30).
+        assert run["parameters"] == {"network": NETWORK, "as_of": "1999-02-15"}
         lby = training_checks_of(store, run["id"], "LBY")
         assert lby and all(c.passed for c in lby), lby
 
