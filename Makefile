@@ -109,6 +109,7 @@ bench: install
 	$(BIN)/python benchmarks/portfolio.py
 	$(BIN)/python benchmarks/spreadsheet_import.py
 	$(BIN)/python benchmarks/portal_todo.py
+	$(BIN)/python benchmarks/portal_load.py
 	$(BIN)/python benchmarks/hostile_uploads.py
 
 ## The same benchmarks at tiny sizes, so that a broken benchmark fails `make test`; the figures

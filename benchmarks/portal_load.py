@@ -66,7 +66,8 @@ def postgres_database() -> tuple[str, Any]:
 class Portal:
     """`hackefors portal` on a fresh store with the example, and a coordinator signed in."""
 
-    def __init__(self, store: str, workers: int | None) -> None:
+    def __init__(self, store: str, workers: int | None, company: str = COMPANY) -> None:
+        self.todo = f"/networks/{NETWORK}/companies/{company}"
         self.folder = Path(tempfile.mkdtemp(prefix="hackefors-bench-load-"))
         self.port = free_port()  # an ephemeral port: fixed ranges clash with other checkouts' tests
         self.url = f"http://127.0.0.1:{self.port}"
@@ -80,7 +81,7 @@ class Portal:
             self.env["HACKEFORS_DATABASE_URL"], self.drop = postgres_database()
         self.run("import", "examples/hackefors.yaml", "--as-of", AS_OF)
         link = self.run("invite", "coordinator@bench.example", "--role", "coordinator", "--network",
-                        NETWORK, "--company", COMPANY).split()[-1]
+                        NETWORK, "--company", company).split()[-1]
         command = [str(HACKEFORS), "portal", "--port", str(self.port)]
         if workers:
             command += ["--workers", str(workers)]
@@ -93,8 +94,6 @@ class Portal:
         signed_in = self.client.post(link.removeprefix(self.url), data={"csrf": self.csrf(page.text)})
         assert signed_in.url.path == self.todo, f"not signed in: {signed_in.status_code} {signed_in.text[-600:]}"  # noqa: E501
         assert self.server.poll() is None, f"the portal stopped; see {self.folder / 'portal.log'}"
-
-    todo = f"/networks/{NETWORK}/companies/{COMPANY}"
 
     def run(self, *command: str) -> str:
         return subprocess.run([str(HACKEFORS), *command], cwd=ROOT, env=self.env, check=True,

@@ -43,7 +43,6 @@ def per_network(function: Callable[Concatenate[Network, P], R]) -> Callable[Conc
                 entries.popitem(last=False)
         return result
 
-    memoised.cache_clear = entries.clear  # type: ignore[attr-defined]
     return memoised
 
 

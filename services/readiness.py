@@ -15,7 +15,6 @@ the tests hold the kept list equal to it after every kind of write.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
@@ -38,7 +37,13 @@ from services.unit_of_work import AbstractUnitOfWork
 NETWORK_ROW = "*"  # the kept row of the network's own overview, beside its companies' rows
 
 # One computation of a network's lists at a time in this process; the others wait, then read it.
-_computing: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_computing: dict[str, threading.Lock] = {}
+_computing_guard = threading.Lock()
+
+
+def _network_lock(network_id: str) -> threading.Lock:
+    with _computing_guard:  # two first requests at once must get the same lock
+        return _computing.setdefault(network_id, threading.Lock())
 
 
 class NetworkOverview(BaseModel):
@@ -90,7 +95,7 @@ def _kept(uow: AbstractUnitOfWork, network_id: str, row: str, as_of: date, lang:
     found = _read(uow, network_id, row, as_of, lang)
     if found is not None:
         return found
-    with _computing[network_id]:
+    with _network_lock(network_id):
         found = _read(uow, network_id, row, as_of, lang)  # another request kept it meanwhile
         if found is not None:
             return found
